@@ -1,0 +1,15 @@
+import type { Readable, Writable } from 'node:stream';
+
+/** The streams a command talks through; injected so tests can drive commands in-process. */
+export interface CliIo {
+  stdin: Readable;
+  stdout: Writable;
+  stderr: Writable;
+}
+
+/** Exit codes shared by every command: 0 success, 1 a negative answer (invalid, tampered), 2 usage. */
+export const EXIT_OK = 0;
+export const EXIT_NEGATIVE = 1;
+export const EXIT_USAGE = 2;
+
+export const processIo: CliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };

@@ -1,0 +1,40 @@
+import { processIo, type CliIo, EXIT_USAGE } from './io.ts';
+
+type Command = (argv: string[], io: CliIo) => Promise<number>;
+
+// Each command loads lazily so `saufconduit verify` never pays for the server or database code.
+const commands: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./commands/serve.ts')).run,
+  start: async () => (await import('./commands/start.ts')).run,
+  demo: async () => (await import('./commands/demo.ts')).run,
+  migrate: async () => (await import('./commands/migrate.ts')).run,
+  audit: async () => (await import('./commands/audit.ts')).run,
+  verify: async () => (await import('./commands/verify.ts')).run,
+  dcc: async () => (await import('./commands/dcc.ts')).run,
+};
+
+const usage = `usage: saufconduit <command> [options]
+
+commands:
+  start                      seed the demo world if needed, then serve (what \`npm start\` runs)
+  serve                      serve the platform (PGlite in $SAUFCONDUIT_DATA, or $DATABASE_URL)
+  demo [--credentials FILE]  seed the demo world (idempotent) and write API credentials
+  migrate                    apply database migrations
+  audit verify               check the audit hash chain and signed checkpoints
+  verify --trust FILE ...    verify an EU DCC (HC1:) pass offline
+  dcc sign --key PEM --cert PEM PAYLOAD.json   issue an EU DCC pass
+`;
+
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(usage);
+    return name ? 0 : EXIT_USAGE;
+  }
+  const load = commands[name];
+  if (!load) {
+    io.stderr.write(`unknown command: ${name}\n${usage}`);
+    return EXIT_USAGE;
+  }
+  return (await load())(rest, io);
+}
