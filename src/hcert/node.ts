@@ -1,0 +1,64 @@
+/**
+ * Node.js backend for the pure HCERT core: synchronous node:crypto and node:zlib. Kept apart from
+ * the core so the browser verifier can supply WebCrypto / DecompressionStream equivalents.
+ */
+import { constants, createHash, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { deflateSync, inflateSync } from 'node:zlib';
+import type { AlgorithmName } from './algorithms.ts';
+import type { HcertBackend } from './backend.ts';
+import { formatError } from './errors.ts';
+
+/** The node:crypto / node:zlib backend. Stateless, so one shared instance is enough. */
+export const nodeBackend: HcertBackend = Object.freeze({
+  sha256(data: Uint8Array): Uint8Array {
+    return createHash('sha256').update(data).digest();
+  },
+
+  importPublicKey(spki: Uint8Array, alg: AlgorithmName): KeyObject {
+    const key = createPublicKey({ key: Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength), format: 'der', type: 'spki' });
+    // Bind key type to algorithm at import: an RSA key must never verify an ES256 signature.
+    if (alg === 'ES256' && (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1')) throw new TypeError('ES256 needs a P-256 key');
+    if (alg === 'PS256' && key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'rsa-pss') throw new TypeError('PS256 needs an RSA key');
+    return key;
+  },
+
+  verify(alg: AlgorithmName, key: unknown, data: Uint8Array, signature: Uint8Array): boolean {
+    try {
+      if (alg === 'ES256') {
+        // COSE carries r‖s (RFC 9053 §2.1); any other length is not an ES256 signature.
+        if (signature.length !== 64) return false;
+        return cryptoVerify('sha256', data, { key: key as KeyObject, dsaEncoding: 'ieee-p1363' }, signature);
+      }
+      // RFC 8230 §2: PS256 uses MGF1-SHA-256 and a salt as long as the hash (32 bytes).
+      return cryptoVerify('sha256', data, { key: key as KeyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, signature);
+    } catch {
+      return false;
+    }
+  },
+
+  inflate(data: Uint8Array, maxOutput: number): Uint8Array {
+    try {
+      // maxOutputLength is enforced chunk by chunk inside zlib, so a bomb stops at the limit.
+      return inflateSync(data, { maxOutputLength: maxOutput});
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw formatError('zlib-output-limit');
+      throw formatError('zlib-data');
+    }
+  },
+
+  deflate(data: Uint8Array): Uint8Array {
+    return deflateSync(data, { level: 9 });
+  },
+});
+
+/** Signing glue for issuance: a COSE `sign` function over a node:crypto private key. */
+export function nodeSigner(privateKey: import('node:crypto').KeyObject): { alg: 'ES256' | 'PS256'; sign: (data: Uint8Array) => Uint8Array } {
+  if (privateKey.asymmetricKeyType === 'ec') {
+    if (privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new TypeError('ES256 needs a P-256 key');
+    return { alg: 'ES256', sign: (data) => cryptoSign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' }) };
+  }
+  if (privateKey.asymmetricKeyType === 'rsa' || privateKey.asymmetricKeyType === 'rsa-pss') {
+    return { alg: 'PS256', sign: (data) => cryptoSign('sha256', data, { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }) };
+  }
+  throw new TypeError(`unsupported key type ${privateKey.asymmetricKeyType}`);
+}
