@@ -1,0 +1,75 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import type { Config } from './config/config.ts';
+import type { Db } from './store/db.ts';
+import { openPglite } from './store/pglite.ts';
+import { openPostgres } from './store/postgres.ts';
+import { migrate } from './store/migrate.ts';
+import { deriveKeyRing, type KeyRing } from './crypto/keys.ts';
+import { FieldCipher } from './crypto/fields.ts';
+import { UnitOfWork } from './domain/unit-of-work.ts';
+import { checkpointHead } from './audit/append.ts';
+import { FileMailer, type Mailer } from './notify/mailer.ts';
+
+/** The composition root: one of these per process, shared by HTTP, CLI and jobs. */
+export interface App {
+  config: Config;
+  db: Db;
+  keys: KeyRing;
+  fields: FieldCipher;
+  uow: UnitOfWork;
+  mailer: Mailer;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  /** Use this database instead of opening one from the config (tests). */
+  db?: Db;
+  /** Apply pending migrations on open (default true). */
+  migrate?: boolean;
+  mailer?: Mailer;
+}
+
+export async function openDb(config: Config): Promise<Db> {
+  if (config.databaseUrl) return openPostgres(config.databaseUrl);
+  const dir = resolve(config.dataDir, 'pglite');
+  await mkdir(dir, { recursive: true });
+  return openPglite(dir);
+}
+
+/**
+ * The master key: from SAUFCONDUIT_MASTER_KEY, or for the embedded store a key generated once into
+ * the data directory (mode 0600). PostgreSQL deployments must provide it: a key on the app's disk
+ * next to a remote database would defeat encryption at rest.
+ */
+export async function resolveMasterKey(config: Config): Promise<string> {
+  if (config.masterKey) return config.masterKey;
+  if (config.databaseUrl) throw new Error('SAUFCONDUIT_MASTER_KEY is required with DATABASE_URL (base64 of 32 random bytes)');
+  const file = join(resolve(config.dataDir), 'master.key');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    await mkdir(resolve(config.dataDir), { recursive: true });
+    const key = randomBytes(32).toString('base64');
+    await writeFile(file, key + '\n', { mode: 0o600, flag: 'wx' });
+    return key;
+  }
+}
+
+export async function openApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const db = options.db ?? (await openDb(config));
+  if (options.migrate !== false) await migrate(db);
+  const keys = deriveKeyRing(await resolveMasterKey(config));
+  const fields = await FieldCipher.open(db, keys.kek);
+  const uow = new UnitOfWork(db, { fields, keys, checkpointEvery: config.checkpointEvery });
+  const mailer = options.mailer ?? new FileMailer(config.mailDir ?? join(resolve(config.dataDir), 'mail'));
+  return {
+    config, db, keys, fields, uow, mailer,
+    async close() {
+      // Sign the head on the way out so the unsigned tail is as short as possible.
+      await db.transaction((tx) => checkpointHead(tx, { keys, now: new Date() })).catch(() => undefined);
+      if (!options.db) await db.close();
+    },
+  };
+}

@@ -1,0 +1,70 @@
+import { verify as verifySignature, type KeyObject } from 'node:crypto';
+import type { Queryable } from '../store/db.ts';
+import { chainHash, checkpointMessage, GENESIS_HASH } from './event.ts';
+
+export interface AuditVerdict {
+  ok: boolean;
+  eventsChecked: number;
+  checkpointsChecked: number;
+  /** The first event (by sequence) where the chain breaks, and why. */
+  firstBad?: { seq: number; problem: string };
+}
+
+interface Row {
+  seq: number; at: Date; actor_id: string; actor_role: string; tenant_id: string | null; action: string;
+  resource_type: string; resource_id: string | null; subject_ref: string | null; purpose: string;
+  outcome: 'success' | 'denied' | 'failure'; request_id: string; prev_hash: string; hash: string;
+}
+
+const PAGE = 5000;
+
+/**
+ * Recomputes the whole chain: a modified field changes that event's hash, a deleted or inserted
+ * event breaks the sequence or the link to the previous hash, a reordering breaks both; signed
+ * checkpoints pin the head at their sequence, so rewriting the whole tail consistently still fails
+ * without the signing key.
+ */
+export async function verifyAudit(db: Queryable, publicKey: KeyObject): Promise<AuditVerdict> {
+  const checkpoints = await db.query<{ seq: number; hash: string; signature: string }>('SELECT seq, hash, signature FROM audit_checkpoint ORDER BY seq');
+  const checkpointAt = new Map<number, { hash: string; signature: string }>();
+  for (const c of checkpoints) checkpointAt.set(Number(c.seq), c);
+  let expectedSeq = 1;
+  let prev = GENESIS_HASH;
+  let checked = 0;
+  let checkpointsChecked = 0;
+  const fail = (seq: number, problem: string): AuditVerdict => ({ ok: false, eventsChecked: checked, checkpointsChecked, firstBad: { seq, problem } });
+  for (;;) {
+    const rows = await db.query<Row>('SELECT * FROM audit_event WHERE seq >= $1 ORDER BY seq LIMIT $2', [expectedSeq, PAGE]);
+    for (const r of rows) {
+      const seq = Number(r.seq);
+      if (seq !== expectedSeq) return fail(expectedSeq, `event ${expectedSeq} is missing (next present is ${seq})`);
+      if (r.prev_hash !== prev) return fail(seq, 'previous-hash link broken (event inserted, deleted or reordered)');
+      const hash = chainHash(prev, {
+        seq, at: new Date(r.at), actorId: r.actor_id, actorRole: r.actor_role, tenantId: r.tenant_id, action: r.action,
+        resourceType: r.resource_type, resourceId: r.resource_id, subjectRef: r.subject_ref, purpose: r.purpose,
+        outcome: r.outcome, requestId: r.request_id,
+      });
+      if (hash !== r.hash) return fail(seq, 'content does not match its hash (event modified)');
+      const cp = checkpointAt.get(seq);
+      if (cp) {
+        if (cp.hash !== hash || !verifySignature(null, checkpointMessage(seq, cp.hash), publicKey, Buffer.from(cp.signature, 'base64url'))) {
+          return fail(seq, 'signed checkpoint does not match the chain');
+        }
+        checkpointsChecked += 1;
+      }
+      prev = hash;
+      expectedSeq += 1;
+      checked += 1;
+    }
+    if (rows.length < PAGE) break;
+  }
+  const lastSeq = expectedSeq - 1;
+  for (const [seq] of checkpointAt) {
+    if (seq > lastSeq) return fail(lastSeq + 1, `events up to signed checkpoint ${seq} are missing (tail deleted)`);
+  }
+  const [head] = await db.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1');
+  if (!head || Number(head.seq) !== lastSeq || head.hash !== prev) {
+    return fail(lastSeq + 1, `chain head (seq ${head ? Number(head.seq) : '?'}) does not match the last event (seq ${lastSeq})`);
+  }
+  return { ok: true, eventsChecked: checked, checkpointsChecked };
+}

@@ -1,0 +1,126 @@
+import { createHash, randomInt, randomUUID } from 'node:crypto';
+import type { App } from '../app.ts';
+import { AppError } from '../errors/catalogue.ts';
+import { ANONYMOUS, type Actor } from '../domain/work.ts';
+import { decryptTotpSecret, findAccount, findAccountByLogin, accountLogin, principalFor } from '../domain/accounts.ts';
+import { checkPassword } from './passwords.ts';
+import { checkTotp } from './totp.ts';
+import { createSession, deleteAllSessions, deleteSession, findSession } from './sessions.ts';
+
+/** Roles that must present a second factor (passkeys count as two: possession + user verification). */
+const NEEDS_SECOND_FACTOR = new Set(['staff', 'professional', 'dpo']);
+
+const loginEvent = (outcome: 'success' | 'denied' | 'failure', accountId: string | null, purpose: string) => ({
+  action: 'auth.login', resourceType: 'Account', resourceId: accountId, subjectRef: null, purpose, outcome,
+});
+
+/**
+ * First factor for staff, professionals and the DPO. Success yields only a pending session that can
+ * do nothing but present the second factor. Unknown login and wrong password answer identically.
+ */
+export async function passwordLogin(app: App, login: string, password: string, requestId: string): Promise<{ token: string; stage: 'pending' }> {
+  const account = await findAccountByLogin(app.db, app.keys, login);
+  const ok = await checkPassword(account?.password_hash, password);
+  if (!ok || !account || account.disabled_at || !NEEDS_SECOND_FACTOR.has(account.role)) {
+    await app.uow.run(ANONYMOUS, requestId, async (w) => w.record(loginEvent('denied', account?.id ?? null, 'password')));
+    throw new AppError('invalid_credentials');
+  }
+  const token = await app.uow.run(asActor(account.id), requestId, async (w) => {
+    w.record(loginEvent('success', account.id, 'password'));
+    return createSession(w.tx, account.id, 'pending', 'password', w.now, sessionPolicy(app));
+  });
+  return { token, stage: 'pending' };
+}
+
+/** Second factor: a TOTP code on a pending session. The pending session is replaced (rotation). */
+export async function totpLogin(app: App, pendingToken: string, code: string, requestId: string): Promise<{ token: string }> {
+  const now = new Date();
+  const session = await findSession(app.db, pendingToken, now, sessionPolicy(app));
+  if (!session || session.stage !== 'pending') throw new AppError('unauthenticated');
+  const account = await findAccount(app.db, session.accountId);
+  const secret = account ? decryptTotpSecret(app.fields, account) : null;
+  const step = secret && account ? await checkTotp(secret, code, Number(account.totp_last_step), now) : null;
+  if (!account || step === null) {
+    await app.uow.run(ANONYMOUS, requestId, async (w) => w.record({ ...loginEvent('denied', session.accountId, 'totp') }));
+    throw new AppError('invalid_credentials');
+  }
+  return app.uow.run(asActor(account.id), requestId, async (w) => {
+    // Compare-and-set on the step: two concurrent uses of one code cannot both win.
+    const won = await w.tx.query('UPDATE account SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2 RETURNING id', [account.id, step]);
+    if (won.length === 0) throw new AppError('invalid_credentials');
+    await deleteSession(w.tx, pendingToken);
+    w.record(loginEvent('success', account.id, 'totp'));
+    return { token: await createSession(w.tx, account.id, 'full', 'password+totp', w.now, sessionPolicy(app)) };
+  });
+}
+
+const OTP_MINUTES = 10;
+const OTP_MAX_ATTEMPTS = 5;
+const otpHash = (challengeId: string, code: string) => createHash('sha256').update(`${challengeId}:${code}`).digest('base64url');
+
+/**
+ * Patient login, step 1: a one-time code by e-mail. The answer is the same whether or not the
+ * address is known (a challenge id is returned either way), so it cannot be used to enumerate.
+ */
+export async function startPatientLogin(app: App, login: string, lang: 'fr' | 'en', requestId: string): Promise<{ challengeId: string }> {
+  const challengeId = randomUUID();
+  const account = await findAccountByLogin(app.db, app.keys, login);
+  if (!account || account.role !== 'patient' || account.disabled_at) return { challengeId };
+  const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+  await app.uow.run(asActor(account.id), requestId, async (w) => {
+    await w.tx.query(`INSERT INTO auth_challenge (id, kind, account_id, secret_hash, expires_at) VALUES ($1, 'otp', $2, $3, $4)`,
+      [challengeId, account.id, otpHash(challengeId, code), new Date(w.now.getTime() + OTP_MINUTES * 60_000)]);
+    w.record({ action: 'auth.otp-sent', resourceType: 'Account', resourceId: account.id, subjectRef: null, purpose: 'login', outcome: 'success' });
+  });
+  const to = (await accountLogin(app.db, app.fields, account.id))!;
+  await app.mailer.send(lang === 'fr'
+    ? { to, subject: 'Votre code de connexion Saufconduit', text: `Votre code : ${code}\nIl expire dans ${OTP_MINUTES} minutes. Si vous n'avez rien demandé, ignorez ce message.` }
+    : { to, subject: 'Your Saufconduit login code', text: `Your code: ${code}\nIt expires in ${OTP_MINUTES} minutes. If you did not ask for it, ignore this message.` });
+  return { challengeId };
+}
+
+/** Patient login, step 2: the code plus a knowledge check (birth date on one of their records). */
+export async function finishPatientLogin(app: App, challengeId: string, code: string, birthDate: string, requestId: string): Promise<{ token: string }> {
+  const now = new Date();
+  const fail = async (accountId: string | null, code: 'invalid_credentials' | 'challenge_expired' = 'invalid_credentials') => {
+    await app.uow.run(ANONYMOUS, requestId, async (w) => w.record(loginEvent('denied', accountId, 'otp+knowledge')));
+    return new AppError(code);
+  };
+  const [ch] = await app.db.query<{ account_id: string; secret_hash: string; attempts: number; expires_at: Date; used_at: Date | null }>(
+    `UPDATE auth_challenge SET attempts = attempts + 1 WHERE id = $1 AND kind = 'otp' RETURNING account_id, secret_hash, attempts, expires_at, used_at`, [challengeId]);
+  if (!ch) throw await fail(null);
+  if (ch.used_at || new Date(ch.expires_at) <= now || ch.attempts > OTP_MAX_ATTEMPTS) throw await fail(ch.account_id, 'challenge_expired');
+  const births = await app.db.query<{ id: string; birth_date_enc: string }>('SELECT id, birth_date_enc FROM patient WHERE account_id = $1', [ch.account_id]);
+  const knows = births.some((b) => app.fields.decrypt(`patient.birth_date:${b.id}`, b.birth_date_enc) === birthDate);
+  if (ch.secret_hash !== otpHash(challengeId, code) || !knows) throw await fail(ch.account_id);
+  return app.uow.run(asActor(ch.account_id), requestId, async (w) => {
+    const claimed = await w.tx.query('UPDATE auth_challenge SET used_at = $2 WHERE id = $1 AND used_at IS NULL RETURNING id', [challengeId, w.now]);
+    if (claimed.length === 0) throw new AppError('challenge_expired');
+    w.record(loginEvent('success', ch.account_id, 'otp+knowledge'));
+    return { token: await createSession(w.tx, ch.account_id, 'full', 'otp+knowledge', w.now, sessionPolicy(app)) };
+  });
+}
+
+/** Logout ends every session of the account, not just this one. */
+export async function logout(app: App, accountId: string, requestId: string): Promise<void> {
+  const actor = await principalFor(app.db, accountId);
+  await app.uow.run(actor ?? ANONYMOUS, requestId, async (w) => {
+    await deleteAllSessions(w.tx, accountId);
+    w.record({ action: 'auth.logout', resourceType: 'Account', resourceId: accountId, subjectRef: null, purpose: 'logout', outcome: 'success' });
+  });
+}
+
+/** Disables an account and ends all its sessions at once (operator command). */
+export async function disableAccount(app: App, accountId: string, requestId: string): Promise<boolean> {
+  return app.uow.run({ kind: 'system', id: 'system:operator', role: 'system', tenantId: null }, requestId, async (w) => {
+    const rows = await w.tx.query('UPDATE account SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL RETURNING id', [accountId, w.now]);
+    await deleteAllSessions(w.tx, accountId);
+    w.record({ action: 'account.disable', resourceType: 'Account', resourceId: accountId, subjectRef: null, purpose: 'administration', outcome: rows.length ? 'success' : 'failure' });
+    return rows.length > 0;
+  });
+}
+
+export const sessionPolicy = (app: App) => ({ idleMinutes: app.config.sessionIdleMinutes, absoluteMinutes: app.config.sessionAbsoluteMinutes });
+
+/** An actor for auth events: the account acting on itself, before a full principal exists. */
+const asActor = (id: string): Actor => ({ kind: 'authenticating', id, role: 'authenticating', tenantId: null });

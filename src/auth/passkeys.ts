@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+import {
+  generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse,
+  type AuthenticationResponseJSON, type RegistrationResponseJSON, type AuthenticatorTransport,
+} from '@simplewebauthn/server';
+import type { App } from '../app.ts';
+import { AppError } from '../errors/catalogue.ts';
+import { ANONYMOUS, type Actor } from '../domain/work.ts';
+import { createSession } from './sessions.ts';
+import { sessionPolicy } from './login.ts';
+
+const CHALLENGE_MINUTES = 5;
+
+const rp = (app: App) => {
+  const url = new URL(app.config.publicUrl);
+  return { rpID: url.hostname, origin: url.origin };
+};
+
+async function storeChallenge(app: App, kind: 'webauthn-login' | 'webauthn-register', accountId: string | null, challenge: string): Promise<string> {
+  const id = randomUUID();
+  await app.db.query('INSERT INTO auth_challenge (id, kind, account_id, secret_hash, expires_at) VALUES ($1, $2, $3, $4, $5)',
+    [id, kind, accountId, challenge, new Date(Date.now() + CHALLENGE_MINUTES * 60_000)]);
+  return id;
+}
+
+/** Single use: the challenge is consumed whether or not the answer verifies. */
+async function takeChallenge(app: App, id: string, kind: string, accountId: string | null): Promise<string> {
+  const [row] = await app.db.query<{ secret_hash: string; expires_at: Date; account_id: string | null }>(
+    'UPDATE auth_challenge SET used_at = now() WHERE id = $1 AND kind = $2 AND used_at IS NULL RETURNING secret_hash, expires_at, account_id', [id, kind]);
+  if (!row || new Date(row.expires_at) <= new Date() || (accountId !== null && row.account_id !== accountId)) throw new AppError('challenge_expired');
+  return row.secret_hash;
+}
+
+/** Options for a passkey login. Discoverable credentials: no login is asked, so nothing to enumerate. */
+export async function passkeyLoginOptions(app: App) {
+  const options = await generateAuthenticationOptions({ rpID: rp(app).rpID, userVerification: 'required', allowCredentials: [] });
+  return { challengeId: await storeChallenge(app, 'webauthn-login', null, options.challenge), options };
+}
+
+/** A passkey with user verification is both factors at once: it yields a full session. */
+export async function passkeyLogin(app: App, challengeId: string, response: AuthenticationResponseJSON, requestId: string): Promise<{ token: string }> {
+  const challenge = await takeChallenge(app, challengeId, 'webauthn-login', null);
+  const [cred] = await app.db.query<{ id: string; account_id: string; public_key: string; counter: number; transports: string; disabled_at: Date | null }>(
+    'SELECT c.id, c.account_id, c.public_key, c.counter, c.transports, a.disabled_at FROM webauthn_credential c JOIN account a ON a.id = c.account_id WHERE c.id = $1', [response.id]);
+  const denied = async () => {
+    await app.uow.run(ANONYMOUS, requestId, async (w) => w.record({ action: 'auth.login', resourceType: 'Account', resourceId: cred?.account_id ?? null, subjectRef: null, purpose: 'passkey', outcome: 'denied' }));
+    return new AppError('invalid_credentials');
+  };
+  if (!cred || cred.disabled_at) throw await denied();
+  const { rpID, origin } = rp(app);
+  const result = await verifyAuthenticationResponse({
+    response, expectedChallenge: challenge, expectedOrigin: origin, expectedRPID: rpID, requireUserVerification: true,
+    credential: { id: cred.id, publicKey: Buffer.from(cred.public_key, 'base64url'), counter: Number(cred.counter), transports: cred.transports ? cred.transports.split(',') as AuthenticatorTransport[] : [] },
+  }).catch(() => null);
+  if (!result?.verified) throw await denied();
+  const actor: Actor = { kind: 'authenticating', id: cred.account_id, role: 'authenticating', tenantId: null };
+  return app.uow.run(actor, requestId, async (w) => {
+    await w.tx.query('UPDATE webauthn_credential SET counter = $2 WHERE id = $1', [cred.id, result.authenticationInfo.newCounter]);
+    w.record({ action: 'auth.login', resourceType: 'Account', resourceId: cred.account_id, subjectRef: null, purpose: 'passkey', outcome: 'success' });
+    return { token: await createSession(w.tx, cred.account_id, 'full', 'passkey', w.now, sessionPolicy(app)) };
+  });
+}
+
+/** Options to add a passkey to the logged-in account. The user handle is the opaque account id. */
+export async function passkeyRegistrationOptions(app: App, accountId: string, displayName: string) {
+  const existing = await app.db.query<{ id: string }>('SELECT id FROM webauthn_credential WHERE account_id = $1', [accountId]);
+  const options = await generateRegistrationOptions({
+    rpName: 'Saufconduit', rpID: rp(app).rpID, userName: displayName, userID: new TextEncoder().encode(accountId),
+    attestationType: 'none', excludeCredentials: existing.map((c) => ({ id: c.id })),
+    authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
+  });
+  return { challengeId: await storeChallenge(app, 'webauthn-register', accountId, options.challenge), options };
+}
+
+export async function registerPasskey(app: App, actor: Actor, challengeId: string, response: RegistrationResponseJSON, requestId: string): Promise<{ credentialId: string }> {
+  const challenge = await takeChallenge(app, challengeId, 'webauthn-register', actor.id);
+  const { rpID, origin } = rp(app);
+  const result = await verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: origin, expectedRPID: rpID, requireUserVerification: true }).catch(() => null);
+  if (!result?.verified || !result.registrationInfo) throw new AppError('invalid_request', [{ path: 'response', code: 'webauthn-verification-failed' }]);
+  const c = result.registrationInfo.credential;
+  return app.uow.run(actor, requestId, async (w) => {
+    await w.tx.query('INSERT INTO webauthn_credential (id, account_id, public_key, counter, transports) VALUES ($1, $2, $3, $4, $5)',
+      [c.id, actor.id, Buffer.from(c.publicKey).toString('base64url'), c.counter, (c.transports ?? []).join(',')]);
+    w.record({ action: 'auth.passkey-registered', resourceType: 'Account', resourceId: actor.id, subjectRef: null, purpose: 'security', outcome: 'success' });
+    return { credentialId: c.id };
+  });
+}

@@ -1,0 +1,60 @@
+import type { Queryable } from '../store/db.ts';
+import { hashSecret, randomToken } from '../crypto/tokens.ts';
+
+export type SessionStage = 'pending' | 'full';
+
+export interface SessionPolicy {
+  idleMinutes: number;
+  absoluteMinutes: number;
+}
+
+/** A pending session (first factor passed) lives just long enough to type a code. */
+const PENDING_MINUTES = 5;
+/** last_seen_at is refreshed at most this often, so reads do not each cost a write. */
+const TOUCH_EVERY_MS = 60_000;
+
+/** Creates a server-side session; only the token's hash is stored. */
+export async function createSession(db: Queryable, accountId: string, stage: SessionStage, method: string, now: Date, policy: SessionPolicy): Promise<string> {
+  const token = `s_${randomToken()}`;
+  const minutes = stage === 'pending' ? PENDING_MINUTES : policy.absoluteMinutes;
+  await db.query(
+    'INSERT INTO session (token_hash, account_id, stage, method, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $5, $6)',
+    [hashSecret(token), accountId, stage, method, now, new Date(now.getTime() + minutes * 60_000)],
+  );
+  return token;
+}
+
+export interface LiveSession {
+  accountId: string;
+  stage: SessionStage;
+  method: string;
+}
+
+/** Resolves a token to its session if it is live (not expired, not idle too long, account enabled). */
+export async function findSession(db: Queryable, token: string, now: Date, policy: SessionPolicy): Promise<LiveSession | null> {
+  const [row] = await db.query<{ account_id: string; stage: SessionStage; method: string; last_seen_at: Date; expires_at: Date; disabled_at: Date | null }>(
+    `SELECT s.account_id, s.stage, s.method, s.last_seen_at, s.expires_at, a.disabled_at
+       FROM session s JOIN account a ON a.id = s.account_id WHERE s.token_hash = $1`,
+    [hashSecret(token)],
+  );
+  if (!row || row.disabled_at) return null;
+  const lastSeen = new Date(row.last_seen_at).getTime();
+  if (new Date(row.expires_at).getTime() <= now.getTime() || lastSeen + policy.idleMinutes * 60_000 <= now.getTime()) {
+    await db.query('DELETE FROM session WHERE token_hash = $1', [hashSecret(token)]);
+    return null;
+  }
+  if (now.getTime() - lastSeen > TOUCH_EVERY_MS) {
+    await db.query('UPDATE session SET last_seen_at = $2 WHERE token_hash = $1', [hashSecret(token), now]);
+  }
+  return { accountId: row.account_id, stage: row.stage, method: row.method };
+}
+
+export async function deleteSession(db: Queryable, token: string): Promise<void> {
+  await db.query('DELETE FROM session WHERE token_hash = $1', [hashSecret(token)]);
+}
+
+/** Logout and account disable end every session of the account, on every device. */
+export async function deleteAllSessions(db: Queryable, accountId: string): Promise<number> {
+  const rows = await db.query('DELETE FROM session WHERE account_id = $1 RETURNING token_hash', [accountId]);
+  return rows.length;
+}

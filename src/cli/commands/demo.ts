@@ -1,0 +1,51 @@
+import { writeFile } from 'node:fs/promises';
+import type { CliIo } from '../io.ts';
+import { EXIT_OK, EXIT_USAGE } from '../io.ts';
+import { parse } from '../args.ts';
+import { loadConfig } from '../../config/config.ts';
+import { openApp } from '../../app.ts';
+import { DEMO, demoCredentials, seedDemo } from '../../demo/world.ts';
+import { totpNow } from '../../auth/totp.ts';
+
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const args = parse(argv, { credentials: { type: 'string' }, totp: { type: 'string' } });
+  if (!args.ok) {
+    io.stderr.write(`${args.error}\nusage: saufconduit demo [--credentials FILE] [--totp LOGIN]\n`);
+    return EXIT_USAGE;
+  }
+  const { totp } = args.values;
+  if (totp) {
+    // Convenience for people trying the demo without an authenticator app.
+    const who = [...DEMO.staff, ...DEMO.professionals, DEMO.dpo].find((p) => p.login === totp);
+    if (!who) {
+      io.stderr.write('not a demo login with TOTP\n');
+      return EXIT_USAGE;
+    }
+    io.stdout.write(`${await totpNow(who.totp)}\n`);
+    return EXIT_OK;
+  }
+  const app = await openApp(loadConfig());
+  try {
+    const seeded = await seedDemo(app);
+    io.stdout.write(seeded ? 'demo world seeded\n' : 'demo world already present\n');
+    if (args.values.credentials) {
+      const creds = await demoCredentials(app);
+      await writeFile(args.values.credentials, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
+      io.stdout.write(`credentials for ${creds.principals.length} principals written to ${args.values.credentials}\n`);
+    }
+    return EXIT_OK;
+  } finally {
+    await app.close();
+  }
+}
+
+/** What `npm start` prints: how to log in as each demo person. */
+export function demoLoginHelp(publicUrl: string): string {
+  const lines = [`Saufconduit demo is running at ${publicUrl}`, '', 'Staff, professionals and DPO (password, then a TOTP code):'];
+  for (const p of [...DEMO.staff, ...DEMO.professionals, DEMO.dpo]) {
+    lines.push(`  ${p.name.padEnd(22)} ${p.login.padEnd(28)} password ${p.password.padEnd(18)} TOTP secret ${p.totp}  (code: npx saufconduit demo --totp ${p.login})`);
+  }
+  lines.push('', 'Patients (e-mail, then the one-time code written to the data/mail folder, then the birth date):');
+  for (const p of DEMO.patients) lines.push(`  ${p.name.padEnd(22)} ${p.login.padEnd(30)} born ${p.birthDate}`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+
+/**
+ * Runtime configuration, read once from the environment, validated, frozen. Every default is
+ * next to its reason. Tests build configs with `loadConfig({ …overrides })` through the same schema.
+ */
+const schema = z.object({
+  /** TCP port; 3000 is the conventional Node dev port. */
+  port: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Loopback by default: exposing the service is a deliberate deployment decision. */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** PostgreSQL connection string; when absent the embedded PGlite store is used. */
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  /** PGlite data directory and the dev secrets file live here. */
+  dataDir: z.string().min(1).default('./data'),
+  /** The externally visible origin: WebAuthn relying party, links in notifications. */
+  publicUrl: z.string().url().optional(),
+  /** base64 of 32 random bytes. Required with PostgreSQL; generated into dataDir for PGlite. */
+  masterKey: z.string().optional(),
+  /** Signed audit checkpoint every N events (and at shutdown); small enough to bound unsigned tails. */
+  checkpointEvery: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  /** Session lifetimes: idle and absolute (minutes). OWASP suggests 15–30 min idle for sensitive apps. */
+  sessionIdleMinutes: z.coerce.number().int().min(1).max(24 * 60).default(30),
+  sessionAbsoluteMinutes: z.coerce.number().int().min(5).max(7 * 24 * 60).default(12 * 60),
+  /** Pino log level; logs never carry personal data whatever the level. */
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Behind a TLS-terminating proxy, trust X-Forwarded-* from it (for pseudonymised client IPs). */
+  trustProxy: z.stringbool().default(false),
+  /** Requests per minute per principal (or per pseudonymised IP when anonymous). */
+  rateLimitPerMinute: z.coerce.number().int().min(1).max(10_000_000).default(600),
+  /** Login attempts per minute per IP: tight, against credential stuffing and code guessing. */
+  authRateLimitPerMinute: z.coerce.number().int().min(1).max(10_000_000).default(10),
+  /** Directory where the dev notification transport writes e-mails (one .eml file each). */
+  mailDir: z.string().optional(),
+});
+
+export type Config = Readonly<z.infer<typeof schema> & { publicUrl: string; secureCookies: boolean }>;
+
+export function loadConfig(overrides: Partial<Record<keyof z.infer<typeof schema>, unknown>> = {}, env = process.env): Config {
+  const raw = {
+    port: env.PORT,
+    host: env.HOST,
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: env.SAUFCONDUIT_DATA,
+    publicUrl: env.SAUFCONDUIT_PUBLIC_URL,
+    masterKey: env.SAUFCONDUIT_MASTER_KEY,
+    checkpointEvery: env.SAUFCONDUIT_CHECKPOINT_EVERY,
+    sessionIdleMinutes: env.SAUFCONDUIT_SESSION_IDLE_MINUTES,
+    sessionAbsoluteMinutes: env.SAUFCONDUIT_SESSION_ABSOLUTE_MINUTES,
+    logLevel: env.LOG_LEVEL,
+    trustProxy: env.SAUFCONDUIT_TRUST_PROXY,
+    mailDir: env.SAUFCONDUIT_MAIL_DIR,
+    rateLimitPerMinute: env.SAUFCONDUIT_RATE_LIMIT,
+    authRateLimitPerMinute: env.SAUFCONDUIT_AUTH_RATE_LIMIT,
+    ...overrides,
+  };
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${detail}`);
+  }
+  const publicUrl = parsed.data.publicUrl ?? `http://localhost:${parsed.data.port}`;
+  return Object.freeze({ ...parsed.data, publicUrl, secureCookies: publicUrl.startsWith('https:') });
+}

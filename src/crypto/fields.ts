@@ -1,0 +1,80 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { Queryable } from '../store/db.ts';
+import { randomToken } from './tokens.ts';
+
+/**
+ * Field-level envelope encryption (AES-256-GCM). Random data-encryption keys (DEKs) are stored
+ * wrapped by the key-encryption key; each ciphertext names its DEK so keys can rotate without
+ * re-encrypting at once. The associated data binds a ciphertext to its column and row, so a value
+ * copied into another row or column fails to decrypt.
+ *
+ * Format: `v1.<dekId>.<base64url(iv ‖ ciphertext ‖ tag)>`
+ */
+export class FieldCipher {
+  private constructor(
+    private readonly kek: Buffer,
+    private readonly deks: Map<string, Buffer>,
+    private activeId: string,
+  ) {}
+
+  /** Loads the DEKs, creating the first one on a fresh database. */
+  static async open(db: Queryable, kek: Buffer): Promise<FieldCipher> {
+    const rows = await db.query<{ id: string; wrapped: string; active: boolean }>('SELECT id, wrapped, active FROM data_key ORDER BY created_at');
+    const deks = new Map<string, Buffer>();
+    let active: string | undefined;
+    for (const r of rows) {
+      deks.set(r.id, unwrap(kek, r.id, r.wrapped));
+      if (r.active) active = r.id;
+    }
+    const cipher = new FieldCipher(kek, deks, active ?? '');
+    if (!active) await cipher.rotate(db);
+    return cipher;
+  }
+
+  /** Makes a new DEK the one used for new writes; older ones stay for reading. */
+  async rotate(db: Queryable): Promise<string> {
+    const id = randomToken(9);
+    const dek = randomBytes(32);
+    await db.query('UPDATE data_key SET active = false WHERE active');
+    await db.query('INSERT INTO data_key (id, wrapped, active) VALUES ($1, $2, true)', [id, wrap(this.kek, id, dek)]);
+    this.deks.set(id, dek);
+    this.activeId = id;
+    return id;
+  }
+
+  encrypt(context: string, plaintext: string | Uint8Array): string {
+    const dek = this.deks.get(this.activeId)!;
+    return `v1.${this.activeId}.${seal(dek, context, typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : Buffer.from(plaintext))}`;
+  }
+
+  decryptBytes(context: string, value: string): Buffer {
+    const [version, id, body] = value.split('.');
+    const dek = id ? this.deks.get(id) : undefined;
+    if (version !== 'v1' || !dek || !body) throw new Error('undecryptable field');
+    return open(dek, context, body);
+  }
+
+  decrypt(context: string, value: string): string {
+    return this.decryptBytes(context, value).toString('utf8');
+  }
+}
+
+function seal(key: Buffer, aad: string, plaintext: Buffer): string {
+  const iv = randomBytes(12);
+  const c = createCipheriv('aes-256-gcm', key, iv);
+  c.setAAD(Buffer.from(aad));
+  const ct = Buffer.concat([c.update(plaintext), c.final()]);
+  return Buffer.concat([iv, ct, c.getAuthTag()]).toString('base64url');
+}
+
+function open(key: Buffer, aad: string, body: string): Buffer {
+  const raw = Buffer.from(body, 'base64url');
+  if (raw.length < 28) throw new Error('undecryptable field');
+  const d = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+  d.setAAD(Buffer.from(aad));
+  d.setAuthTag(raw.subarray(raw.length - 16));
+  return Buffer.concat([d.update(raw.subarray(12, raw.length - 16)), d.final()]);
+}
+
+const wrap = (kek: Buffer, id: string, dek: Buffer) => seal(kek, `dek:${id}`, dek);
+const unwrap = (kek: Buffer, id: string, wrapped: string) => open(kek, `dek:${id}`, wrapped);

@@ -1,0 +1,47 @@
+import type { Work } from './work.ts';
+
+export interface AccessEntry {
+  at: string;
+  /** Who, as the patient may know them: a role and an organisation, or "you". */
+  actorRole: string;
+  actorOrganisation: string | null;
+  action: string;
+  purpose: string;
+  outcome: string;
+}
+
+/** "Who accessed my data": every audit event about any of the patient's records, newest first. */
+export async function myAccessLog(w: Work, limit = 200): Promise<AccessEntry[]> {
+  w.access('access-log.read', { type: 'self' }, { resourceType: 'AuditEvent', resourceId: null, subjectRef: null });
+  const rows = await w.tx.query<{ at: Date; actor_role: string; tenant_name: string | null; action: string; purpose: string; outcome: string; actor_id: string }>(
+    `SELECT e.at, e.actor_role, t.name AS tenant_name, e.action, e.purpose, e.outcome, e.actor_id
+       FROM audit_event e LEFT JOIN tenant t ON t.id::text = e.tenant_id
+      WHERE e.subject_ref IN (SELECT subject_ref FROM patient WHERE account_id = $1)
+      ORDER BY e.seq DESC LIMIT $2`,
+    [w.actor.id, limit],
+  );
+  return rows.map((r) => ({
+    at: new Date(r.at).toISOString(),
+    actorRole: r.actor_id === w.actor.id ? 'you' : r.actor_role,
+    actorOrganisation: r.tenant_name,
+    action: r.action, purpose: r.purpose, outcome: r.outcome,
+  }));
+}
+
+export interface AuditRow {
+  seq: number; at: string; actorId: string; actorRole: string; tenantId: string | null; action: string;
+  resourceType: string; resourceId: string | null; subjectRef: string | null; purpose: string; outcome: string; requestId: string;
+}
+
+/** The DPO's audit explorer: events, newest first, optionally for one subject or actor. */
+export async function listAuditEvents(w: Work, filter: { subjectRef?: string | undefined; actorId?: string | undefined; limit: number }): Promise<AuditRow[]> {
+  w.access('audit.read', { type: 'governance' }, { resourceType: 'AuditEvent', resourceId: null, subjectRef: filter.subjectRef ?? null });
+  const rows = await w.tx.query<{ seq: number; at: Date; actor_id: string; actor_role: string; tenant_id: string | null; action: string; resource_type: string; resource_id: string | null; subject_ref: string | null; purpose: string; outcome: string; request_id: string }>(
+    `SELECT * FROM audit_event WHERE ($1::text IS NULL OR subject_ref = $1) AND ($2::text IS NULL OR actor_id = $2) ORDER BY seq DESC LIMIT $3`,
+    [filter.subjectRef ?? null, filter.actorId ?? null, filter.limit],
+  );
+  return rows.map((r) => ({
+    seq: Number(r.seq), at: new Date(r.at).toISOString(), actorId: r.actor_id, actorRole: r.actor_role, tenantId: r.tenant_id, action: r.action,
+    resourceType: r.resource_type, resourceId: r.resource_id, subjectRef: r.subject_ref, purpose: r.purpose, outcome: r.outcome, requestId: r.request_id,
+  }));
+}

@@ -1,0 +1,65 @@
+import type { Work } from './work.ts';
+import { denyUnknown } from './work.ts';
+import { asResource, loadFacts } from './facts.ts';
+import { patientIdentity } from './patients.ts';
+import { renderInvoicePdf, type InvoiceFacts } from './invoice-pdf.ts';
+
+export interface DocumentContent {
+  id: string;
+  filename: string;
+  mediaType: 'application/pdf';
+  bytes: Buffer;
+}
+
+export interface DocumentSummary {
+  id: string;
+  kind: 'invoice';
+  patientId: string;
+  tenantId: string;
+  resultId: string | null;
+  createdAt: string;
+}
+
+type DocRow = { id: string; tenant_id: string; patient_id: string; result_id: string | null; kind: 'invoice'; media_type: string; content_enc: string; created_at: Date };
+
+const ctx = (id: string) => `document.content:${id}`;
+
+/**
+ * Returns a document's bytes to a principal who may read it. Invoices are stored as facts at
+ * intake (cheap) and rendered to PDF on first download, then kept encrypted as the PDF.
+ */
+export async function getDocument(w: Work, id: string): Promise<DocumentContent> {
+  const facts = await loadFacts(w.tx, 'document', id, w.now);
+  const target = { resourceType: 'DocumentReference', resourceId: id, subjectRef: facts?.subjectRef ?? null };
+  if (!facts) denyUnknown(w, 'document.read', target);
+  w.access('document.read', asResource('document', id, facts), target);
+  const [row] = await w.tx.query<DocRow>('SELECT * FROM document WHERE id = $1', [id]);
+  let bytes = w.fields.decryptBytes(ctx(id), row!.content_enc);
+  if (row!.media_type === 'application/json') {
+    const stored = JSON.parse(bytes.toString('utf8')) as Omit<InvoiceFacts, 'number' | 'tenantName' | 'patientName' | 'patientAddress'>;
+    const who = await patientIdentity(w, row!.patient_id);
+    const [tenant] = await w.tx.query<{ name: string }>('SELECT name FROM tenant WHERE id = $1', [row!.tenant_id]);
+    bytes = Buffer.from(await renderInvoicePdf({
+      ...stored, number: id.slice(0, 8).toUpperCase(), tenantName: tenant!.name,
+      patientName: `${who.givenName} ${who.familyName}`, patientAddress: who.address,
+    }));
+    await w.tx.query(`UPDATE document SET media_type = 'application/pdf', content_enc = $2 WHERE id = $1`, [id, w.fields.encrypt(ctx(id), bytes)]);
+  }
+  return { id, filename: `invoice-${id.slice(0, 8)}.pdf`, mediaType: 'application/pdf', bytes };
+}
+
+export async function listDocuments(w: Work): Promise<DocumentSummary[]> {
+  const a = w.actor;
+  let rows: DocRow[];
+  if (a.role === 'staff' || a.role === 'api-key') {
+    w.access('document.list', { type: 'tenant', tenantId: a.tenantId }, { resourceType: 'DocumentReference', resourceId: null, subjectRef: null });
+    rows = await w.tx.query<DocRow>('SELECT id, tenant_id, patient_id, result_id, kind, created_at FROM document WHERE tenant_id = $1 ORDER BY created_at DESC LIMIT 200', [a.tenantId]);
+  } else {
+    w.access('document.list', { type: 'self' }, { resourceType: 'DocumentReference', resourceId: null, subjectRef: null });
+    rows = await w.tx.query<DocRow>(
+      'SELECT d.id, d.tenant_id, d.patient_id, d.result_id, d.kind, d.created_at FROM document d JOIN patient p ON p.id = d.patient_id WHERE p.account_id = $1 ORDER BY d.created_at DESC',
+      [a.id],
+    );
+  }
+  return rows.map((r) => ({ id: r.id, kind: r.kind, patientId: r.patient_id, tenantId: r.tenant_id, resultId: r.result_id, createdAt: new Date(r.created_at).toISOString() }));
+}

@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Work } from './work.ts';
+import { denyUnknown } from './work.ts';
+import { asResource, loadFacts } from './facts.ts';
+import { randomToken } from '../crypto/tokens.ts';
+import { isValidNir, maskNir } from './nir.ts';
+
+/** What a pharmacy records to register a patient: only what the test and the report need. */
+export const PatientInput = z.strictObject({
+  givenName: z.string().trim().min(1).max(100),
+  familyName: z.string().trim().min(1).max(100),
+  birthDate: z.iso.date(),
+  /** French social-security number (NIR), 15 digits with its key; encrypted at rest, shown masked. */
+  ssn: z.string().max(15).refine(isValidNir, 'invalid-nir').optional(),
+  phone: z.string().regex(/^\+?[0-9 .-]{6,20}$/).optional(),
+  email: z.email().max(254).optional(),
+  address: z.string().trim().min(1).max(300).optional(),
+});
+export type PatientInput = z.infer<typeof PatientInput>;
+
+export interface PatientView {
+  id: string;
+  tenantId: string;
+  givenName: string;
+  familyName: string;
+  birthDate: string;
+  ssnMasked: string | null;
+  phone: string | null;
+  email: string | null;
+  address: string | null;
+  createdAt: string;
+}
+
+type PatientRow = {
+  id: string; tenant_id: string; subject_ref: string; given_name_enc: string; family_name_enc: string; birth_date_enc: string;
+  ssn_enc: string | null; phone_enc: string | null; email_enc: string | null; address_enc: string | null; created_at: Date;
+};
+
+const ctx = (id: string, field: string) => `patient.${field}:${id}`;
+
+export async function registerPatient(w: Work, tenantId: string, input: PatientInput, accountId: string | null = null): Promise<PatientView> {
+  const id = randomUUID();
+  const subjectRef = `sub_${randomToken(12)}`;
+  w.access('patient.create', { type: 'tenant', tenantId }, { resourceType: 'Patient', resourceId: null, subjectRef });
+  const enc = (field: string, v: string | undefined) => (v === undefined ? null : w.fields.encrypt(ctx(id, field), v));
+  await w.tx.query(
+    `INSERT INTO patient (id, tenant_id, account_id, subject_ref, given_name_enc, family_name_enc, birth_date_enc, ssn_enc, phone_enc, email_enc, address_enc, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+    [id, tenantId, accountId, subjectRef, enc('given_name', input.givenName)!, enc('family_name', input.familyName)!, enc('birth_date', input.birthDate)!,
+      enc('ssn', input.ssn), enc('phone', input.phone), enc('email', input.email), enc('address', input.address), w.now],
+  );
+  return { id, tenantId, givenName: input.givenName, familyName: input.familyName, birthDate: input.birthDate, ssnMasked: input.ssn ? maskNir(input.ssn) : null,
+    phone: input.phone ?? null, email: input.email ?? null, address: input.address ?? null, createdAt: w.now.toISOString() };
+}
+
+export async function getPatient(w: Work, id: string): Promise<PatientView> {
+  const facts = await loadFacts(w.tx, 'patient', id, w.now);
+  const target = { resourceType: 'Patient', resourceId: id, subjectRef: facts?.subjectRef ?? null };
+  if (!facts) denyUnknown(w, 'patient.read', target);
+  w.access('patient.read', asResource('patient', id, facts), target);
+  const [row] = await w.tx.query<PatientRow>('SELECT * FROM patient WHERE id = $1', [id]);
+  return decryptPatient(w, row!);
+}
+
+/** Lists the patients this principal may see: a tenant's own, a professional's in care, a patient's own records. */
+export async function listPatients(w: Work): Promise<PatientView[]> {
+  const a = w.actor;
+  let rows: PatientRow[];
+  if (a.role === 'staff' || a.role === 'api-key') {
+    w.access('patient.list', { type: 'tenant', tenantId: a.tenantId }, { resourceType: 'Patient', resourceId: null, subjectRef: null });
+    rows = await w.tx.query<PatientRow>('SELECT * FROM patient WHERE tenant_id = $1 ORDER BY created_at DESC LIMIT 200', [a.tenantId]);
+  } else {
+    w.access('patient.list', { type: 'self' }, { resourceType: 'Patient', resourceId: null, subjectRef: null });
+    rows = a.role === 'professional'
+      ? await w.tx.query<PatientRow>(
+        `SELECT p.* FROM patient p JOIN care_relationship c ON c.patient_id = p.id
+          WHERE c.professional_id = $1 AND c.since <= $2 AND (c.until IS NULL OR c.until > $2) ORDER BY p.created_at DESC LIMIT 200`, [a.id, w.now])
+      : await w.tx.query<PatientRow>('SELECT * FROM patient WHERE account_id = $1 ORDER BY created_at DESC', [a.id]);
+  }
+  // Listing shows identities: one audit event per patient shown, so each patient's history is complete.
+  for (const r of rows) w.record({ action: 'patient.read', resourceType: 'Patient', resourceId: r.id, subjectRef: r.subject_ref, purpose: 'listing', outcome: 'success' });
+  return rows.map((r) => decryptPatient(w, r));
+}
+
+function decryptPatient(w: Work, r: PatientRow): PatientView {
+  const dec = (field: string, v: string | null) => (v === null ? null : w.fields.decrypt(ctx(r.id, field), v));
+  const ssn = dec('ssn', r.ssn_enc);
+  return {
+    id: r.id, tenantId: r.tenant_id, givenName: dec('given_name', r.given_name_enc)!, familyName: dec('family_name', r.family_name_enc)!,
+    birthDate: dec('birth_date', r.birth_date_enc)!, ssnMasked: ssn ? maskNir(ssn) : null, phone: dec('phone', r.phone_enc),
+    email: dec('email', r.email_enc), address: dec('address', r.address_enc), createdAt: new Date(r.created_at).toISOString(),
+  };
+}
+
+/** The decrypted name and birth date of a patient, for documents; callers have already been authorized. */
+export async function patientIdentity(w: Work, patientId: string): Promise<{ givenName: string; familyName: string; birthDate: string; address: string | null }> {
+  const [row] = await w.tx.query<PatientRow>('SELECT * FROM patient WHERE id = $1', [patientId]);
+  const p = decryptPatient(w, row!);
+  return { givenName: p.givenName, familyName: p.familyName, birthDate: p.birthDate, address: p.address };
+}

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Work } from './work.ts';
+import { denyUnknown } from './work.ts';
+import { asResource, loadFacts } from './facts.ts';
+import { AppError } from '../errors/catalogue.ts';
+
+export const TEST_TYPES = ['antigen', 'pcr'] as const;
+export const OUTCOMES = ['negative', 'positive', 'inconclusive'] as const;
+
+export const ResultInput = z.strictObject({
+  testType: z.enum(TEST_TYPES),
+  outcome: z.enum(OUTCOMES),
+  sampledAt: z.iso.datetime({ offset: true }),
+});
+export type ResultInput = z.infer<typeof ResultInput>;
+
+/** Prices charged for the tests (EUR cents); the invoice is the patient's proof of payment. */
+export const PRICES: Record<(typeof TEST_TYPES)[number], number> = { antigen: 2500, pcr: 4389 };
+
+export interface ResultView {
+  id: string;
+  patientId: string;
+  tenantId: string;
+  testType: (typeof TEST_TYPES)[number];
+  outcome: (typeof OUTCOMES)[number];
+  sampledAt: string;
+  recordedAt: string;
+  invoiceId: string | null;
+}
+
+type ResultRow = { id: string; patient_id: string; tenant_id: string; test_type: ResultView['testType']; outcome_enc: string; sampled_at: Date; created_at: Date; invoice_id: string | null };
+
+const SELECT = `SELECT r.id, r.patient_id, r.tenant_id, r.test_type, r.outcome_enc, r.sampled_at, r.created_at,
+  (SELECT d.id FROM document d WHERE d.result_id = r.id AND d.kind = 'invoice' LIMIT 1) AS invoice_id FROM test_result r`;
+
+/** Records a result against a patient of the acting tenant, with its invoice, in one transaction. */
+export async function recordResult(w: Work, patientId: string, input: ResultInput, idempotencyKey: string | null): Promise<ResultView & { replayed: boolean }> {
+  const facts = await loadFacts(w.tx, 'patient', patientId, w.now);
+  const target = { resourceType: 'Observation', resourceId: null, subjectRef: facts?.subjectRef ?? null };
+  if (!facts) denyUnknown(w, 'result.create', { ...target, resourceType: 'Patient', resourceId: patientId });
+  w.access('result.create', asResource('patient', patientId, facts), { ...target, resourceType: 'Patient', resourceId: patientId });
+  const sampledAt = new Date(input.sampledAt);
+  if (sampledAt.getTime() > w.now.getTime() + 5 * 60_000) throw new AppError('invalid_request', [{ path: 'sampledAt', code: 'in-future' }]);
+  if (idempotencyKey) {
+    const [prior] = await w.tx.query<ResultRow>(`${SELECT} WHERE r.tenant_id = $1 AND r.idempotency_key = $2`, [facts.tenantId, idempotencyKey]);
+    if (prior) {
+      if (prior.patient_id !== patientId) throw new AppError('conflict');
+      return { ...toView(w, prior), replayed: true };
+    }
+  }
+  const id = randomUUID();
+  const invoiceId = randomUUID();
+  await w.tx.query(
+    `INSERT INTO test_result (id, tenant_id, patient_id, test_type, outcome_enc, sampled_at, recorded_by, idempotency_key, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [id, facts.tenantId, patientId, input.testType, w.fields.encrypt(`result.outcome:${id}`, input.outcome), sampledAt, w.actor.id, idempotencyKey, w.now],
+  );
+  // The invoice's content is rendered to PDF on first download (see documents.ts); here we keep its facts.
+  const invoice = JSON.stringify({ resultId: id, testType: input.testType, amountCents: PRICES[input.testType], currency: 'EUR', issuedAt: w.now.toISOString() });
+  await w.tx.query(
+    `INSERT INTO document (id, tenant_id, patient_id, result_id, kind, media_type, content_enc, created_at) VALUES ($1, $2, $3, $4, 'invoice', 'application/json', $5, $6)`,
+    [invoiceId, facts.tenantId, patientId, id, w.fields.encrypt(`document.content:${invoiceId}`, invoice), w.now],
+  );
+  w.record({ action: 'result.create', resourceType: 'Observation', resourceId: id, subjectRef: facts.subjectRef, purpose: 'tenant-service', outcome: 'success', tenantId: facts.tenantId });
+  return {
+    id, patientId, tenantId: facts.tenantId, testType: input.testType, outcome: input.outcome, sampledAt: sampledAt.toISOString(),
+    recordedAt: w.now.toISOString(), invoiceId, replayed: false,
+  };
+}
+
+export async function getResult(w: Work, id: string): Promise<ResultView> {
+  const facts = await loadFacts(w.tx, 'result', id, w.now);
+  const target = { resourceType: 'Observation', resourceId: id, subjectRef: facts?.subjectRef ?? null };
+  if (!facts) denyUnknown(w, 'result.read', target);
+  w.access('result.read', asResource('result', id, facts), target);
+  const [row] = await w.tx.query<ResultRow>(`${SELECT} WHERE r.id = $1`, [id]);
+  return toView(w, row!);
+}
+
+/** Results of one patient, for whoever may read that patient's record. */
+export async function listPatientResults(w: Work, patientId: string): Promise<ResultView[]> {
+  const facts = await loadFacts(w.tx, 'patient', patientId, w.now);
+  const target = { resourceType: 'Patient', resourceId: patientId, subjectRef: facts?.subjectRef ?? null };
+  if (!facts) denyUnknown(w, 'result.list', target);
+  w.access('result.list', asResource('patient', patientId, facts), target);
+  // Staff and API keys see only their own tenant's results, even for a patient known elsewhere.
+  const rows = w.actor.role === 'staff' || w.actor.role === 'api-key'
+    ? await w.tx.query<ResultRow>(`${SELECT} WHERE r.patient_id = $1 AND r.tenant_id = $2 ORDER BY r.sampled_at DESC`, [patientId, w.actor.tenantId])
+    : await w.tx.query<ResultRow>(`${SELECT} WHERE r.patient_id = $1 ORDER BY r.sampled_at DESC`, [patientId]);
+  return rows.map((r) => toView(w, r));
+}
+
+/** A patient's own results across every pharmacy they were tested at. */
+export async function listMyResults(w: Work): Promise<ResultView[]> {
+  w.access('result.list', { type: 'self' }, { resourceType: 'Observation', resourceId: null, subjectRef: null });
+  const rows = await w.tx.query<ResultRow & { subject_ref: string }>(
+    `${SELECT.replace('FROM test_result r', ', p.subject_ref FROM test_result r JOIN patient p ON p.id = r.patient_id')} WHERE p.account_id = $1 ORDER BY r.sampled_at DESC`,
+    [w.actor.id],
+  );
+  for (const r of rows) w.record({ action: 'result.read', resourceType: 'Observation', resourceId: r.id, subjectRef: r.subject_ref, purpose: 'own-record', outcome: 'success' });
+  return rows.map((r) => toView(w, r));
+}
+
+function toView(w: Work, r: ResultRow): ResultView {
+  return {
+    id: r.id, patientId: r.patient_id, tenantId: r.tenant_id, testType: r.test_type,
+    outcome: w.fields.decrypt(`result.outcome:${r.id}`, r.outcome_enc) as ResultView['outcome'],
+    sampledAt: new Date(r.sampled_at).toISOString(), recordedAt: new Date(r.created_at).toISOString(), invoiceId: r.invoice_id,
+  };
+}

@@ -1,0 +1,85 @@
+import type { Tx } from '../store/db.ts';
+import type { FieldCipher } from '../crypto/fields.ts';
+import type { AuditEventInput } from '../audit/event.ts';
+import { authorize, type Action, type Resource } from '../policy/authorize.ts';
+import type { Principal } from '../policy/principal.ts';
+import { AppError } from '../errors/catalogue.ts';
+
+/** Who is acting when nobody is logged in yet (login attempts, public endpoints). */
+export type Actor =
+  | Principal
+  | { kind: 'anonymous'; id: 'anonymous'; role: 'anonymous'; tenantId: null }
+  /** An account proving who it is (login steps): may write auth events, never pass `access()`. */
+  | { kind: 'authenticating'; id: string; role: 'authenticating'; tenantId: null }
+  /** Operator commands and scheduled jobs (seeding, account disable): audited, never pass `access()`. */
+  | { kind: 'system'; id: string; role: 'system'; tenantId: null };
+export const ANONYMOUS: Actor = { kind: 'anonymous', id: 'anonymous', role: 'anonymous', tenantId: null };
+
+/** What the audit event says about the target of an access. */
+export interface AuditTarget {
+  resourceType: string;
+  resourceId: string | null;
+  subjectRef: string | null;
+}
+
+/**
+ * Everything a domain operation may touch: one transaction, the acting principal, the audit
+ * recorder. Domain code reaches personal data only after `access()` allowed it, and `access()`
+ * always leaves an audit event in this same transaction.
+ */
+export interface Work {
+  readonly tx: Tx;
+  readonly actor: Actor;
+  readonly requestId: string;
+  readonly now: Date;
+  readonly fields: FieldCipher;
+  /**
+   * Asks the decision point, records the audit event, and returns the purpose on allow.
+   * On deny it throws AccessDenied: the operation's writes are rolled back and only the denial
+   * event is kept. `hideAs404` (default when the target has an id) answers as if it did not exist.
+   */
+  access(action: Action, resource: Resource, target: AuditTarget): string;
+  /** Records an event that is not an authorization decision (login, logout, key created). */
+  record(event: Omit<AuditEventInput, 'actorId' | 'actorRole' | 'tenantId' | 'requestId'> & { tenantId?: string | null }): void;
+}
+
+/** A refused access: carries its audit event so the runner keeps it while rolling back the rest. */
+export class AccessDenied extends AppError {
+  readonly event: AuditEventInput;
+  constructor(event: AuditEventInput, visibleAs: 'not_found' | 'forbidden') {
+    super(visibleAs);
+    this.event = event;
+  }
+}
+
+/** Raised by domain code for a well-formed id that matches nothing; audited like a denial. */
+export function denyUnknown(w: Work, action: Action, target: AuditTarget): never {
+  throw new AccessDenied(eventFor(w, action, target, 'denied', 'unknown-resource'), 'not_found');
+}
+
+export function makeWork(tx: Tx, actor: Actor, requestId: string, now: Date, fields: FieldCipher, sink: AuditEventInput[]): Work {
+  const w: Work = {
+    tx, actor, requestId, now, fields,
+    access(action, resource, target) {
+      if (actor.kind === 'anonymous' || actor.kind === 'authenticating' || actor.kind === 'system') throw new AccessDenied(eventFor(w, action, target, 'denied', 'anonymous'), 'not_found');
+      const decision = authorize(actor, action, resource);
+      if (!decision.allow) {
+        throw new AccessDenied(eventFor(w, action, target, 'denied', decision.reason), target.resourceId ? 'not_found' : 'forbidden');
+      }
+      sink.push(eventFor(w, action, target, 'success', decision.purpose));
+      return decision.purpose;
+    },
+    record(event) {
+      sink.push({ ...event, actorId: actor.id, actorRole: actor.role, tenantId: event.tenantId ?? actor.tenantId, requestId });
+    },
+  };
+  return w;
+}
+
+function eventFor(w: Work, action: Action, target: AuditTarget, outcome: 'success' | 'denied', purpose: string): AuditEventInput {
+  return {
+    actorId: w.actor.id, actorRole: w.actor.role, tenantId: w.actor.tenantId,
+    action, resourceType: target.resourceType, resourceId: target.resourceId, subjectRef: target.subjectRef,
+    purpose, outcome, requestId: w.requestId,
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * The stable error catalogue of the HTTP API. Codes are part of the contract: clients switch on
+ * them, docs/errors.md lists them (a test keeps the two in sync). Never reuse a retired code.
+ * Retired codes: none yet.
+ */
+export const ERRORS = {
+  invalid_request: { status: 400 },
+  invalid_json: { status: 400 },
+  invalid_id: { status: 400 },
+  unauthenticated: { status: 401 },
+  invalid_credentials: { status: 401 },
+  second_factor_required: { status: 401 },
+  challenge_expired: { status: 400 },
+  forbidden: { status: 403 },
+  origin_mismatch: { status: 403 },
+  not_found: { status: 404 },
+  method_not_allowed: { status: 405 },
+  conflict: { status: 409 },
+  payload_too_large: { status: 413 },
+  unsupported_media_type: { status: 415 },
+  rate_limited: { status: 429 },
+  internal: { status: 500 },
+  unavailable: { status: 503 },
+} as const satisfies Record<string, { status: number }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** Field-level problems from validation: where, and a machine code; never the rejected value. */
+export interface Issue {
+  path: string;
+  code: string;
+}
+
+/** A typed, expected failure. Everything else reaching the HTTP layer is an `internal` 500. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly issues: Issue[] | undefined;
+  constructor(code: ErrorCode, issues?: Issue[]) {
+    super(code);
+    this.name = 'AppError';
+    this.code = code;
+    this.issues = issues;
+  }
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+}
+
+export const notFound = () => new AppError('not_found');

@@ -1,0 +1,47 @@
+import type { FastifyRequest } from 'fastify';
+import type { App } from '../app.ts';
+import type { Principal } from '../policy/principal.ts';
+import { AppError } from '../errors/catalogue.ts';
+import { findApiKey, isApiKeyFormat } from '../auth/api-keys.ts';
+import { findSession } from '../auth/sessions.ts';
+import { sessionPolicy } from '../auth/login.ts';
+import { principalFor } from '../domain/accounts.ts';
+
+export const SESSION_COOKIE = 'sc_session';
+
+export interface Presented {
+  token: string;
+  via: 'bearer' | 'cookie';
+}
+
+/** The credential a request carries: an Authorization bearer token first, else the session cookie. */
+export function presentedToken(req: FastifyRequest): Presented | null {
+  const h = req.headers.authorization;
+  if (typeof h === 'string') {
+    const m = /^Bearer ([A-Za-z0-9_-]{10,200})$/.exec(h);
+    return m ? { token: m[1]!, via: 'bearer' } : null;
+  }
+  const c = req.cookies?.[SESSION_COOKIE];
+  if (c) {
+    const unsigned = req.unsignCookie(c);
+    if (unsigned.valid && unsigned.value) return { token: unsigned.value, via: 'cookie' };
+  }
+  return null;
+}
+
+/** Resolves a full principal (full session or API key), or throws 401. A pending session is not enough. */
+export async function requirePrincipal(app: App, p: Presented | null): Promise<Principal> {
+  if (!p) throw new AppError('unauthenticated');
+  if (isApiKeyFormat(p.token)) {
+    // API keys are for machines: never accepted from a browser cookie.
+    const key = p.via === 'bearer' ? await findApiKey(app.db, p.token) : null;
+    if (!key) throw new AppError('unauthenticated');
+    return { kind: 'api-key', id: key.id, role: 'api-key', tenantId: key.tenantId, scopes: key.scopes };
+  }
+  const session = await findSession(app.db, p.token, new Date(), sessionPolicy(app));
+  if (!session) throw new AppError('unauthenticated');
+  if (session.stage !== 'full') throw new AppError('second_factor_required');
+  const principal = await principalFor(app.db, session.accountId);
+  if (!principal) throw new AppError('unauthenticated');
+  return principal;
+}

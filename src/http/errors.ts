@@ -1,0 +1,45 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ZodError } from 'zod';
+import { AppError, ERRORS, type ErrorCode, type Issue } from '../errors/catalogue.ts';
+import { errorMessage, type Lang } from '../errors/messages.ts';
+
+export const langOf = (req: FastifyRequest): Lang => {
+  const q = (req.query as Record<string, unknown> | undefined)?.lang;
+  if (q === 'fr' || q === 'en') return q;
+  const cookie = req.cookies?.lang;
+  if (cookie === 'fr' || cookie === 'en') return cookie;
+  return /^fr\b/i.test(req.headers['accept-language'] ?? '') ? 'fr' : 'en';
+};
+
+/** Fastify's own failures (body parsing, limits) mapped onto our catalogue. */
+const FASTIFY: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+};
+
+export function issuesFromZod(e: ZodError, prefix: string): Issue[] {
+  return e.issues.slice(0, 20).map((i) => ({ path: [prefix, ...i.path.map(String)].join('.'), code: i.code === 'custom' ? (i.message || 'custom') : i.code }));
+}
+
+/**
+ * The one place where errors become HTTP answers: typed errors keep their code and status, known
+ * framework errors are mapped, anything else is a 500 `internal` that reveals nothing.
+ */
+export function toHttpError(err: unknown): { code: ErrorCode; issues?: Issue[] } {
+  if (err instanceof AppError) return err.issues ? { code: err.code, issues: err.issues } : { code: err.code };
+  const fe = err as Partial<FastifyError> & { type?: string };
+  if (fe.code && FASTIFY[fe.code]) return { code: FASTIFY[fe.code]! };
+  if (fe.statusCode === 429) return { code: 'rate_limited' };
+  if (fe instanceof SyntaxError || fe.type === 'entity.parse.failed') return { code: 'invalid_json' };
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return { code: fe.statusCode === 413 ? 'payload_too_large' : fe.statusCode === 415 ? 'unsupported_media_type' : 'invalid_request' };
+  return { code: 'internal' };
+}
+
+export function sendError(reply: FastifyReply, req: FastifyRequest, code: ErrorCode, issues?: Issue[]): FastifyReply {
+  const body: Record<string, unknown> = { code, message: errorMessage(code, langOf(req)) };
+  if (issues) body.issues = issues;
+  return reply.status(ERRORS[code].status).type('application/json; charset=utf-8').send({ error: body, requestId: req.id });
+}

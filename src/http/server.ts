@@ -1,0 +1,127 @@
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import helmet from '@fastify/helmet';
+import cookie from '@fastify/cookie';
+import rateLimit from '@fastify/rate-limit';
+import formbody from '@fastify/formbody';
+import { randomUUID, createHash } from 'node:crypto';
+import type { Writable } from 'node:stream';
+import type { App } from '../app.ts';
+import { AppError } from '../errors/catalogue.ts';
+import { IpPseudonymizer } from './ip-pseudonym.ts';
+import { issuesFromZod, langOf, sendError, toHttpError } from './errors.ts';
+import { presentedToken, requirePrincipal } from './authenticate.ts';
+import type { RouteSpec } from './route.ts';
+import { allRoutes } from './routes.ts';
+import { buildOpenApi } from './openapi.ts';
+
+export interface ServerOptions {
+  /** Where JSON logs go (tests capture them to prove they hold no personal data). */
+  logStream?: Writable;
+}
+
+/** Bodies are small JSON documents; nothing legitimate comes near this. */
+const BODY_LIMIT = 64 * 1024;
+
+export async function buildServer(app: App, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const ips = new IpPseudonymizer();
+  const { config } = app;
+  const server = Fastify({
+    bodyLimit: BODY_LIMIT,
+    trustProxy: config.trustProxy,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    return503OnClosing: true,
+    logger: {
+      level: config.logLevel,
+      ...(options.logStream ? { stream: options.logStream } : {}),
+      // Only what operations need: no bodies, no query strings, no headers, no raw IPs.
+      serializers: {
+        req: (req) => ({ method: req.method, route: (req as unknown as FastifyRequest).routeOptions?.url ?? 'unmatched', ip: ips.pseudonym(req.ip ?? '') }),
+        res: (res) => ({ statusCode: res.statusCode }),
+        // Error messages can quote input values (database errors do): keep the type and frames only.
+        err: (err) => ({ type: err.name, message: err.name, code: (err as { code?: string }).code, stack: (err.stack ?? '').split('\n').slice(1, 8).join('\n') }),
+      },
+    },
+  });
+
+  await server.register(cookie, { secret: createHash('sha256').update(app.keys.lookup).update('cookie').digest() });
+  await server.register(formbody, { bodyLimit: BODY_LIMIT });
+  await server.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'", 'data:', 'blob:'],
+        connectSrc: ["'self'"], fontSrc: ["'self'"], formAction: ["'self'"], frameAncestors: ["'none'"], baseUri: ["'none'"],
+        manifestSrc: ["'self'"], workerSrc: ["'self'"], mediaSrc: ["'self'", 'blob:'],
+      },
+    },
+    strictTransportSecurity: config.secureCookies ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    referrerPolicy: { policy: 'no-referrer' },
+    crossOriginEmbedderPolicy: false,
+  });
+  await server.register(rateLimit, {
+    global: true,
+    max: config.rateLimitPerMinute,
+    timeWindow: 60_000,
+    // Per credential when one is presented (hashed, never the token itself), else per client IP.
+    keyGenerator: (req) => {
+      const p = presentedToken(req);
+      return p ? createHash('sha256').update(p.token).digest('base64url') : ips.pseudonym(req.ip);
+    },
+    errorResponseBuilder: () => new AppError('rate_limited'),
+  });
+
+  server.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+    // Personal data must not linger in shared or browser caches.
+    if (!reply.getHeader('cache-control')) reply.header('cache-control', 'no-store');
+  });
+
+  server.setErrorHandler((err, req, reply) => {
+    const mapped = toHttpError(err);
+    if (mapped.code === 'internal') req.log.error({ err }, 'unhandled error');
+    return sendError(reply, req, mapped.code, mapped.issues);
+  });
+  server.setNotFoundHandler((req, reply) => sendError(reply, req, 'not_found'));
+
+  const routes = allRoutes();
+  for (const spec of routes) registerRoute(server, app, spec);
+  const openapi = buildOpenApi(routes, app.config.publicUrl);
+  server.get('/openapi.json', async (_req, reply) => reply.header('cache-control', 'public, max-age=300').send(openapi));
+  return server;
+}
+
+function registerRoute(server: FastifyInstance, app: App, spec: RouteSpec): void {
+  server.route({
+    method: spec.method,
+    url: spec.url,
+    config: spec.sensitive ? { rateLimit: { max: app.config.authRateLimitPerMinute, timeWindow: 60_000, keyGenerator: (req: FastifyRequest) => req.ip } } : {},
+    handler: async (req, reply) => {
+      const lang = langOf(req);
+      const presented = presentedToken(req);
+      // Cookie-authenticated writes must come from our own pages (CSRF); bearer tokens cannot be forged cross-site.
+      if (presented?.via === 'cookie' && req.method !== 'GET' && !sameOrigin(req, app.config.publicUrl)) throw new AppError('origin_mismatch');
+      const principal = spec.auth === 'principal' ? await requirePrincipal(app, presented) : (undefined as never);
+      const parse = <T>(schema: RouteSpec['params'], value: unknown, where: string): T => {
+        if (!schema) return undefined as T;
+        const r = schema.safeParse(value ?? {});
+        if (!r.success) throw new AppError(where === 'params' ? 'invalid_id' : 'invalid_request', issuesFromZod(r.error, where));
+        return r.data as T;
+      };
+      const params = parse(spec.params, req.params, 'params');
+      const query = parse(spec.query, req.query, 'query');
+      if (spec.body && req.body !== undefined && !spec.form && !/^application\/json\b/.test(req.headers['content-type'] ?? '')) throw new AppError('unsupported_media_type');
+      const body = parse(spec.body, req.body, 'body');
+      const result = await spec.handler({ app, req, reply, requestId: req.id, lang, params, query, body, principal, token: presented?.token ?? null });
+      if (reply.sent) return reply;
+      if (spec.successStatus) reply.status(spec.successStatus);
+      return result;
+    },
+  });
+}
+
+function sameOrigin(req: FastifyRequest, publicUrl: string): boolean {
+  const origin = req.headers.origin;
+  if (origin) return origin === new URL(publicUrl).origin || origin === `http://${req.headers.host}` || origin === `https://${req.headers.host}`;
+  return req.headers['sec-fetch-site'] === 'same-origin';
+}

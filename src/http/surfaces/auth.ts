@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import type { FastifyReply } from 'fastify';
+import { route, type RouteContext } from '../route.ts';
+import { SESSION_COOKIE } from '../authenticate.ts';
+import { passwordLogin, totpLogin, startPatientLogin, finishPatientLogin, logout } from '../../auth/login.ts';
+import { passkeyLogin, passkeyLoginOptions, passkeyRegistrationOptions, registerPasskey } from '../../auth/passkeys.ts';
+import { findSession } from '../../auth/sessions.ts';
+import { sessionPolicy } from '../../auth/login.ts';
+import { AppError } from '../../errors/catalogue.ts';
+import type { App } from '../../app.ts';
+
+const Login = z.email().max(254);
+
+/** Sets the session cookie for browsers; API clients use the token from the JSON answer. */
+export function setSessionCookie(app: App, reply: FastifyReply, token: string): void {
+  reply.setCookie(SESSION_COOKIE, token, {
+    httpOnly: true, secure: app.config.secureCookies, sameSite: 'strict', path: '/', signed: true,
+    maxAge: app.config.sessionAbsoluteMinutes * 60,
+  });
+}
+
+// WebAuthn JSON answers are validated in depth by @simplewebauthn/server; here only their outer shape and size.
+const WebAuthnJson = z.looseObject({ id: z.string().max(1024), rawId: z.string().max(1024), type: z.literal('public-key'), response: z.looseObject({}) });
+
+async function currentAccountId(ctx: RouteContext<unknown, unknown, unknown>): Promise<string> {
+  const session = ctx.token ? await findSession(ctx.app.db, ctx.token, new Date(), sessionPolicy(ctx.app)) : null;
+  if (!session) throw new AppError('unauthenticated');
+  return session.accountId;
+}
+
+export const authRoutes = [
+  route<undefined, undefined, { login: string; password: string }>({
+    method: 'POST', url: '/api/auth/login', surface: 'auth', auth: 'none', policy: 'authentication', sensitive: true,
+    summary: 'First factor for staff, professionals and the DPO: login and password. Answers a pending session that needs a second factor.',
+    body: z.strictObject({ login: Login, password: z.string().min(1).max(256) }),
+    async handler({ app, body, requestId, reply }) {
+      const { token } = await passwordLogin(app, body.login, body.password, requestId);
+      setSessionCookie(app, reply, token);
+      return { status: 'second-factor-required', methods: ['totp'], token };
+    },
+  }),
+  route<undefined, undefined, { code: string }>({
+    method: 'POST', url: '/api/auth/totp', surface: 'auth', auth: 'pending', policy: 'authentication', sensitive: true,
+    summary: 'Second factor: a TOTP code (RFC 6238) on the pending session. Rotates the session and answers a full one.',
+    body: z.strictObject({ code: z.string().regex(/^\d{6}$/) }),
+    async handler({ app, body, requestId, reply, token }) {
+      if (!token) throw new AppError('unauthenticated');
+      const out = await totpLogin(app, token, body.code, requestId);
+      setSessionCookie(app, reply, out.token);
+      return { status: 'authenticated', token: out.token };
+    },
+  }),
+  route<undefined, undefined, { login: string; lang?: 'fr' | 'en' | undefined }>({
+    method: 'POST', url: '/api/auth/patient/code', surface: 'auth', auth: 'none', policy: 'authentication', sensitive: true,
+    summary: 'Patient login step 1: e-mails a one-time code. Answers the same whether or not the address is known.',
+    body: z.strictObject({ login: Login, lang: z.enum(['fr', 'en']).optional() }),
+    successStatus: 202,
+    async handler({ app, body, requestId, lang }) {
+      return startPatientLogin(app, body.login, body.lang ?? lang, requestId);
+    },
+  }),
+  route<undefined, undefined, { challengeId: string; code: string; birthDate: string }>({
+    method: 'POST', url: '/api/auth/patient/verify', surface: 'auth', auth: 'none', policy: 'authentication', sensitive: true,
+    summary: 'Patient login step 2: the one-time code plus a knowledge check (birth date).',
+    body: z.strictObject({ challengeId: z.uuid(), code: z.string().regex(/^\d{6}$/), birthDate: z.iso.date() }),
+    async handler({ app, body, requestId, reply }) {
+      const out = await finishPatientLogin(app, body.challengeId, body.code, body.birthDate, requestId);
+      setSessionCookie(app, reply, out.token);
+      return { status: 'authenticated', token: out.token };
+    },
+  }),
+  route({
+    method: 'POST', url: '/api/auth/passkey/options', surface: 'auth', auth: 'none', policy: 'authentication', sensitive: true,
+    summary: 'Passkey login step 1: WebAuthn request options (discoverable credentials, user verification required).',
+    async handler({ app }) {
+      return passkeyLoginOptions(app);
+    },
+  }),
+  route<undefined, undefined, { challengeId: string; response: z.infer<typeof WebAuthnJson> }>({
+    method: 'POST', url: '/api/auth/passkey/verify', surface: 'auth', auth: 'none', policy: 'authentication', sensitive: true,
+    summary: 'Passkey login step 2: the signed assertion. A verified passkey yields a full session.',
+    body: z.strictObject({ challengeId: z.uuid(), response: WebAuthnJson }),
+    async handler({ app, body, requestId, reply }) {
+      const out = await passkeyLogin(app, body.challengeId, body.response as never, requestId);
+      setSessionCookie(app, reply, out.token);
+      return { status: 'authenticated', token: out.token };
+    },
+  }),
+  route({
+    method: 'POST', url: '/api/me/passkeys/options', surface: 'auth', auth: 'principal', policy: 'authentication',
+    summary: 'Options to register a new passkey on the logged-in account.',
+    async handler(ctx) {
+      if (ctx.principal.kind !== 'account') throw new AppError('forbidden');
+      return passkeyRegistrationOptions(ctx.app, ctx.principal.id, `${ctx.principal.role}-${ctx.principal.id.slice(0, 8)}`);
+    },
+  }),
+  route<undefined, undefined, { challengeId: string; response: z.infer<typeof WebAuthnJson> }>({
+    method: 'POST', url: '/api/me/passkeys', surface: 'auth', auth: 'principal', policy: 'authentication',
+    summary: 'Registers a passkey from the authenticator answer.',
+    body: z.strictObject({ challengeId: z.uuid(), response: WebAuthnJson }),
+    successStatus: 201,
+    async handler(ctx) {
+      if (ctx.principal.kind !== 'account') throw new AppError('forbidden');
+      return registerPasskey(ctx.app, { ...ctx.principal }, ctx.body.challengeId, ctx.body.response as never, ctx.requestId);
+    },
+  }),
+  route({
+    method: 'POST', url: '/api/auth/logout', surface: 'auth', auth: 'pending', policy: 'authentication',
+    summary: 'Logs out: ends every session of the account, on every device.',
+    async handler(ctx) {
+      const accountId = await currentAccountId(ctx);
+      await logout(ctx.app, accountId, ctx.requestId);
+      ctx.reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return { status: 'logged-out' };
+    },
+  }),
+  route({
+    method: 'GET', url: '/api/me', surface: 'auth', auth: 'principal', policy: 'authentication',
+    summary: 'Who am I: role and tenant of the current principal (no personal data).',
+    async handler({ principal }) {
+      return { id: principal.id, kind: principal.kind, role: principal.role, tenantId: principal.tenantId };
+    },
+  }),
+];

@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { route } from '../route.ts';
+import { getPatient, listPatients, registerPatient, PatientInput } from '../../domain/patients.ts';
+import { getResult, listMyResults, listPatientResults, recordResult, ResultInput } from '../../domain/results.ts';
+import { getDocument, listDocuments } from '../../domain/documents.ts';
+import { AppError } from '../../errors/catalogue.ts';
+
+const PatientParams = z.strictObject({ patientId: z.uuid() });
+const ResultParams = z.strictObject({ resultId: z.uuid() });
+const DocumentParams = z.strictObject({ documentId: z.uuid() });
+const IdempotencyKey = z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/);
+
+/**
+ * Clinical records, one route per resource for every principal: who may see what is decided by
+ * the policy on the record's facts, never by which URL was used.
+ */
+export const recordRoutes = [
+  route<undefined, undefined, PatientInput>({
+    method: 'POST', url: '/api/patients', surface: 'records', auth: 'principal', policy: 'patient.create',
+    summary: "Registers a patient at the caller's pharmacy (staff or API key with patients:write).",
+    body: PatientInput, successStatus: 201,
+    async handler({ app, principal, requestId, body }) {
+      if (principal.role !== 'staff' && principal.role !== 'api-key') throw new AppError('forbidden');
+      const tenantId = principal.tenantId;
+      return app.uow.run(principal, requestId, (w) => registerPatient(w, tenantId, body));
+    },
+  }),
+  route({
+    method: 'GET', url: '/api/patients', surface: 'records', auth: 'principal', policy: 'patient.list',
+    summary: "Patients the caller may see: a pharmacy's own, a professional's patients in care, a patient's own records.",
+    async handler({ app, principal, requestId }) {
+      return { items: await app.uow.run(principal, requestId, (w) => listPatients(w)) };
+    },
+  }),
+  route<{ patientId: string }>({
+    method: 'GET', url: '/api/patients/:patientId', surface: 'records', auth: 'principal', policy: 'patient.read',
+    summary: 'One patient record (social-security number masked).', params: PatientParams,
+    async handler({ app, principal, requestId, params }) {
+      return app.uow.run(principal, requestId, (w) => getPatient(w, params.patientId));
+    },
+  }),
+  route<{ patientId: string }>({
+    method: 'GET', url: '/api/patients/:patientId/results', surface: 'records', auth: 'principal', policy: 'result.list',
+    summary: "A patient's test results (a pharmacy sees only the results it recorded).", params: PatientParams,
+    async handler({ app, principal, requestId, params }) {
+      return { items: await app.uow.run(principal, requestId, (w) => listPatientResults(w, params.patientId)) };
+    },
+  }),
+  route<{ patientId: string }, undefined, ResultInput>({
+    method: 'POST', url: '/api/patients/:patientId/results', surface: 'records', auth: 'principal', policy: 'result.create',
+    summary: 'Records a test result and its invoice. An Idempotency-Key header makes retries safe.', params: PatientParams, body: ResultInput,
+    successStatus: 201,
+    async handler({ app, principal, requestId, params, body, req, reply }) {
+      const raw = req.headers['idempotency-key'];
+      const key = raw === undefined ? null : IdempotencyKey.safeParse(raw);
+      if (key && !key.success) throw new AppError('invalid_request', [{ path: 'headers.idempotency-key', code: 'invalid_format' }]);
+      const out = await app.uow.run(principal, requestId, (w) => recordResult(w, params.patientId, body, key ? key.data : null));
+      const { replayed, ...view } = out;
+      if (replayed) reply.status(200);
+      return view;
+    },
+  }),
+  route({
+    method: 'GET', url: '/api/results', surface: 'records', auth: 'principal', policy: 'result.list',
+    summary: "The logged-in patient's own results, at every pharmacy.",
+    async handler({ app, principal, requestId }) {
+      return { items: await app.uow.run(principal, requestId, (w) => listMyResults(w)) };
+    },
+  }),
+  route<{ resultId: string }>({
+    method: 'GET', url: '/api/results/:resultId', surface: 'records', auth: 'principal', policy: 'result.read',
+    summary: 'One test result.', params: ResultParams,
+    async handler({ app, principal, requestId, params }) {
+      return app.uow.run(principal, requestId, (w) => getResult(w, params.resultId));
+    },
+  }),
+  route({
+    method: 'GET', url: '/api/documents', surface: 'records', auth: 'principal', policy: 'document.list',
+    summary: "Documents (invoices): a patient's own, or a pharmacy's.",
+    async handler({ app, principal, requestId }) {
+      return { items: await app.uow.run(principal, requestId, (w) => listDocuments(w)) };
+    },
+  }),
+  route<{ documentId: string }>({
+    method: 'GET', url: '/api/documents/:documentId', surface: 'records', auth: 'principal', policy: 'document.read',
+    summary: 'Downloads a document (PDF): only the patient it is about and the pharmacy that issued it.', params: DocumentParams,
+    produces: 'application/pdf',
+    async handler({ app, principal, requestId, params, reply }) {
+      const doc = await app.uow.run(principal, requestId, (w) => getDocument(w, params.documentId));
+      return reply.type(doc.mediaType).header('content-disposition', `attachment; filename="${doc.filename}"`).send(doc.bytes);
+    },
+  }),
+];

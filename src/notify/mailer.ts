@@ -1,0 +1,36 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+
+export interface Mail {
+  to: string;
+  subject: string;
+  text: string;
+}
+
+/** Sends notifications to people. Production wires an SMTP or SMS transport behind the same interface. */
+export interface Mailer {
+  send(mail: Mail): Promise<void>;
+}
+
+/**
+ * Development transport: one RFC 5322 file per message in a directory. The application log only
+ * says that a message was written, never to whom or what.
+ */
+export class FileMailer implements Mailer {
+  constructor(private readonly dir: string) {}
+  async send(mail: Mail): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const file = join(this.dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}.eml`);
+    const body = `To: ${mail.to}\nFrom: Saufconduit <no-reply@saufconduit.invalid>\nSubject: ${mail.subject}\nContent-Type: text/plain; charset=utf-8\n\n${mail.text}\n`;
+    await writeFile(file, body, { mode: 0o600 });
+  }
+}
+
+/** In-memory transport for tests. */
+export class MemoryMailer implements Mailer {
+  readonly sent: Mail[] = [];
+  async send(mail: Mail): Promise<void> {
+    this.sent.push(mail);
+  }
+}

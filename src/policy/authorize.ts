@@ -1,0 +1,85 @@
+import type { Principal, Scope } from './principal.ts';
+
+/**
+ * The one authorization decision point. Pure: it sees the principal, the action and the facts of
+ * the resource (loaded by the caller), and answers allow or deny with the purpose that justifies
+ * access. Deny by default: an action without a rule, or a role without a rule for it, is denied.
+ */
+export type Action =
+  | 'patient.create' | 'patient.list' | 'patient.read'
+  | 'result.create' | 'result.list' | 'result.read'
+  | 'document.list' | 'document.read'
+  | 'api-key.manage'
+  | 'access-log.read'
+  | 'audit.read';
+
+/** Facts about the resource that rules may use. Owner ids always come from the database. */
+export type Resource =
+  | { type: 'tenant'; tenantId: string }
+  | { type: 'patient' | 'result' | 'document'; id: string | null; tenantId: string; patientId: string; careProfessionalIds: readonly string[] }
+  | { type: 'self' }
+  | { type: 'governance' };
+
+export type Decision = { allow: true; purpose: string } | { allow: false; reason: string };
+
+type Rule = (p: Principal, r: Resource) => Decision;
+
+const deny = (reason: string): Decision => ({ allow: false, reason });
+const allow = (purpose: string): Decision => ({ allow: true, purpose });
+
+const tenantScoped = (scope: Scope): Rule => (p, r) => {
+  if (r.type === 'self' || r.type === 'governance') return deny('wrong-resource');
+  if (p.role === 'staff') return p.tenantId === r.tenantId ? allow('tenant-service') : deny('other-tenant');
+  if (p.role === 'api-key') {
+    if (!p.scopes.includes(scope)) return deny('scope');
+    return p.tenantId === r.tenantId ? allow('tenant-service') : deny('other-tenant');
+  }
+  return deny('role');
+};
+
+/** Readable by the tenant that holds it, by the patient it is about, and by professionals in care. */
+const clinicalRead = (scope: Scope): Rule => (p, r) => {
+  if (r.type !== 'patient' && r.type !== 'result' && r.type !== 'document') return deny('wrong-resource');
+  switch (p.role) {
+    case 'staff':
+    case 'api-key':
+      return tenantScoped(scope)(p, r);
+    case 'patient':
+      return p.patientIds.includes(r.patientId) ? allow('own-record') : deny('not-own');
+    case 'professional':
+      // Invoices are not clinical records: a care relationship does not open them.
+      if (r.type === 'document') return deny('role');
+      return r.careProfessionalIds.includes(p.id) ? allow('care') : deny('no-care-relationship');
+    default:
+      return deny('role');
+  }
+};
+
+/** A patient acting on their own records as a whole (lists, access history). */
+const patientSelf: Rule = (p, r) => (r.type === 'self' && p.role === 'patient' ? allow('own-record') : deny('role'));
+
+const RULES: Readonly<Record<Action, Rule>> = {
+  'patient.create': tenantScoped('patients:write'),
+  'result.create': tenantScoped('results:write'),
+  'patient.list': (p, r) => {
+    if (r.type === 'self') return p.role === 'professional' ? allow('care') : p.role === 'patient' ? allow('own-record') : deny('role');
+    return tenantScoped('patients:read')(p, r);
+  },
+  'result.list': (p, r) => (r.type === 'self' ? patientSelf(p, r) : clinicalRead('results:read')(p, r)),
+  'document.list': (p, r) => (r.type === 'self' ? patientSelf(p, r) : tenantScoped('documents:read')(p, r)),
+  'patient.read': clinicalRead('patients:read'),
+  'result.read': clinicalRead('results:read'),
+  'document.read': clinicalRead('documents:read'),
+  'api-key.manage': (p, r) => (p.role === 'staff' && r.type === 'tenant' && p.tenantId === r.tenantId ? allow('tenant-admin') : deny('role')),
+  'access-log.read': (p, r) => patientSelf(p, r),
+  'audit.read': (p, r) => (p.role === 'dpo' && r.type === 'governance' ? allow('governance') : deny('role')),
+};
+
+export function authorize(principal: Principal, action: Action, resource: Resource): Decision {
+  const rule = Object.hasOwn(RULES, action) ? RULES[action] : undefined;
+  if (!rule) return deny('no-policy');
+  return rule(principal, resource);
+}
+
+/** Every action that has a rule; the route registry checks each route names one of these. */
+export const ACTIONS = Object.keys(RULES) as Action[];

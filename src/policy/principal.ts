@@ -1,0 +1,13 @@
+/** Who is asking. Built by the HTTP layer from a session or an API key, never from the request body. */
+export type Principal =
+  | { kind: 'account'; id: string; role: 'staff'; tenantId: string }
+  | { kind: 'account'; id: string; role: 'professional'; tenantId: null }
+  | { kind: 'account'; id: string; role: 'patient'; tenantId: null; patientIds: readonly string[] }
+  | { kind: 'account'; id: string; role: 'dpo'; tenantId: null }
+  | { kind: 'api-key'; id: string; role: 'api-key'; tenantId: string; scopes: readonly Scope[] };
+
+export type Role = Principal['role'];
+
+/** API-key scopes: what pharmacy software may do; nothing else is grantable. */
+export const SCOPES = ['patients:read', 'patients:write', 'results:read', 'results:write', 'documents:read'] as const;
+export type Scope = (typeof SCOPES)[number];

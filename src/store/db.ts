@@ -1,0 +1,25 @@
+/**
+ * The one database interface the domain sees. Two adapters implement it (PGlite embedded,
+ * PostgreSQL via postgres.js) and run the very same SQL text, so a query proven on one engine is
+ * the query the other runs.
+ */
+export type SqlParam = string | number | boolean | null | Date | bigint;
+
+export interface Queryable {
+  /** Runs one parameterised statement ($1, $2 …) and returns its rows. */
+  query<T extends object = Record<string, unknown>>(sql: string, params?: readonly SqlParam[]): Promise<T[]>;
+}
+
+export interface Tx extends Queryable {
+  /** Runs fn inside a savepoint: if fn throws, only its own writes are rolled back, then the error is rethrown. */
+  savepoint<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+export interface Db extends Queryable {
+  readonly engine: 'pglite' | 'postgres';
+  /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+  close(): Promise<void>;
+}
