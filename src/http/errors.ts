@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
 import { AppError, ERRORS, type ErrorCode, type Issue } from '../errors/catalogue.ts';
 import { errorMessage, type Lang } from '../errors/messages.ts';
+import { renderErrorPage } from '../web/error-page.ts';
 
 export const langOf = (req: FastifyRequest): Lang => {
   const q = (req.query as Record<string, unknown> | undefined)?.lang;
@@ -39,6 +40,9 @@ export function toHttpError(err: unknown): { code: ErrorCode; issues?: Issue[] }
 }
 
 export function sendError(reply: FastifyReply, req: FastifyRequest, code: ErrorCode, issues?: Issue[]): FastifyReply {
+  if ((req.routeOptions?.config as { html?: boolean } | undefined)?.html) {
+    return reply.status(ERRORS[code].status).type('text/html; charset=utf-8').send(renderErrorPage(code, langOf(req), req.id));
+  }
   const body: Record<string, unknown> = { code, message: errorMessage(code, langOf(req)) };
   if (issues) body.issues = issues;
   return reply.status(ERRORS[code].status).type('application/json; charset=utf-8').send({ error: body, requestId: req.id });

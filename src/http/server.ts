@@ -95,7 +95,10 @@ function registerRoute(server: FastifyInstance, app: App, spec: RouteSpec): void
   server.route({
     method: spec.method,
     url: spec.url,
-    config: spec.sensitive ? { rateLimit: { max: app.config.authRateLimitPerMinute, timeWindow: 60_000, keyGenerator: (req: FastifyRequest) => req.ip } } : {},
+    config: {
+      html: spec.produces === 'text/html',
+      ...(spec.sensitive ? { rateLimit: { max: app.config.authRateLimitPerMinute, timeWindow: 60_000, keyGenerator: (req: FastifyRequest) => req.ip } } : {}),
+    },
     handler: async (req, reply) => {
       const lang = langOf(req);
       const presented = presentedToken(req);
