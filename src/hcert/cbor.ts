@@ -287,7 +287,7 @@ class Writer {
   }
   value(v: unknown): void {
     if (typeof v === 'number') {
-      if (Number.isSafeInteger(v)) {
+      if (Number.isSafeInteger(v) && !Object.is(v, -0)) {
         if (v >= 0) this.head(0, v);
         else this.head(1, -1 - v);
       } else {
