@@ -13,6 +13,7 @@ export const totpNow = (secret: string, at = new Date()): Promise<string> => gen
  */
 export async function checkTotp(secret: string, code: string, lastStep: number, at: Date): Promise<number | null> {
   if (!/^\d{6}$/.test(code)) return null;
-  const result = await verify({ secret, token: code, epoch: Math.floor(at.getTime() / 1000), epochTolerance: 30, afterTimeStep: lastStep });
-  return result.valid && 'timeStep' in result ? result.timeStep : null;
+  // A malformed stored secret or any library error is a failed check, not a crash.
+  const result = await verify({ secret, token: code, epoch: Math.floor(at.getTime() / 1000), epochTolerance: 30, afterTimeStep: lastStep }).catch(() => null);
+  return result?.valid && 'timeStep' in result ? result.timeStep : null;
 }

@@ -22,14 +22,14 @@ export const DEMO = {
     { slug: 'pharmacie-du-port', name: 'Pharmacie du Port', kind: 'pharmacy' as const, key: 'pharmacy-b' },
   ],
   staff: [
-    { name: 'pharmacy-a-staff', login: 'alice@tilleuls.demo', displayName: 'Alice Durand', tenant: 'pharmacy-a', password: 'demo-Alice-2026', totp: 'JBSWY3DPEHPK3PXA' },
-    { name: 'pharmacy-b-staff', login: 'bruno@port.demo', displayName: 'Bruno Lefèvre', tenant: 'pharmacy-b', password: 'demo-Bruno-2026', totp: 'JBSWY3DPEHPK3PXB' },
+    { name: 'pharmacy-a-staff', login: 'alice@tilleuls.demo', displayName: 'Alice Durand', tenant: 'pharmacy-a', password: 'demo-Alice-2026', totp: 'HUGO274PAFHSG4A7UNZQWWYEVFSS5JTB' },
+    { name: 'pharmacy-b-staff', login: 'bruno@port.demo', displayName: 'Bruno Lefèvre', tenant: 'pharmacy-b', password: 'demo-Bruno-2026', totp: 'XX53FZ7H37ZQ26BOIDG36J6OH56QZT6Z' },
   ],
   professionals: [
-    { name: 'professional-in-care', login: 'dr.haddad@cabinet.demo', displayName: 'Dr Farida Haddad', password: 'demo-Farida-2026', totp: 'JBSWY3DPEHPK3PXC', careOf: ['camille'] },
-    { name: 'professional-no-care', login: 'dr.moreau@cabinet.demo', displayName: 'Dr Gilles Moreau', password: 'demo-Gilles-2026', totp: 'JBSWY3DPEHPK3PXD', careOf: [] as string[] },
+    { name: 'professional-in-care', login: 'dr.haddad@cabinet.demo', displayName: 'Dr Farida Haddad', password: 'demo-Farida-2026', totp: '3MSRACJ57XMQ7573CSU5G4Q4L36ER7XG', careOf: ['camille'] },
+    { name: 'professional-no-care', login: 'dr.moreau@cabinet.demo', displayName: 'Dr Gilles Moreau', password: 'demo-Gilles-2026', totp: 'M2J4AFA4FMPHCRWJAU7IO6ISF2KIT2YJ', careOf: [] as string[] },
   ],
-  dpo: { name: 'dpo', login: 'dpo@saufconduit.demo', displayName: 'Hélène Roux', password: 'demo-Helene-2026', totp: 'JBSWY3DPEHPK3PXE' },
+  dpo: { name: 'dpo', login: 'dpo@saufconduit.demo', displayName: 'Hélène Roux', password: 'demo-Helene-2026', totp: 'MYAGYEDWWBB6UT4UH75KJN3V5OEZCMLC' },
   patients: [
     { key: 'camille', name: 'patient-camille', login: 'camille.martin@example.org', givenName: 'Camille', familyName: 'Martin', birthDate: '1990-04-12', ssn: '290047511234560', phone: '+33 6 12 34 56 78', address: '12 rue des Lilas, 75011 Paris', at: ['pharmacy-a'], tests: [{ tenant: 'pharmacy-a', testType: 'antigen' as const, outcome: 'negative' as const }] },
     { key: 'dominique', name: 'patient-dominique', login: 'dominique.bernard@example.org', givenName: 'Dominique', familyName: 'Bernard', birthDate: '1975-11-30', ssn: undefined, phone: '+33 6 98 76 54 32', address: '3 quai du Port, 13002 Marseille', at: ['pharmacy-b'], tests: [{ tenant: 'pharmacy-b', testType: 'pcr' as const, outcome: 'positive' as const }] },

@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { ENGINES, openTestApp, type TestApp } from '../support/engines.ts';
+import { bearer, testServer } from '../support/http.ts';
+import { DEMO, seedDemo, demoCredentials } from '../../src/demo/world.ts';
+import { totpNow } from '../../src/auth/totp.ts';
+import { disableAccount } from '../../src/auth/login.ts';
+import { findAccountByLogin } from '../../src/domain/accounts.ts';
+
+const alice = DEMO.staff[0]!;
+const camille = DEMO.patients[0]!;
+
+describe.each(ENGINES)('authentication on %s', (engine) => {
+  let app: TestApp;
+  let server: FastifyInstance;
+  beforeAll(async () => {
+    app = await openTestApp(engine);
+    await seedDemo(app);
+    server = await testServer(app);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await app?.dispose();
+  });
+
+  const post = (url: string, payload: object, headers: Record<string, string> = {}) => server.inject({ method: 'POST', url, payload, headers });
+  const login = async (who: { login: string; password: string; totp: string }, at = new Date()) => {
+    const first = await post('/api/auth/login', { login: who.login, password: who.password });
+    expect(first.statusCode).toBe(200);
+    const pending = first.json().token as string;
+    const second = await post('/api/auth/totp', { code: await totpNow(who.totp, at) }, bearer(pending));
+    return { pending, second };
+  };
+
+  it('unknown login and wrong password answer identically (no enumeration)', async () => {
+    const a = await post('/api/auth/login', { login: 'nobody@nowhere.example', password: 'x-wrong-password' });
+    const b = await post('/api/auth/login', { login: alice.login, password: 'x-wrong-password' });
+    expect(a.statusCode).toBe(401);
+    expect(b.statusCode).toBe(401);
+    expect(a.json().error).toEqual(b.json().error);
+    const c = await post('/api/auth/patient/code', { login: 'nobody@nowhere.example' });
+    const d = await post('/api/auth/patient/code', { login: camille.login });
+    expect([c.statusCode, d.statusCode]).toEqual([202, 202]);
+    expect(Object.keys(c.json())).toEqual(Object.keys(d.json()));
+  });
+
+  it('a password alone never reaches data: the second factor cannot be skipped', async () => {
+    const first = await post('/api/auth/login', { login: alice.login, password: alice.password });
+    const pending = first.json().token as string;
+    expect(first.json().status).toBe('second-factor-required');
+    for (const url of ['/api/patients', '/api/me', '/api/documents']) {
+      const res = await server.inject({ method: 'GET', url, headers: bearer(pending) });
+      expect(res.statusCode, url).toBe(401);
+      expect(res.json().error.code).toBe('second_factor_required');
+    }
+    const wrong = await post('/api/auth/totp', { code: '000000' }, bearer(pending));
+    expect(wrong.statusCode).toBe(401);
+  });
+
+  it('password + TOTP gives a rotated full session; the same code cannot be replayed', async () => {
+    const at = new Date();
+    const { pending, second } = await login(alice, at);
+    expect(second.statusCode).toBe(200);
+    const full = second.json().token as string;
+    expect(full).not.toBe(pending);
+    expect((await server.inject({ method: 'GET', url: '/api/patients', headers: bearer(full) })).statusCode).toBe(200);
+    expect((await server.inject({ method: 'GET', url: '/api/me', headers: bearer(pending) })).statusCode).toBe(401);
+    // Same code again, on a new pending session: refused.
+    const again = await post('/api/auth/login', { login: alice.login, password: alice.password });
+    const replay = await post('/api/auth/totp', { code: await totpNow(alice.totp, at) }, bearer(again.json().token));
+    expect(replay.statusCode).toBe(401);
+    const cookie = second.headers['set-cookie'];
+    expect(String(cookie)).toMatch(/HttpOnly/i);
+    expect(String(cookie)).toMatch(/SameSite=Strict/i);
+  });
+
+  it('logout ends every session of the account; none survives', async () => {
+    const creds = await demoCredentials(app);
+    const s1 = creds.principals.find((p) => p.name === 'pharmacy-b-staff')!.headers;
+    const { second } = await login(DEMO.staff[1]!);
+    const s2 = bearer(second.json().token);
+    for (const h of [s1, s2]) expect((await server.inject({ method: 'GET', url: '/api/me', headers: h })).statusCode).toBe(200);
+    expect((await server.inject({ method: 'POST', url: '/api/auth/logout', headers: s2 })).statusCode).toBe(200);
+    for (const h of [s1, s2]) expect((await server.inject({ method: 'GET', url: '/api/patients', headers: h })).statusCode).toBe(401);
+  });
+
+  it('disabling an account kills its sessions at once', async () => {
+    const creds = await demoCredentials(app);
+    const pro = creds.principals.find((p) => p.name === 'professional-no-care')!;
+    expect((await server.inject({ method: 'GET', url: '/api/me', headers: pro.headers })).statusCode).toBe(200);
+    const acc = await findAccountByLogin(app.db, app.keys, DEMO.professionals[1]!.login);
+    expect(await disableAccount(app, acc!.id, 'test')).toBe(true);
+    expect((await server.inject({ method: 'GET', url: '/api/me', headers: pro.headers })).statusCode).toBe(401);
+    const relog = await post('/api/auth/login', { login: DEMO.professionals[1]!.login, password: DEMO.professionals[1]!.password });
+    expect(relog.statusCode).toBe(401);
+  });
+
+  it('patient login needs the e-mailed code and the knowledge check; codes are single use', async () => {
+    const start = await post('/api/auth/patient/code', { login: camille.login, lang: 'fr' });
+    const challengeId = start.json().challengeId as string;
+    const mail = app.mail.sent.at(-1)!;
+    expect(mail.to).toBe(camille.login);
+    const code = /(\d{6})/.exec(mail.text)![1]!;
+    const wrongBirth = await post('/api/auth/patient/verify', { challengeId, code, birthDate: '1999-01-01' });
+    expect(wrongBirth.statusCode).toBe(401);
+    const ok = await post('/api/auth/patient/verify', { challengeId, code, birthDate: camille.birthDate });
+    expect(ok.statusCode).toBe(200);
+    const token = ok.json().token as string;
+    const results = await server.inject({ method: 'GET', url: '/api/results', headers: bearer(token) });
+    expect(results.statusCode).toBe(200);
+    expect(results.json().items.length).toBeGreaterThan(0);
+    const reuse = await post('/api/auth/patient/verify', { challengeId, code, birthDate: camille.birthDate });
+    expect(reuse.statusCode).toBe(400);
+    expect(reuse.json().error.code).toBe('challenge_expired');
+  });
+
+  it('brute force on a one-time code is cut off after a few attempts', async () => {
+    const start = await post('/api/auth/patient/code', { login: camille.login });
+    const challengeId = start.json().challengeId as string;
+    const code = /(\d{6})/.exec(app.mail.sent.at(-1)!.text)![1]!;
+    const wrong = code === '111111' ? '222222' : '111111';
+    for (let i = 0; i < 5; i++) expect((await post('/api/auth/patient/verify', { challengeId, code: wrong, birthDate: camille.birthDate })).statusCode).toBe(401);
+    const right = await post('/api/auth/patient/verify', { challengeId, code, birthDate: camille.birthDate });
+    expect(right.statusCode).toBe(400);
+  });
+
+  it('API keys: hashed at rest, scoped to the tenant, revocable at once', async () => {
+    const creds = await demoCredentials(app);
+    const staff = creds.principals.find((p) => p.name === 'pharmacy-a-staff')!;
+    const created = await server.inject({ method: 'POST', url: '/api/api-keys', headers: staff.headers, payload: { label: 'lis', scopes: ['patients:read'] } });
+    expect(created.statusCode).toBe(201);
+    const { key, id } = created.json() as { key: string; id: string };
+    const stored = await app.db.query<Record<string, unknown>>('SELECT * FROM api_key WHERE id = $1', [id]);
+    expect(JSON.stringify(stored)).not.toContain(key.split('_').at(-1)!);
+    expect((await server.inject({ method: 'GET', url: '/api/patients', headers: bearer(key) })).statusCode).toBe(200);
+    // Scope: this key may not record results.
+    const patientId = staff.canAccess.patientId[0]!;
+    const write = await server.inject({ method: 'POST', url: `/api/patients/${patientId}/results`, headers: bearer(key), payload: { testType: 'antigen', outcome: 'negative', sampledAt: new Date().toISOString() } });
+    expect(write.statusCode).toBe(404);
+    expect((await server.inject({ method: 'POST', url: `/api/api-keys/${id}/revoke`, headers: staff.headers })).statusCode).toBe(200);
+    expect((await server.inject({ method: 'GET', url: '/api/patients', headers: bearer(key) })).statusCode).toBe(401);
+  });
+
+  it('login endpoints are rate limited per client', async () => {
+    const strict = await openTestApp(engine, { authRateLimitPerMinute: 3 });
+    const s = await testServer(strict);
+    try {
+      const codes: number[] = [];
+      for (let i = 0; i < 5; i++) codes.push((await s.inject({ method: 'POST', url: '/api/auth/login', payload: { login: 'x@y.example', password: 'nope-nope' } })).statusCode);
+      expect(codes.slice(0, 3)).toEqual([401, 401, 401]);
+      expect(codes.slice(3)).toEqual([429, 429]);
+    } finally {
+      await s.close();
+      await strict.dispose();
+    }
+  });
+});
