@@ -31,6 +31,8 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     return503OnClosing: true,
+    // Router-level failures (over-long or malformed path parameters) answer from our catalogue too.
+    frameworkErrors: (error, req, reply) => sendError(reply, req, error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'invalid_id' : 'invalid_request'),
     logger: {
       level: config.logLevel,
       ...(options.logStream ? { stream: options.logStream } : {}),
@@ -115,9 +117,10 @@ function registerRoute(server: FastifyInstance, app: App, spec: RouteSpec): void
       const query = parse(spec.query, req.query, 'query');
       if (spec.body && req.body !== undefined && !spec.form && !/^application\/json\b/.test(req.headers['content-type'] ?? '')) throw new AppError('unsupported_media_type');
       const body = parse(spec.body, req.body, 'body');
+      // Set before the handler so that it can still choose another status (an idempotent replay answers 200).
+      if (spec.successStatus) reply.status(spec.successStatus);
       const result = await spec.handler({ app, req, reply, requestId: req.id, lang, params, query, body, principal, token: presented?.token ?? null });
       if (reply.sent) return reply;
-      if (spec.successStatus) reply.status(spec.successStatus);
       return result;
     },
   });

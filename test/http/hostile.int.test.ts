@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import type { FastifyInstance } from 'fastify';
+import { ENGINES, openTestApp, type TestApp } from '../support/engines.ts';
+import { testServer } from '../support/http.ts';
+import { seedDemo, demoCredentials, type DemoPrincipal } from '../../src/demo/world.ts';
+import { ERRORS } from '../../src/errors/catalogue.ts';
+
+/** Invariant 9: hostile input gets a 4xx with a stable code, never a 5xx, and nothing stored is lost. */
+describe.each(ENGINES)('hostile input on %s', (engine) => {
+  let app: TestApp;
+  let server: FastifyInstance;
+  let staff: DemoPrincipal;
+  let counts: () => Promise<string>;
+  beforeAll(async () => {
+    app = await openTestApp(engine);
+    await seedDemo(app);
+    staff = (await demoCredentials(app)).principals.find((p) => p.name === 'pharmacy-a-staff')!;
+    server = await testServer(app);
+    counts = async () => JSON.stringify(await app.db.query(`SELECT (SELECT count(*) FROM patient)::int AS p, (SELECT count(*) FROM test_result)::int AS r, (SELECT count(*) FROM document)::int AS d`));
+  });
+  afterAll(async () => {
+    await server?.close();
+    await app?.dispose();
+  });
+
+  const expectClientError = (res: { statusCode: number; json(): { error: { code: string; message: string } } }, code?: string) => {
+    expect(res.statusCode).toBeGreaterThanOrEqual(400);
+    expect(res.statusCode).toBeLessThan(500);
+    const body = res.json();
+    expect(Object.keys(ERRORS)).toContain(body.error.code);
+    expect(body.error.message.length).toBeGreaterThan(3);
+    if (code) expect(body.error.code).toBe(code);
+  };
+
+  it('oversized, malformed, mistyped and unknown-field bodies', async () => {
+    const before = await counts();
+    const h = { ...staff.headers, 'content-type': 'application/json' };
+    const post = (payload: string, headers: Record<string, string> = h) => server.inject({ method: 'POST', url: '/api/patients', headers, payload });
+    expectClientError(await post(JSON.stringify({ givenName: 'x'.repeat(200_000) })), 'payload_too_large');
+    expectClientError(await post('{"givenName": '), 'invalid_json');
+    expectClientError(await post(''), 'invalid_json');
+    expectClientError(await post('[]'), 'invalid_request');
+    expectClientError(await post('null'), 'invalid_request');
+    expectClientError(await post(JSON.stringify({ givenName: 1, familyName: [], birthDate: {} })), 'invalid_request');
+    expectClientError(await post(JSON.stringify({ givenName: 'A', familyName: 'B', birthDate: '2001-02-30' })), 'invalid_request');
+    expectClientError(await post(JSON.stringify({ givenName: 'A', familyName: 'B', birthDate: '2001-02-03', admin: true })), 'invalid_request');
+    expectClientError(await post('{"givenName":"A","familyName":"B","birthDate":"2001-02-03","__proto__":{"x":1}}'));
+    expectClientError(await post(JSON.stringify({ givenName: 'A', familyName: 'B', birthDate: '2001-02-03' }), { ...staff.headers, 'content-type': 'text/plain' }), 'unsupported_media_type');
+    expectClientError(await post(`${'['.repeat(5000)}${']'.repeat(5000)}`));
+    expect(await counts()).toBe(before);
+  });
+
+  it('bad ids and bad query strings', async () => {
+    for (const id of ['1', 'null', '..%2F..%2Fetc%2Fpasswd', "1'%20OR%20'1'%3D'1", 'a'.repeat(3000), '%00', '00000000-0000-0000-0000-00000000000g']) {
+      const res = await server.inject({ method: 'GET', url: `/api/results/${id}`, headers: staff.headers });
+      expectClientError(res);
+    }
+    expectClientError(await server.inject({ method: 'GET', url: '/api/audit-events?limit=-5', headers: staff.headers }));
+  });
+
+  it('results: bad idempotency keys, future dates, unknown enums', async () => {
+    const before = await counts();
+    const url = `/api/patients/${staff.canAccess.patientId[0]}/results`;
+    const ok = { testType: 'antigen', outcome: 'negative', sampledAt: new Date().toISOString() };
+    expectClientError(await server.inject({ method: 'POST', url, headers: { ...staff.headers, 'idempotency-key': 'x' }, payload: ok }));
+    expectClientError(await server.inject({ method: 'POST', url, headers: staff.headers, payload: { ...ok, sampledAt: '2999-01-01T00:00:00Z' } }));
+    expectClientError(await server.inject({ method: 'POST', url, headers: staff.headers, payload: { ...ok, testType: 'saliva-vibes' } }));
+    expect(await counts()).toBe(before);
+  });
+
+  it('idempotent retries store a result once', async () => {
+    const url = `/api/patients/${staff.canAccess.patientId[0]}/results`;
+    const payload = { testType: 'antigen', outcome: 'negative', sampledAt: new Date().toISOString() };
+    const headers = { ...staff.headers, 'idempotency-key': 'lis-order-000123' };
+    const a = await server.inject({ method: 'POST', url, headers, payload });
+    const b = await server.inject({ method: 'POST', url, headers, payload });
+    expect([a.statusCode, b.statusCode]).toEqual([201, 200]);
+    expect(b.json().id).toBe(a.json().id);
+  });
+
+  it('random JSON bodies on every write route never cause a 5xx', async () => {
+    const routes = ['/api/patients', `/api/patients/${staff.canAccess.patientId[0]}/results`, '/api/api-keys', '/api/auth/login', '/api/auth/totp', '/api/auth/patient/code', '/api/auth/patient/verify', '/api/auth/passkey/verify', '/api/me/passkeys'];
+    const before = await counts();
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...routes), fc.jsonValue({ maxDepth: 4 }), async (url, body) => {
+        const res = await server.inject({ method: 'POST', url, headers: { ...staff.headers, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+        expect(res.statusCode, `${url} ${JSON.stringify(body).slice(0, 200)}`).toBeLessThan(500);
+      }),
+      { numRuns: 150 },
+    );
+    expect(await counts()).toBe(before);
+  });
+});
