@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { authorize, ACTIONS, type Action, type Resource } from '../../src/policy/authorize.ts';
+import type { Principal } from '../../src/policy/principal.ts';
+import { SCOPES } from '../../src/policy/principal.ts';
+
+const T1 = 'tenant-1';
+const T2 = 'tenant-2';
+const staff1: Principal = { kind: 'account', id: 's1', role: 'staff', tenantId: T1 };
+const key1: Principal = { kind: 'api-key', id: 'k1', role: 'api-key', tenantId: T1, scopes: ['patients:read'] };
+const patientA: Principal = { kind: 'account', id: 'pa', role: 'patient', tenantId: null, patientIds: ['p-a'] };
+const pro: Principal = { kind: 'account', id: 'doc', role: 'professional', tenantId: null };
+const dpo: Principal = { kind: 'account', id: 'dpo', role: 'dpo', tenantId: null };
+const record = (type: 'patient' | 'result' | 'document', tenantId: string, patientId: string, care: string[] = []): Resource => ({ type, id: 'x', tenantId, patientId, careProfessionalIds: care });
+
+describe('authorize: the one decision point', () => {
+  it('staff read their own tenant only', () => {
+    expect(authorize(staff1, 'patient.read', record('patient', T1, 'p-a')).allow).toBe(true);
+    expect(authorize(staff1, 'patient.read', record('patient', T2, 'p-a'))).toEqual({ allow: false, reason: 'other-tenant' });
+  });
+  it('API keys need the scope as well as the tenant', () => {
+    expect(authorize(key1, 'patient.read', record('patient', T1, 'p-a')).allow).toBe(true);
+    expect(authorize(key1, 'result.read', record('result', T1, 'p-a'))).toEqual({ allow: false, reason: 'scope' });
+    expect(authorize(key1, 'api-key.manage', { type: 'tenant', tenantId: T1 }).allow).toBe(false);
+  });
+  it('patients read only their own records', () => {
+    expect(authorize(patientA, 'document.read', record('document', T1, 'p-a'))).toEqual({ allow: true, purpose: 'own-record' });
+    expect(authorize(patientA, 'document.read', record('document', T1, 'p-b')).allow).toBe(false);
+    expect(authorize(patientA, 'patient.create', { type: 'tenant', tenantId: T1 }).allow).toBe(false);
+  });
+  it('professionals need a current care relationship, and never see invoices', () => {
+    expect(authorize(pro, 'result.read', record('result', T1, 'p-a', ['doc']))).toEqual({ allow: true, purpose: 'care' });
+    expect(authorize(pro, 'result.read', record('result', T1, 'p-a', ['other']))).toEqual({ allow: false, reason: 'no-care-relationship' });
+    expect(authorize(pro, 'document.read', record('document', T1, 'p-a', ['doc'])).allow).toBe(false);
+  });
+  it('the DPO governs but reads no clinical record', () => {
+    expect(authorize(dpo, 'audit.read', { type: 'governance' }).allow).toBe(true);
+    for (const a of ['patient.read', 'result.read', 'document.read'] as const) expect(authorize(dpo, a, record('patient', T1, 'p-a')).allow).toBe(false);
+  });
+  it('denies by default: unknown actions and prototype keys have no rule', () => {
+    for (const a of ['patient.delete', 'toString', '__proto__', 'constructor', '']) expect(authorize(staff1, a as Action, record('patient', T1, 'p-a'))).toEqual({ allow: false, reason: 'no-policy' });
+  });
+  it('property: nobody outside the tenant, the patient and the care team ever reads a record', () => {
+    const principal = fc.oneof(
+      fc.record({ kind: fc.constant('account' as const), id: fc.string(), role: fc.constant('staff' as const), tenantId: fc.constantFrom(T1, T2) }),
+      fc.record({ kind: fc.constant('api-key' as const), id: fc.string(), role: fc.constant('api-key' as const), tenantId: fc.constantFrom(T1, T2), scopes: fc.subarray([...SCOPES]) }),
+      fc.record({ kind: fc.constant('account' as const), id: fc.string(), role: fc.constant('patient' as const), tenantId: fc.constant(null), patientIds: fc.array(fc.constantFrom('p-a', 'p-b', 'p-c')) }),
+      fc.record({ kind: fc.constant('account' as const), id: fc.constantFrom('doc', 'doc2'), role: fc.constant('professional' as const), tenantId: fc.constant(null) }),
+      fc.record({ kind: fc.constant('account' as const), id: fc.string(), role: fc.constant('dpo' as const), tenantId: fc.constant(null) }),
+    ) as fc.Arbitrary<Principal>;
+    fc.assert(fc.property(principal, fc.constantFrom(...ACTIONS), fc.constantFrom('patient', 'result', 'document') as fc.Arbitrary<'patient'>, fc.constantFrom(T1, T2), fc.constantFrom('p-a', 'p-b'), fc.subarray(['doc', 'doc2']), (p, action, type, tenantId, patientId, care) => {
+      const d = authorize(p, action, record(type, tenantId, patientId, care));
+      if (!d.allow) return;
+      const insider = (p.tenantId === tenantId) || (p.role === 'patient' && p.patientIds.includes(patientId)) || (p.role === 'professional' && care.includes(p.id) && type !== 'document');
+      expect(insider).toBe(true);
+    }), { numRuns: 2000 });
+  });
+});
