@@ -1,4 +1,8 @@
 import type { RouteSpec } from '../http/route.ts';
+import { assetRoutes } from './assets.ts';
+import { authPageRoutes } from './pages/auth.ts';
+import { recordPageRoutes } from './pages/records.ts';
+import { spacePageRoutes } from './pages/spaces.ts';
 
-/** Server-rendered pages (French and English). */
-export const webRoutes: RouteSpec[] = [];
+/** Server-rendered pages (French and English) and their static assets. */
+export const webRoutes: RouteSpec[] = [...assetRoutes, ...authPageRoutes, ...recordPageRoutes, ...spacePageRoutes];

@@ -1,0 +1,162 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodError } from 'zod';
+import type { App } from '../app.ts';
+import type { Lang } from '../errors/messages.ts';
+import { html, type Html, type Interpolation } from './html.ts';
+import { translator, type MessageKey, type Translate } from './i18n.ts';
+
+export const LANG_COOKIE = 'lang';
+
+/** Field name → message key of what is wrong with it. */
+export type FieldErrors = Partial<Record<string, MessageKey>>;
+
+export interface PageInput {
+  lang: Lang;
+  title: string;
+  /** Path of this page (no query string), for the language switch link. */
+  path: string;
+  main: Html;
+  /** Logged-in pages show the logout button. */
+  signedIn?: boolean;
+}
+
+/** The path of the current request without its query string (query strings never carry personal data here). */
+export const pathOf = (req: FastifyRequest): string => (req.url.split('?')[0] ?? '/') || '/';
+
+/** `?lang=` on a page also remembers the choice in a cookie, so the language switch sticks. */
+export function rememberLang(app: App, reply: FastifyReply, query: { lang?: Lang | undefined } | undefined): void {
+  if (query?.lang) reply.setCookie(LANG_COOKIE, query.lang, { path: '/', sameSite: 'lax', httpOnly: true, secure: app.config.secureCookies, maxAge: 365 * 86_400 });
+}
+
+export function page({ lang, title, path, main, signedIn }: PageInput): Html {
+  const t = translator(lang);
+  const other = t('languageSwitchLang');
+  return html`<!doctype html>
+<html lang="${lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} — ${t('siteName')}</title>
+<link rel="icon" href="/assets/icon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/assets/site.css">
+<script src="/assets/passkey.js" defer></script>
+</head>
+<body>
+<a class="skip" href="#main">${t('skipToContent')}</a>
+<header class="site">
+  <a class="brand" href="/">${t('siteName')}</a>
+  <nav aria-label="${t('home')}">
+    <a href="${path}?lang=${other}" hreflang="${other}" lang="${other}" data-lang-switch>${t('languageSwitch')}</a>
+    ${signedIn ? html`<form method="post" action="/account/logout" class="inline"><button type="submit" class="link">${t('logout')}</button></form>` : ''}
+  </nav>
+</header>
+<main id="main">
+<h1>${title}</h1>
+${main}
+</main>
+<footer class="site"><p>${t('tagline')}</p></footer>
+</body>
+</html>`;
+}
+
+export function sendPage(reply: FastifyReply, body: Html, status = 200): FastifyReply {
+  return reply.status(status).type('text/html; charset=utf-8').send(body.value);
+}
+
+/** Post/redirect/get: a successful form post answers 303 to the page to show next. */
+export const seeOther = (reply: FastifyReply, location: string): FastifyReply => reply.redirect(location, 303);
+
+export interface FieldInput {
+  name: string;
+  label: string;
+  type?: string;
+  value?: string | undefined;
+  error?: MessageKey | undefined;
+  required?: boolean;
+  autocomplete?: string;
+  inputmode?: string;
+  hint?: string;
+  optionalLabel?: string;
+  maxlength?: number;
+  pattern?: string;
+}
+
+const fieldId = (name: string) => `f-${name}`;
+
+function fieldWrapper(t: Translate, f: Pick<FieldInput, 'name' | 'label' | 'error' | 'hint' | 'optionalLabel'>, control: Html): Html {
+  const id = fieldId(f.name);
+  return html`<div class="field${f.error ? ' has-error' : ''}">
+<label for="${id}">${f.label}${f.optionalLabel ? html` <span class="optional">(${f.optionalLabel})</span>` : ''}</label>
+${f.hint ? html`<p class="hint" id="${id}-hint">${f.hint}</p>` : ''}
+${control}
+${f.error ? html`<p class="error" id="${id}-error" data-field-error="${f.name}">${t(f.error)}</p>` : ''}
+</div>`;
+}
+
+const describedBy = (f: Pick<FieldInput, 'name' | 'error' | 'hint'>): string | null => {
+  const ids = [f.hint ? `${fieldId(f.name)}-hint` : '', f.error ? `${fieldId(f.name)}-error` : ''].filter(Boolean);
+  return ids.length ? ids.join(' ') : null;
+};
+
+const attr = (name: string, value: Interpolation): Html | string => (value === undefined || value === null || value === false ? '' : value === true ? html` ${name}` : html` ${name}="${value}"`);
+
+export function field(t: Translate, f: FieldInput): Html {
+  const id = fieldId(f.name);
+  const control = html`<input id="${id}" name="${f.name}" type="${f.type ?? 'text'}"${attr('value', f.value)}${attr('required', f.required ?? false)}${attr('autocomplete', f.autocomplete)}${attr('inputmode', f.inputmode)}${attr('maxlength', f.maxlength)}${attr('pattern', f.pattern)}${attr('aria-invalid', f.error ? 'true' : undefined)}${attr('aria-describedby', describedBy(f))}>`;
+  return fieldWrapper(t, f, control);
+}
+
+export function select(t: Translate, f: Omit<FieldInput, 'type'> & { options: readonly { value: string; label: string }[] }): Html {
+  const id = fieldId(f.name);
+  const control = html`<select id="${id}" name="${f.name}"${attr('required', f.required ?? false)}${attr('aria-invalid', f.error ? 'true' : undefined)}${attr('aria-describedby', describedBy(f))}>
+${f.options.map((o) => html`<option value="${o.value}"${o.value === f.value ? html` selected` : ''}>${o.label}</option>`)}
+</select>`;
+  return fieldWrapper(t, f, control);
+}
+
+/** The summary on top of a form that failed validation (announced to screen readers). */
+export const formErrorSummary = (t: Translate, errors: FieldErrors, message?: MessageKey): Html | '' => {
+  if (message) return html`<div class="alert" role="alert" data-form-error>${t(message)}</div>`;
+  return Object.keys(errors).length ? html`<div class="alert" role="alert" data-form-error>${t('formErrors')}</div>` : '';
+};
+
+/**
+ * Turns zod issues into one message per field. `special` names the message for a field whose
+ * format is specific (a social-security number, a phone number).
+ */
+export function fieldErrorsFromZod(error: ZodError, special: Partial<Record<string, MessageKey>> = {}): FieldErrors {
+  const out: FieldErrors = {};
+  for (const issue of error.issues) {
+    const name = String(issue.path[0] ?? '');
+    if (!name || out[name]) continue;
+    switch (issue.code) {
+      case 'too_big': out[name] = 'errTooLong'; break;
+      case 'too_small': out[name] = 'errRequired'; break;
+      case 'invalid_type': out[name] = 'errRequired'; break;
+      case 'invalid_value': out[name] = 'errChoice'; break;
+      default: out[name] = special[name] ?? 'errInvalid';
+    }
+  }
+  return out;
+}
+
+/** Form values arrive as strings; blank optional fields mean "not given". */
+export function cleanForm<T extends Record<string, unknown>>(body: T | undefined): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(body ?? {})) {
+    if (typeof v !== 'string') continue;
+    const s = v.trim();
+    out[k] = s === '' ? undefined : s;
+  }
+  return out;
+}
+
+/** A passkey button, driven by /assets/passkey.js; hidden when the browser has no WebAuthn. */
+export function passkeyArea(t: Translate, kind: 'login' | 'register'): Html {
+  const status = `passkey-status-${kind}`;
+  return html`<div class="card" data-passkey-area hidden>
+<p>${kind === 'login' ? t('orPasskey') : t('passkeyAddIntro')}</p>
+<button type="button" class="secondary" data-passkey="${kind}" data-status="${status}" data-msg-working="${t('passkeyWorking')}" data-msg-ok="${t('passkeyAdded')}" data-msg-error="${t('passkeyFailed')}">${kind === 'login' ? t('passkeyLogin') : t('passkeyAdd')}</button>
+<p id="${status}" role="status" aria-live="polite"></p>
+</div>`;
+}

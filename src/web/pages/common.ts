@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import type { App } from '../../app.ts';
+import type { Principal } from '../../policy/principal.ts';
+
+/** Query of every page: only the language switch; anything else is refused. */
+export const PageQuery = z.strictObject({ lang: z.enum(['fr', 'en']).optional() });
+export type PageQuery = z.infer<typeof PageQuery>;
+
+/** A form field as posted: a string, bounded; its meaning is validated by the handler to re-render the form. */
+export const FormText = z.string().max(2000).optional();
+
+/** Where each role lands after logging in. */
+export const ROLE_HOME: Record<Principal['role'] | 'patient', string> = {
+  staff: '/pharmacy', professional: '/professional', dpo: '/dpo', patient: '/patient', 'api-key': '/',
+};
+
+export type { App };

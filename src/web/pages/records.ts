@@ -1,0 +1,205 @@
+import { z } from 'zod';
+import type { FastifyReply } from 'fastify';
+import { route, type RouteContext } from '../../http/route.ts';
+import { getPatient, listPatients, registerPatient, PatientInput, type PatientView } from '../../domain/patients.ts';
+import { listPatientResults, recordResult, ResultInput, OUTCOMES, TEST_TYPES, type ResultView } from '../../domain/results.ts';
+import { AppError } from '../../errors/catalogue.ts';
+import type { Lang } from '../../errors/messages.ts';
+import type { Principal } from '../../policy/principal.ts';
+import { randomToken } from '../../crypto/tokens.ts';
+import { html, type Html } from '../html.ts';
+import { formatDate, formatDateTime, translator, type MessageKey, type Translate } from '../i18n.ts';
+import { cleanForm, field, fieldErrorsFromZod, formErrorSummary, page, rememberLang, seeOther, select, sendPage, type FieldErrors } from '../layout.ts';
+import { patientAccountFor } from '../patient-accounts.ts';
+import { parisLocalNow, parisLocalToIso } from '../paris-time.ts';
+import { FormText, PageQuery } from './common.ts';
+
+const PatientParams = z.strictObject({ patientId: z.uuid() });
+type PatientParams = z.infer<typeof PatientParams>;
+
+const PatientForm = z.strictObject({
+  givenName: FormText, familyName: FormText, birthDate: FormText, ssn: FormText, phone: FormText, email: FormText, address: FormText,
+});
+const ResultForm = z.strictObject({ testType: FormText, outcome: FormText, sampledAt: FormText, idempotencyKey: FormText });
+
+type FormState = { values?: Record<string, string | undefined>; errors?: FieldErrors };
+
+export const testTypeLabel = (t: Translate, v: ResultView['testType']) => t(v === 'pcr' ? 'testPcr' : 'testAntigen');
+export const outcomeLabel = (t: Translate, v: ResultView['outcome']) => t(v === 'positive' ? 'outcomePositive' : v === 'negative' ? 'outcomeNegative' : 'outcomeInconclusive');
+export const outcomeBadge = (t: Translate, v: ResultView['outcome']) => html`<span class="badge ${v}" data-outcome="${v}">${outcomeLabel(t, v)}</span>`;
+export const invoiceHref = (documentId: string) => `/api/documents/${encodeURIComponent(documentId)}`;
+
+/** A results table; invoice links only for those who may read invoices (not professionals). */
+export function resultsTable(t: Translate, lang: Lang, results: readonly ResultView[], withInvoices: boolean): Html {
+  if (results.length === 0) return html`<p class="muted" data-empty="results">${t('noResults')}</p>`;
+  return html`<div class="table-wrap"><table data-table="results">
+<thead><tr><th scope="col">${t('sampledAt')}</th><th scope="col">${t('testType')}</th><th scope="col">${t('outcome')}</th><th scope="col">${t('recordedAt')}</th>${withInvoices ? html`<th scope="col">${t('invoice')}</th>` : ''}</tr></thead>
+<tbody>
+${results.map((r) => html`<tr data-result-id="${r.id}"><td>${formatDateTime(r.sampledAt, lang)}</td><td>${testTypeLabel(t, r.testType)}</td><td>${outcomeBadge(t, r.outcome)}</td><td>${formatDateTime(r.recordedAt, lang)}</td>${withInvoices ? html`<td>${r.invoiceId ? html`<a href="${invoiceHref(r.invoiceId)}" download data-invoice-link>${t('downloadInvoice')}</a>` : t('none')}</td>` : ''}</tr>`)}
+</tbody></table></div>`;
+}
+
+function pharmacyPage(lang: Lang, patients: readonly PatientView[], s: FormState = {}): Html {
+  const t = translator(lang);
+  const e = s.errors ?? {};
+  const v = s.values ?? {};
+  const opt = t('optional');
+  return page({
+    lang, path: '/pharmacy', title: t('pharmacyTitle'), signedIn: true,
+    main: html`<section aria-labelledby="patients-h">
+<h2 id="patients-h">${t('patients')}</h2>
+${patients.length === 0 ? html`<p class="muted">${t('noPatients')}</p>` : html`<div class="table-wrap"><table data-table="patients">
+<thead><tr><th scope="col">${t('name')}</th><th scope="col">${t('birthDate')}</th><th scope="col">${t('registeredAt')}</th></tr></thead>
+<tbody>${patients.map((p) => html`<tr><td><a href="/pharmacy/patients/${p.id}" data-patient-link>${p.familyName} ${p.givenName}</a></td><td>${formatDate(p.birthDate, lang)}</td><td>${formatDateTime(p.createdAt, lang)}</td></tr>`)}</tbody>
+</table></div>`}
+</section>
+<section aria-labelledby="register-h">
+<h2 id="register-h">${t('registerTitle')}</h2>
+${formErrorSummary(t, e)}
+<form method="post" action="/pharmacy/patients" novalidate data-form="register-patient">
+<div class="grid">
+${field(t, { name: 'givenName', label: t('givenName'), value: v.givenName, error: e.givenName, required: true, autocomplete: 'off', maxlength: 100 })}
+${field(t, { name: 'familyName', label: t('familyName'), value: v.familyName, error: e.familyName, required: true, autocomplete: 'off', maxlength: 100 })}
+${field(t, { name: 'birthDate', label: t('birthDate'), type: 'date', value: v.birthDate, error: e.birthDate, required: true, autocomplete: 'off' })}
+${field(t, { name: 'ssn', label: t('ssn'), value: v.ssn, error: e.ssn, optionalLabel: opt, autocomplete: 'off', inputmode: 'numeric', maxlength: 15 })}
+${field(t, { name: 'phone', label: t('phone'), type: 'tel', value: v.phone, error: e.phone, optionalLabel: opt, autocomplete: 'off', maxlength: 20 })}
+${field(t, { name: 'email', label: t('email'), type: 'email', value: v.email, error: e.email, optionalLabel: opt, autocomplete: 'off', maxlength: 254 })}
+${field(t, { name: 'address', label: t('address'), value: v.address, error: e.address, optionalLabel: opt, autocomplete: 'off', maxlength: 300 })}
+</div>
+<div class="actions"><button type="submit">${t('register')}</button></div>
+</form>
+</section>`,
+  });
+}
+
+function patientPage(lang: Lang, principal: Principal, base: string, patient: PatientView, results: readonly ResultView[], s: FormState = {}): Html {
+  const t = translator(lang);
+  const e = s.errors ?? {};
+  const v = s.values ?? {};
+  const isStaff = principal.role === 'staff';
+  const back = principal.role === 'professional' ? '/professional' : '/pharmacy';
+  return page({
+    lang, path: `${base}/${patient.id}`, title: `${patient.givenName} ${patient.familyName}`, signedIn: true,
+    main: html`<p><a href="${back}">${t('backToList')}</a></p>
+<section aria-labelledby="patient-h">
+<h2 id="patient-h">${t('patientTitle')}</h2>
+<dl class="facts">
+<dt>${t('name')}</dt><dd>${patient.familyName} ${patient.givenName}</dd>
+<dt>${t('birthDate')}</dt><dd>${formatDate(patient.birthDate, lang)}</dd>
+<dt>${t('ssn')}</dt><dd data-field="ssn">${patient.ssnMasked ?? t('none')}</dd>
+<dt>${t('phone')}</dt><dd>${patient.phone ?? t('none')}</dd>
+<dt>${t('email')}</dt><dd>${patient.email ?? t('none')}</dd>
+<dt>${t('address')}</dt><dd>${patient.address ?? t('none')}</dd>
+</dl>
+</section>
+<section aria-labelledby="results-h">
+<h2 id="results-h">${t('results')}</h2>
+${resultsTable(t, lang, results, principal.role !== 'professional')}
+</section>
+${isStaff ? html`<section aria-labelledby="record-h">
+<h2 id="record-h">${t('recordTitle')}</h2>
+${formErrorSummary(t, e)}
+<form method="post" action="/pharmacy/patients/${patient.id}/results" novalidate data-form="record-result">
+<input type="hidden" name="idempotencyKey" value="${v.idempotencyKey ?? `web-${randomToken(16)}`}">
+<div class="grid">
+${select(t, { name: 'testType', label: t('testType'), value: v.testType ?? 'antigen', error: e.testType, required: true, options: TEST_TYPES.map((x) => ({ value: x, label: testTypeLabel(t, x) })) })}
+${select(t, { name: 'outcome', label: t('outcome'), value: v.outcome ?? '', error: e.outcome, required: true, options: [{ value: '', label: '—' }, ...OUTCOMES.map((x) => ({ value: x, label: outcomeLabel(t, x) }))] })}
+${field(t, { name: 'sampledAt', label: t('sampledAt'), type: 'datetime-local', value: v.sampledAt ?? parisLocalNow(), error: e.sampledAt, required: true, hint: t('sampledAtHint') })}
+</div>
+<div class="actions"><button type="submit">${t('record')}</button></div>
+</form>
+</section>` : ''}`,
+  });
+}
+
+async function showPatient(ctx: RouteContext<PatientParams, unknown, unknown>, base: string, status: number, s: FormState = {}): Promise<FastifyReply> {
+  const { app, principal, requestId, params, lang, reply } = ctx;
+  const { patient, results } = await app.uow.run(principal, requestId, async (w) => {
+    const patient = await getPatient(w, params.patientId);
+    return { patient, results: await listPatientResults(w, params.patientId) };
+  });
+  return sendPage(reply, patientPage(lang, principal, base, patient, results, s), status);
+}
+
+async function showPharmacy(ctx: RouteContext<unknown, unknown, unknown>, status: number, s: FormState = {}): Promise<FastifyReply> {
+  const { app, principal, requestId, lang, reply } = ctx;
+  if (principal.role !== 'staff') throw new AppError('forbidden');
+  const patients = await app.uow.run(principal, requestId, (w) => listPatients(w));
+  return sendPage(reply, pharmacyPage(lang, patients, s), status);
+}
+
+const issueMessages = (e: AppError): FieldErrors => {
+  const out: FieldErrors = {};
+  for (const i of e.issues ?? []) out[i.path.split('.').pop()!] = (i.code === 'in-future' ? 'errFuture' : 'errInvalid') satisfies MessageKey;
+  return out;
+};
+
+export const recordPageRoutes = [
+  route<undefined, PageQuery>({
+    method: 'GET', url: '/pharmacy', surface: 'web', auth: 'principal', policy: 'patient.list', produces: 'text/html', query: PageQuery,
+    summary: "Pharmacy staff page: the pharmacy's patients and the form to register one.",
+    async handler(ctx) {
+      rememberLang(ctx.app, ctx.reply, ctx.query);
+      return showPharmacy(ctx, 200);
+    },
+  }),
+  route<undefined, undefined, z.infer<typeof PatientForm>>({
+    method: 'POST', url: '/pharmacy/patients', surface: 'web', auth: 'principal', policy: 'patient.create', produces: 'text/html', form: true, body: PatientForm,
+    summary: "Register-a-patient form (staff): on success, a redirect to the patient's page; invalid fields re-render the form.",
+    async handler(ctx) {
+      const { app, principal, requestId, body, reply } = ctx;
+      if (principal.role !== 'staff') throw new AppError('forbidden');
+      const form = cleanForm(body);
+      const parsed = PatientInput.safeParse(form);
+      if (!parsed.success) {
+        return showPharmacy(ctx, 400, { values: form, errors: fieldErrorsFromZod(parsed.error, { birthDate: 'errDate', ssn: 'errSsn', phone: 'errPhone', email: 'errEmail' }) });
+      }
+      const input = parsed.data;
+      const tenantId = principal.tenantId;
+      const patient = await app.uow.run(principal, requestId, async (w) => {
+        const accountId = await patientAccountFor(app, w, input.email, `${input.givenName} ${input.familyName}`);
+        return registerPatient(w, tenantId, input, accountId);
+      });
+      return seeOther(reply, `/pharmacy/patients/${patient.id}`);
+    },
+  }),
+  route<PatientParams, PageQuery>({
+    method: 'GET', url: '/pharmacy/patients/:patientId', surface: 'web', auth: 'principal', policy: 'patient.read', produces: 'text/html', params: PatientParams, query: PageQuery,
+    summary: "A patient's page for the pharmacy: identity (social-security number masked), results with invoices, and the form to record a result.",
+    async handler(ctx) {
+      rememberLang(ctx.app, ctx.reply, ctx.query);
+      return showPatient(ctx, '/pharmacy/patients', 200);
+    },
+  }),
+  route<PatientParams, undefined, z.infer<typeof ResultForm>>({
+    method: 'POST', url: '/pharmacy/patients/:patientId/results', surface: 'web', auth: 'principal', policy: 'result.create', produces: 'text/html', form: true,
+    params: PatientParams, body: ResultForm,
+    summary: 'Record-a-result form (staff): on success, a redirect to the patient page; invalid fields re-render the form.',
+    async handler(ctx) {
+      const { app, principal, requestId, params, body, reply } = ctx;
+      const form = cleanForm(body);
+      const iso = form.sampledAt ? parisLocalToIso(form.sampledAt) : undefined;
+      const parsed = ResultInput.safeParse({ testType: form.testType, outcome: form.outcome, sampledAt: iso === null ? 'invalid' : iso });
+      const key = form.idempotencyKey && /^web-[A-Za-z0-9_-]{8,64}$/.test(form.idempotencyKey) ? form.idempotencyKey : null;
+      if (!parsed.success) {
+        // The patient page is loaded (and access checked) first: a foreign id answers 404, never a form.
+        return showPatient(ctx, '/pharmacy/patients', 400, { values: form, errors: fieldErrorsFromZod(parsed.error, { sampledAt: 'errDateTime' }) });
+      }
+      try {
+        await app.uow.run(principal, requestId, (w) => recordResult(w, params.patientId, parsed.data, key));
+      } catch (e) {
+        if (e instanceof AppError && e.code === 'invalid_request' && e.issues) return showPatient(ctx, '/pharmacy/patients', 400, { values: form, errors: issueMessages(e) });
+        throw e;
+      }
+      return seeOther(reply, `/pharmacy/patients/${params.patientId}`);
+    },
+  }),
+  route<PatientParams, PageQuery>({
+    method: 'GET', url: '/professional/patients/:patientId', surface: 'web', auth: 'principal', policy: 'patient.read', produces: 'text/html', params: PatientParams, query: PageQuery,
+    summary: "A patient's page for a health professional in care: identity and results.",
+    async handler(ctx) {
+      rememberLang(ctx.app, ctx.reply, ctx.query);
+      return showPatient(ctx, '/professional/patients', 200);
+    },
+  }),
+];

@@ -1,0 +1,99 @@
+import { route } from '../../http/route.ts';
+import { listMyResults } from '../../domain/results.ts';
+import { listDocuments } from '../../domain/documents.ts';
+import { listAuditEvents, myAccessLog } from '../../domain/access-log.ts';
+import { listPatients } from '../../domain/patients.ts';
+import { verifyAudit } from '../../audit/verify.ts';
+import { AppError } from '../../errors/catalogue.ts';
+import { html } from '../html.ts';
+import { formatDate, formatDateTime, translator } from '../i18n.ts';
+import { page, passkeyArea, rememberLang, sendPage } from '../layout.ts';
+import { PageQuery } from './common.ts';
+import { invoiceHref, resultsTable } from './records.ts';
+
+/** The patient's space, the professional's patients in care and the DPO's governance page. */
+export const spacePageRoutes = [
+  route<undefined, PageQuery>({
+    method: 'GET', url: '/patient', surface: 'web', auth: 'principal', policy: 'result.list', produces: 'text/html', query: PageQuery,
+    summary: "The patient's space: own results, invoices, who accessed my data, passkeys.",
+    async handler({ app, principal, requestId, lang, reply, query }) {
+      rememberLang(app, reply, query);
+      if (principal.role !== 'patient') throw new AppError('forbidden');
+      const { results, documents, accesses } = await app.uow.run(principal, requestId, async (w) => ({
+        results: await listMyResults(w), documents: await listDocuments(w), accesses: await myAccessLog(w, 50),
+      }));
+      const t = translator(lang);
+      return sendPage(reply, page({
+        lang, path: '/patient', title: t('myTitle'), signedIn: true,
+        main: html`<section aria-labelledby="results-h">
+<h2 id="results-h">${t('myResults')}</h2>
+${resultsTable(t, lang, results, true)}
+</section>
+<section aria-labelledby="invoices-h">
+<h2 id="invoices-h">${t('myInvoices')}</h2>
+${documents.length === 0 ? html`<p class="muted">${t('noInvoices')}</p>` : html`<ul data-list="invoices">${documents.map((d) => html`<li><a href="${invoiceHref(d.id)}" download data-document-link>${t('invoice')} ${d.id.slice(0, 8).toUpperCase()}</a> — ${t('issuedAt')} ${formatDateTime(d.createdAt, lang)}</li>`)}</ul>`}
+</section>
+<section aria-labelledby="access-h">
+<h2 id="access-h">${t('accessLogTitle')}</h2>
+<p class="muted">${t('accessLogIntro')}</p>
+${accesses.length === 0 ? html`<p class="muted">${t('noAccess')}</p>` : html`<div class="table-wrap"><table data-table="access-log">
+<thead><tr><th scope="col">${t('when')}</th><th scope="col">${t('who')}</th><th scope="col">${t('what')}</th><th scope="col">${t('why')}</th><th scope="col">${t('outcomeCol')}</th></tr></thead>
+<tbody>${accesses.map((a) => html`<tr><td>${formatDateTime(a.at, lang)}</td><td>${a.actorRole === 'you' ? t('you') : a.actorRole}${a.actorOrganisation ? html` — ${a.actorOrganisation}` : ''}</td><td>${a.action}</td><td>${a.purpose}</td><td>${a.outcome}</td></tr>`)}</tbody>
+</table></div>`}
+</section>
+<section aria-labelledby="security-h">
+<h2 id="security-h">${t('security')}</h2>
+${passkeyArea(t, 'register')}
+</section>`,
+      }));
+    },
+  }),
+  route<undefined, PageQuery>({
+    method: 'GET', url: '/professional', surface: 'web', auth: 'principal', policy: 'patient.list', produces: 'text/html', query: PageQuery,
+    summary: "A health professional's page: the patients in their care.",
+    async handler({ app, principal, requestId, lang, reply, query }) {
+      rememberLang(app, reply, query);
+      if (principal.role !== 'professional') throw new AppError('forbidden');
+      const patients = await app.uow.run(principal, requestId, (w) => listPatients(w));
+      const t = translator(lang);
+      return sendPage(reply, page({
+        lang, path: '/professional', title: t('professionalTitle'), signedIn: true,
+        main: html`<section>
+<p class="muted">${t('professionalIntro')}</p>
+${patients.length === 0 ? html`<p class="muted">${t('noPatients')}</p>` : html`<div class="table-wrap"><table data-table="patients">
+<thead><tr><th scope="col">${t('name')}</th><th scope="col">${t('birthDate')}</th></tr></thead>
+<tbody>${patients.map((p) => html`<tr><td><a href="/professional/patients/${p.id}" data-patient-link>${p.familyName} ${p.givenName}</a></td><td>${formatDate(p.birthDate, lang)}</td></tr>`)}</tbody>
+</table></div>`}
+</section>
+<section><h2>${t('security')}</h2>${passkeyArea(t, 'register')}</section>`,
+      }));
+    },
+  }),
+  route<undefined, PageQuery>({
+    method: 'GET', url: '/dpo', surface: 'web', auth: 'principal', policy: 'audit.read', produces: 'text/html', query: PageQuery,
+    summary: "The data-protection officer's page: audit-chain verification and recent audit events.",
+    async handler({ app, principal, requestId, lang, reply, query }) {
+      rememberLang(app, reply, query);
+      const events = await app.uow.run(principal, requestId, (w) => listAuditEvents(w, { limit: 50 }));
+      const verdict = await verifyAudit(app.db, app.keys.auditVerify);
+      const t = translator(lang);
+      return sendPage(reply, page({
+        lang, path: '/dpo', title: t('dpoTitle'), signedIn: true,
+        main: html`<section aria-labelledby="chain-h">
+<h2 id="chain-h">${t('auditChain')}</h2>
+${verdict.ok
+    ? html`<p class="notice" data-audit-ok="true">${t('auditOk', { events: verdict.eventsChecked, checkpoints: verdict.checkpointsChecked })}</p>`
+    : html`<p class="alert" data-audit-ok="false">${t('auditBad', { seq: verdict.firstBad?.seq ?? '?', problem: verdict.firstBad?.problem ?? '' })}</p>`}
+</section>
+<section aria-labelledby="events-h">
+<h2 id="events-h">${t('recentEvents')}</h2>
+<div class="table-wrap"><table data-table="audit-events">
+<thead><tr><th scope="col">${t('seq')}</th><th scope="col">${t('when')}</th><th scope="col">${t('actor')}</th><th scope="col">${t('action')}</th><th scope="col">${t('subject')}</th><th scope="col">${t('purpose')}</th><th scope="col">${t('outcomeCol')}</th></tr></thead>
+<tbody>${events.map((e) => html`<tr><td>${e.seq}</td><td>${formatDateTime(e.at, lang)}</td><td>${e.actorRole}</td><td>${e.action}</td><td>${e.subjectRef ?? t('none')}</td><td>${e.purpose}</td><td>${e.outcome}</td></tr>`)}</tbody>
+</table></div>
+</section>
+<section><h2>${t('security')}</h2>${passkeyArea(t, 'register')}</section>`,
+      }));
+    },
+  }),
+];

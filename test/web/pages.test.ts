@@ -1,0 +1,240 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { openTestApp, type TestApp } from '../support/engines.ts';
+import { testServer } from '../support/http.ts';
+import { DEMO, seedDemo } from '../../src/demo/world.ts';
+import { totpNow } from '../../src/auth/totp.ts';
+import { webRoutes } from '../../src/web/routes.ts';
+
+/**
+ * Every page renders for its role in French and English; forms with bad input re-render with a 400
+ * and field-level messages, never a 500. Runs in-process (fastify inject), no browser.
+ */
+const ORIGIN = 'http://localhost:3000';
+
+let app: TestApp;
+let server: FastifyInstance;
+const cookies: Record<'staff' | 'professional' | 'dpo' | 'patient', string> = { staff: '', professional: '', dpo: '', patient: '' };
+let ownPatientId = '';
+let foreignPatientId = '';
+
+const sessionCookie = (res: LightMyRequestResponse): string => {
+  const c = res.cookies.find((x) => x.name === 'sc_session');
+  if (!c) throw new Error(`no session cookie (status ${res.statusCode})`);
+  return `sc_session=${c.value}`;
+};
+
+const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
+
+async function post(url: string, body: Record<string, string>, cookie = '', extra: Record<string, string> = {}) {
+  return server.inject({ method: 'POST', url, payload: form(body), headers: { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN, ...(cookie ? { cookie } : {}), ...extra } });
+}
+
+async function staffLogin(login: string, password: string, totp: string): Promise<{ cookie: string; location: string }> {
+  const first = await post('/login', { login, password });
+  expect(first.statusCode).toBe(303);
+  expect(first.headers.location).toBe('/login/totp');
+  const pending = sessionCookie(first);
+  const second = await post('/login/totp', { code: await totpNow(totp) }, pending);
+  expect(second.statusCode).toBe(303);
+  return { cookie: sessionCookie(second), location: String(second.headers.location) };
+}
+
+beforeAll(async () => {
+  app = await openTestApp('pglite', { publicUrl: ORIGIN });
+  await seedDemo(app);
+  server = await testServer(app);
+  const alice = DEMO.staff[0]!;
+  const staff = await staffLogin(alice.login, alice.password, alice.totp);
+  expect(staff.location).toBe('/pharmacy');
+  cookies.staff = staff.cookie;
+  const pro = DEMO.professionals[0]!;
+  const p = await staffLogin(pro.login, pro.password, pro.totp);
+  expect(p.location).toBe('/professional');
+  cookies.professional = p.cookie;
+  const dpo = await staffLogin(DEMO.dpo.login, DEMO.dpo.password, DEMO.dpo.totp);
+  expect(dpo.location).toBe('/dpo');
+  cookies.dpo = dpo.cookie;
+  // Patient: e-mail form, then code + birth date from the one-time code e-mail.
+  const camille = DEMO.patients[0]!;
+  const step1 = await post('/patient/login', { login: camille.login });
+  expect(step1.statusCode).toBe(303);
+  expect(step1.headers.location).toBe('/patient/login/code');
+  const challenge = step1.cookies.find((c) => c.name === 'sc_login_challenge')!;
+  const code = /(\d{6})/.exec(app.mail.sent.at(-1)!.text)![1]!;
+  const step2 = await post('/patient/login/code', { code, birthDate: camille.birthDate }, `sc_login_challenge=${challenge.value}`);
+  expect(step2.statusCode).toBe(303);
+  expect(step2.headers.location).toBe('/patient');
+  cookies.patient = sessionCookie(step2);
+  const ids = async (tenantSlug: string) => (await app.db.query<{ id: string }>('SELECT p.id FROM patient p JOIN tenant t ON t.id = p.tenant_id WHERE t.slug = $1 ORDER BY p.created_at', [tenantSlug])).map((r) => r.id);
+  ownPatientId = (await ids(DEMO.tenants[0]!.slug))[0]!;
+  foreignPatientId = (await ids(DEMO.tenants[1]!.slug))[0]!;
+});
+
+afterAll(async () => {
+  await server?.close();
+  await app?.dispose();
+});
+
+describe('web pages', () => {
+  it('are all declared as HTML pages or public hidden assets, and pages are listed in OpenAPI', async () => {
+    const openapi = (await server.inject({ url: '/openapi.json' })).json() as { paths: Record<string, unknown> };
+    for (const r of webRoutes) {
+      expect(r.surface).toBe('web');
+      if (r.url.startsWith('/assets/')) {
+        expect(r.policy).toBe('public');
+        expect(r.hidden).toBe(true);
+        expect(openapi.paths[r.url]).toBeUndefined();
+      } else {
+        expect(r.produces, r.url).toBe('text/html');
+        expect(r.hidden).toBeFalsy();
+        expect(openapi.paths[r.url.replace(/:([A-Za-z]+)/g, '{$1}')], r.url).toBeDefined();
+      }
+    }
+  });
+
+  it('serves the assets with a public cache lifetime', async () => {
+    for (const [url, type] of [['/assets/site.css', 'text/css'], ['/assets/passkey.js', 'text/javascript'], ['/assets/icon.svg', 'image/svg+xml']] as const) {
+      const res = await server.inject({ url });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toContain(type);
+      expect(res.headers['cache-control']).toMatch(/^public, max-age=\d+$/);
+    }
+  });
+
+  const pages: { role: keyof typeof cookies | null; url: () => string; fr: string; en: string }[] = [
+    { role: null, url: () => '/', fr: 'Connexion patient', en: 'Patient login' },
+    { role: null, url: () => '/login', fr: 'Connexion professionnelle', en: 'Staff login' },
+    { role: null, url: () => '/login/totp', fr: 'Second facteur', en: 'Second factor' },
+    { role: null, url: () => '/patient/login', fr: 'Recevoir un code', en: 'Send me a code' },
+    { role: 'staff', url: () => '/pharmacy', fr: 'Enregistrer un patient', en: 'Register a patient' },
+    { role: 'staff', url: () => `/pharmacy/patients/${ownPatientId}`, fr: 'Saisir un résultat', en: 'Record a result' },
+    { role: 'patient', url: () => '/patient', fr: 'Qui a consulté mes données', en: 'Who accessed my data' },
+    { role: 'professional', url: () => '/professional', fr: 'Patients suivis', en: 'Patients in my care' },
+    { role: 'professional', url: () => `/professional/patients/${ownPatientId}`, fr: 'Résultats de tests', en: 'Test results' },
+    { role: 'dpo', url: () => '/dpo', fr: "La chaîne d'audit est intègre", en: 'The audit chain verifies' },
+  ];
+
+  for (const p of pages) {
+    for (const lang of ['fr', 'en'] as const) {
+      it(`renders ${p.url().replace(/[0-9a-f-]{36}/, ':patientId')} for ${p.role ?? 'anyone'} in ${lang}`, async () => {
+        const res = await server.inject({ url: `${p.url()}?lang=${lang}`, headers: p.role ? { cookie: cookies[p.role] } : {} });
+        expect(res.statusCode, res.body.slice(0, 500)).toBe(200);
+        expect(res.headers['content-type']).toContain('text/html');
+        expect(res.headers['content-security-policy']).toContain("script-src 'self'");
+        expect(res.headers['cache-control']).toBe('no-store');
+        expect(res.body).toContain(`<html lang="${lang}">`);
+        expect(res.body).toContain(lang === 'fr' ? p.fr.replace(/'/g, '&#39;') : p.en);
+        // The language switch remembers the choice.
+        expect(res.cookies.find((c) => c.name === 'lang')?.value).toBe(lang);
+        // No inline scripts, styles or event handlers (they would be blocked by the CSP anyway).
+        expect(res.body).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>|<style\b|\sstyle=|\son[a-z]+=/i);
+      });
+    }
+  }
+
+  it('picks the language from the cookie, then Accept-Language', async () => {
+    expect((await server.inject({ url: '/', headers: { 'accept-language': 'fr-FR,fr;q=0.9' } })).body).toContain('<html lang="fr">');
+    expect((await server.inject({ url: '/', headers: { 'accept-language': 'de-DE' } })).body).toContain('<html lang="en">');
+    expect((await server.inject({ url: '/', headers: { 'accept-language': 'en', cookie: 'lang=fr' } })).body).toContain('<html lang="fr">');
+  });
+
+  it('shows the masked social-security number, never the full one', async () => {
+    const res = await server.inject({ url: `/pharmacy/patients/${ownPatientId}`, headers: { cookie: cookies.staff } });
+    expect(res.body).toContain('••• 345 60');
+    expect(res.body).not.toContain(DEMO.patients[0]!.ssn);
+  });
+
+  it("answers 404 for another pharmacy's patient, and 401 with a page when not logged in", async () => {
+    const foreign = await server.inject({ url: `/pharmacy/patients/${foreignPatientId}`, headers: { cookie: cookies.staff } });
+    expect(foreign.statusCode).toBe(404);
+    expect(foreign.headers['content-type']).toContain('text/html');
+    const post404 = await post(`/pharmacy/patients/${foreignPatientId}/results`, { testType: 'pcr', outcome: 'positive', sampledAt: '2024-01-01T10:00' }, cookies.staff);
+    expect(post404.statusCode).toBe(404);
+    const post404Invalid = await post(`/pharmacy/patients/${foreignPatientId}/results`, {}, cookies.staff);
+    expect(post404Invalid.statusCode).toBe(404);
+    const anon = await server.inject({ url: '/pharmacy' });
+    expect(anon.statusCode).toBe(401);
+    expect(anon.body).toContain('href="/login"');
+    expect((await server.inject({ url: '/patient', headers: { cookie: cookies.staff } })).statusCode).toBe(403);
+    expect((await server.inject({ url: '/dpo', headers: { cookie: cookies.patient } })).statusCode).toBe(403);
+  });
+
+  it('re-renders the login forms with field messages on bad input', async () => {
+    const bad = await post('/login', { login: 'not-an-email', password: '' }, '', { 'accept-language': 'fr' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.body).toContain('data-field-error="login"');
+    expect(bad.body).toContain('Saisissez une adresse e-mail valide.');
+    expect(bad.body).toContain('data-field-error="password"');
+    const wrong = await post('/login', { login: DEMO.staff[0]!.login, password: 'wrong-password' });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.body).toContain('These credentials are not valid.');
+    const unknown = await post('/login', { login: 'nobody@nowhere.example', password: 'wrong-password' });
+    expect(unknown.statusCode).toBe(401);
+    const neutral = (b: string) => b.replace(/value="[^"]*"/, '');
+    expect(neutral(unknown.body)).toBe(neutral(wrong.body));
+    const totp = await post('/login/totp', { code: '12ab' });
+    expect(totp.statusCode).toBe(400);
+    expect(totp.body).toContain('data-field-error="code"');
+    const email = await post('/patient/login', { login: 'nope' });
+    expect(email.statusCode).toBe(400);
+    expect(email.body).toContain('data-field-error="login"');
+    const code = await post('/patient/login/code', { code: '1', birthDate: '1990-13-45' });
+    expect(code.statusCode).toBe(400);
+    expect(code.body).toContain('data-field-error="code"');
+    expect(code.body).toContain('data-field-error="birthDate"');
+    const noChallenge = await post('/patient/login/code', { code: '123456', birthDate: '1990-01-01' });
+    expect(noChallenge.statusCode).toBe(400);
+    expect(noChallenge.body).toContain('data-form-error');
+  });
+
+  it('re-renders the register-a-patient form with field messages, keeping what was typed', async () => {
+    const res = await post('/pharmacy/patients', { givenName: '', familyName: 'Zorglub', birthDate: '31/12/1990', ssn: '123', phone: 'abc', email: 'x@', address: '' }, cookies.staff, { 'accept-language': 'fr' });
+    expect(res.statusCode).toBe(400);
+    for (const f of ['givenName', 'birthDate', 'ssn', 'phone', 'email']) expect(res.body, f).toContain(`data-field-error="${f}"`);
+    expect(res.body).not.toContain('data-field-error="familyName"');
+    expect(res.body).toContain('Ce champ est obligatoire.');
+    expect(res.body).toContain('value="Zorglub"');
+    const tooLong = await post('/pharmacy/patients', { givenName: 'x'.repeat(150), familyName: 'Y', birthDate: '1990-01-01' }, cookies.staff);
+    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.body).toContain('This is too long.');
+  });
+
+  it('refuses hostile form bodies with a 4xx, never a 500', async () => {
+    const arrays = await server.inject({ method: 'POST', url: '/pharmacy/patients', payload: 'givenName=a&givenName=b', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN, cookie: cookies.staff } });
+    expect(arrays.statusCode).toBe(400);
+    expect(arrays.headers['content-type']).toContain('text/html');
+    const unknown = await post('/pharmacy/patients', { givenName: 'a', isAdmin: 'true' }, cookies.staff);
+    expect(unknown.statusCode).toBe(400);
+    const huge = await post('/login', { login: 'a'.repeat(70_000), password: 'x' });
+    expect(huge.statusCode).toBe(413);
+    const crossSite = await post('/pharmacy/patients', { givenName: 'A', familyName: 'B', birthDate: '1990-01-01' }, cookies.staff, { origin: 'https://evil.example' });
+    expect(crossSite.statusCode).toBe(403);
+    const badId = await server.inject({ url: '/pharmacy/patients/not-a-uuid', headers: { cookie: cookies.staff } });
+    expect(badId.statusCode).toBe(400);
+    const badQuery = await server.inject({ url: '/?lang=de' });
+    expect(badQuery.statusCode).toBe(400);
+  });
+
+  it('registers a patient and records a result through the forms, with field messages on a bad result', async () => {
+    const reg = await post('/pharmacy/patients', { givenName: 'Zoé', familyName: 'Quentin', birthDate: '1988-08-08', ssn: '', phone: '+33 6 00 00 00 01', email: 'zoe.quentin@example.org', address: '' }, cookies.staff);
+    expect(reg.statusCode).toBe(303);
+    const location = String(reg.headers.location);
+    expect(location).toMatch(/^\/pharmacy\/patients\/[0-9a-f-]{36}$/);
+    const bad = await post(`${location}/results`, { testType: 'flu', outcome: '', sampledAt: 'yesterday' }, cookies.staff, { 'accept-language': 'en' });
+    expect(bad.statusCode).toBe(400);
+    for (const f of ['testType', 'outcome', 'sampledAt']) expect(bad.body, f).toContain(`data-field-error="${f}"`);
+    const future = await post(`${location}/results`, { testType: 'pcr', outcome: 'negative', sampledAt: '2999-01-01T10:00' }, cookies.staff);
+    expect(future.statusCode).toBe(400);
+    expect(future.body).toContain('This cannot be in the future.');
+    const ok = await post(`${location}/results`, { testType: 'pcr', outcome: 'negative', sampledAt: '2024-05-01T09:30', idempotencyKey: 'web-abcdefghijkl' }, cookies.staff);
+    expect(ok.statusCode).toBe(303);
+    const again = await post(`${location}/results`, { testType: 'pcr', outcome: 'negative', sampledAt: '2024-05-01T09:30', idempotencyKey: 'web-abcdefghijkl' }, cookies.staff);
+    expect(again.statusCode).toBe(303);
+    const view = await server.inject({ url: location, headers: { cookie: cookies.staff, 'accept-language': 'fr' } });
+    expect(view.body.match(/data-result-id=/g)).toHaveLength(1);
+    expect(view.body).toContain('Test PCR');
+    expect(view.body).toContain('1 mai 2024, 09:30');
+    expect(view.body).toMatch(/href="\/api\/documents\/[0-9a-f-]{36}"/);
+  });
+});
