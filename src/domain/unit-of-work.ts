@@ -19,6 +19,11 @@ export interface UnitOfWorkOptions {
   checkpointEvery: number;
   /** Most operations committed together; bounds the latency one batch adds to the next. */
   maxBatch?: number;
+  /**
+   * Transactions in flight at once. They overlap their reads and writes and queue only for the
+   * chain head lock at the end, so a few lanes keep the database busy; one on PGlite (one connection).
+   */
+  lanes?: number;
   clock?: () => Date;
 }
 
@@ -31,31 +36,33 @@ export interface UnitOfWorkOptions {
  */
 export class UnitOfWork {
   private queue: Item[] = [];
-  private running = false;
+  private running = 0;
   private readonly maxBatch: number;
+  private readonly lanes: number;
   private readonly clock: () => Date;
 
   constructor(private readonly db: Db, private readonly opts: UnitOfWorkOptions) {
     this.maxBatch = opts.maxBatch ?? 128;
+    this.lanes = Math.max(1, opts.lanes ?? (db.engine === 'postgres' ? 4 : 1));
     this.clock = opts.clock ?? (() => new Date());
   }
 
   run<T>(actor: Actor, requestId: string, fn: (w: Work) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ actor, requestId, fn, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.running) void this.pump();
+      if (this.running < this.lanes) void this.pump();
     });
   }
 
   private async pump(): Promise<void> {
-    this.running = true;
+    this.running += 1;
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.maxBatch);
         await this.commit(batch);
       }
     } finally {
-      this.running = false;
+      this.running -= 1;
     }
   }
 
