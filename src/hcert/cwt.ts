@@ -63,8 +63,9 @@ function toJson(v: CborValue, depth: number): Json {
     const out: { [k: string]: Json } = {};
     for (const [k, x] of v as Map<CborKey, CborValue>) {
       if (typeof k !== 'string') throw formatError('dcc-key');
-      // defineProperty so a key named "__proto__" stays data and cannot change the prototype.
-      Object.defineProperty(out, k, { value: toJson(x, depth + 1), enumerable: true, writable: true, configurable: true });
+      // defineProperty for "__proto__" so it stays data and cannot change the prototype.
+      if (k === '__proto__') Object.defineProperty(out, k, { value: toJson(x, depth + 1), enumerable: true, writable: true, configurable: true });
+      else out[k] = toJson(x, depth + 1);
     }
     return out;
   }

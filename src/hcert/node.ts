@@ -3,15 +3,19 @@
  * the core so the browser verifier can supply WebCrypto / DecompressionStream equivalents.
  */
 import { constants, createHash, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { deflateSync, inflateSync } from 'node:zlib';
 import type { AlgorithmName } from './algorithms.ts';
 import type { HcertBackend } from './backend.ts';
 import { formatError } from './errors.ts';
 
+const oneShot = (crypto as unknown as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
+
 /** The node:crypto / node:zlib backend. Stateless, so one shared instance is enough. */
 export const nodeBackend: HcertBackend = Object.freeze({
   sha256(data: Uint8Array): Uint8Array {
-    return createHash('sha256').update(data).digest();
+    // crypto.hash (Node ≥ 20.12) is a one-shot digest without a Hash object: ~3× cheaper here.
+    return oneShot ? oneShot('sha256', data, 'buffer') : createHash('sha256').update(data).digest();
   },
 
   importPublicKey(spki: Uint8Array, alg: AlgorithmName): KeyObject {
