@@ -36,5 +36,12 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     io.stderr.write(`unknown command: ${name}\n${usage}`);
     return EXIT_USAGE;
   }
-  return (await load())(rest, io);
+  try {
+    return await (await load())(rest, io);
+  } catch (err) {
+    // Configuration and connection problems are the operator's to fix: a clear line, not a stack.
+    const message = err instanceof Error ? err.message : String(err);
+    io.stderr.write(`saufconduit ${name}: ${message}\n`);
+    return message.startsWith('invalid configuration') ? EXIT_USAGE : 1;
+  }
 }

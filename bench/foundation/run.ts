@@ -1,0 +1,179 @@
+/**
+ * Foundation benchmark (issue 2), all on one throwaway PostgreSQL with default durability
+ * (fsync and synchronous_commit on), in one run:
+ *   1. pgbench TPC-B (the reference): TPS and p99 latency;
+ *   2. result intake over HTTP (POST /api/patients/{id}/results with a pharmacy API key):
+ *      each request writes a result, its invoice and an audit event, and is answered after commit;
+ *   3. audited document reads over HTTP (GET /api/documents/{id}, PDF): each read appends an audit
+ *      event that is durable before the answer.
+ * The server runs in its own process; the load generator (autocannon) in this one.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { tmpdir, cpus } from 'node:os';
+// @ts-expect-error autocannon ships no type declarations
+import autocannon from 'autocannon';
+import postgres from 'postgres';
+// @ts-expect-error plain ESM helper shared with the test runner
+import { startThrowawayPostgres } from '../../scripts/pg.mjs';
+
+const DURATION = Number(process.env.BENCH_SECONDS ?? 15);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const root = new URL('../../', import.meta.url).pathname;
+
+interface Throughput { perSecond: number; p50Ms: number; p99Ms: number; errors: number; total: number }
+
+/** pgbench from PostgreSQL's versioned bin directory if there, else from PATH. */
+function pgbenchPath(bin: string): string {
+  const candidates = [join(bin, 'pgbench'), ...readdirSync('/usr/lib/postgresql').sort().reverse().map((v) => `/usr/lib/postgresql/${v}/bin/pgbench`)];
+  return candidates.find((c) => spawnSync(c, ['--version']).status === 0) ?? 'pgbench';
+}
+
+function pgbench(bin: string, port: number): Throughput & { clients: number } {
+  const dir = join(tmpdir(), `pgbench-${randomBytes(4).toString('hex')}`);
+  mkdirSync(dir, { recursive: true });
+  const base = ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres'];
+  const init = spawnSync(pgbenchPath(bin), [...base, '-i', '-q', '-s', '10', 'pgbench'], { encoding: 'utf8' });
+  if (init.status !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
+  const clients = 16;
+  const run = spawnSync(pgbenchPath(bin), [...base, '-c', String(clients), '-j', '2', '-T', String(DURATION), '-M', 'prepared', '-l', '--log-prefix', join(dir, 'tx'), 'pgbench'], { encoding: 'utf8', cwd: dir });
+  if (run.status !== 0) throw new Error(`pgbench failed: ${run.stderr}`);
+  const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(run.stdout)?.[1]);
+  const latencies: number[] = [];
+  for (const f of readdirSync(dir).filter((x) => x.startsWith('tx'))) {
+    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
+      const cols = line.split(' ');
+      if (cols.length > 3) latencies.push(Number(cols[2]) / 1000);
+    }
+  }
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
+  return { perSecond: tps, p50Ms: pct(0.5), p99Ms: pct(0.99), errors: 0, total: latencies.length, clients };
+}
+
+interface LoadOptions { url: string; requests: { method: 'GET' | 'POST'; path: string; headers: Record<string, string>; body?: string }[] }
+
+async function load(opts: LoadOptions): Promise<Throughput> {
+  const r = (await autocannon({ ...opts, connections: CONNECTIONS, duration: DURATION })) as { requests: { average: number; total: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number; timeouts: number };
+  return { perSecond: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, errors: r.non2xx + r.errors + r.timeouts, total: r.requests.total };
+}
+
+function cli(env: NodeJS.ProcessEnv, args: string[]): string {
+  const r = spawnSync(process.execPath, [join(root, 'bin/saufconduit.mjs'), ...args], { env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`saufconduit ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+async function waitUp(url: string) {
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('server did not start');
+}
+
+export async function runFoundationBench() {
+  const pg = await startThrowawayPostgres();
+  let server: ChildProcess | undefined;
+  try {
+    const admin = postgres(pg.url, { max: 1, onnotice: () => undefined });
+    await admin.unsafe('CREATE DATABASE pgbench');
+    await admin.unsafe('CREATE DATABASE saufconduit');
+    const version = String((await admin.unsafe('SHOW server_version'))[0]!.server_version);
+    await admin.end();
+
+    console.log(`pgbench TPC-B, ${DURATION}s …`);
+    const reference = pgbench(pg.bin, pg.port);
+
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const dbUrl = pg.url.replace(/\/postgres$/, '/saufconduit');
+    const env = { ...process.env, DATABASE_URL: dbUrl, SAUFCONDUIT_MASTER_KEY: randomBytes(32).toString('base64'), PORT: String(port), LOG_LEVEL: 'warn', SAUFCONDUIT_RATE_LIMIT: '10000000' };
+    const credsFile = join(tmpdir(), `bench-creds-${randomBytes(4).toString('hex')}.json`);
+    cli(env, ['demo', '--credentials', credsFile]);
+    const creds = JSON.parse(readFileSync(credsFile, 'utf8')) as { principals: { name: string; headers: { authorization: string }; canAccess: Record<string, string[]> }[] };
+    const key = creds.principals.find((p) => p.name === 'pharmacy-a-api-key')!;
+    const staff = creds.principals.find((p) => p.name === 'pharmacy-a-staff')!;
+    server = spawn(process.execPath, [join(root, 'bin/saufconduit.mjs'), 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const base = `http://127.0.0.1:${port}`;
+    await waitUp(`${base}/api/health`);
+
+    console.log(`intake over HTTP, ${CONNECTIONS} connections, ${DURATION}s …`);
+    const body = JSON.stringify({ testType: 'antigen', outcome: 'negative', sampledAt: new Date().toISOString() });
+    const intake = await load({
+      url: base,
+      requests: key.canAccess.patientId!.map((id) => ({ method: 'POST' as const, path: `/api/patients/${id}/results`, headers: { ...key.headers, 'content-type': 'application/json' }, body })),
+    });
+
+    // Documents to read: the tenant's invoices, rendered once before measuring.
+    const docs = (await (await fetch(`${base}/api/documents`, { headers: staff.headers })).json() as { items: { id: string }[] }).items.slice(0, 200).map((d) => d.id);
+    for (const id of docs) await (await fetch(`${base}/api/documents/${id}`, { headers: staff.headers })).arrayBuffer();
+    console.log(`audited document reads over HTTP (${docs.length} PDFs), ${CONNECTIONS} connections, ${DURATION}s …`);
+    const reads = await load({ url: base, requests: docs.map((id) => ({ method: 'GET' as const, path: `/api/documents/${id}`, headers: staff.headers })) });
+
+    server.kill('SIGTERM');
+    await new Promise((r) => server!.once('exit', r));
+    server = undefined;
+    const audit = cli(env, ['audit', 'verify', '--json']);
+    const db = postgres(dbUrl, { max: 1, onnotice: () => undefined });
+    const results = Number((await db.unsafe('SELECT count(*)::int AS n FROM test_result'))[0]!.n);
+    const events = Number((await db.unsafe('SELECT count(*)::int AS n FROM audit_event'))[0]!.n);
+    await db.end();
+
+    const out = {
+      date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, postgres: version,
+      durationSeconds: DURATION, connections: CONNECTIONS,
+      pgbench: reference, intake, reads,
+      ratios: { intakeVsPgbench: intake.perSecond / reference.perSecond, readsVsPgbench: reads.perSecond / reference.perSecond },
+      checks: { resultsStored: results, auditEvents: events, auditVerify: JSON.parse(audit.trim().split('\n').at(-1)!) },
+    };
+    mkdirSync(join(root, 'bench/results'), { recursive: true });
+    writeFileSync(join(root, 'bench/results/foundation.json'), JSON.stringify(out, null, 2) + '\n');
+    writeSection(out);
+    console.log(JSON.stringify({ pgbench: reference.perSecond, intake: intake.perSecond, reads: reads.perSecond, ratios: out.ratios }, null, 2));
+    return out;
+  } finally {
+    server?.kill('SIGKILL');
+    pg.stop();
+  }
+}
+
+type Out = Awaited<ReturnType<typeof runFoundationBench>>;
+
+function writeSection(o: { date: string; node: string; cpus: number; cpu: string | undefined; postgres: string; durationSeconds: number; connections: number; pgbench: Throughput & { clients: number }; intake: Throughput; reads: Throughput; ratios: { intakeVsPgbench: number; readsVsPgbench: number }; checks: { resultsStored: number; auditEvents: number; auditVerify: { ok: boolean } } }) {
+  const f = (n: number) => Math.round(n).toLocaleString('en');
+  const ms = (n: number) => n.toFixed(1);
+  const section = `<!-- foundation:start -->
+## Intake and audited reads on PostgreSQL (issue 2)
+
+Measured by \`npm run bench\` on ${o.date.slice(0, 10)}: Node ${o.node}, PostgreSQL ${o.postgres} (throwaway cluster, default
+durability: fsync and synchronous_commit on), ${o.cpus} cores (${o.cpu ?? 'unknown'}) shared by the database, the server and the
+load generator. ${o.durationSeconds} s per workload; HTTP load by autocannon with ${o.connections} connections; pgbench with ${o.pgbench.clients} clients.
+Raw JSON: \`bench/results/foundation.json\`.
+
+| workload | per second | p50 (ms) | p99 (ms) | errors | ratio to pgbench TPS | goal |
+|---|---|---|---|---|---|---|
+| pgbench TPC-B (reference) | ${f(o.pgbench.perSecond)} | ${ms(o.pgbench.p50Ms)} | ${ms(o.pgbench.p99Ms)} | 0 | 1.00 | |
+| result intake, HTTP + audit (POST) | ${f(o.intake.perSecond)} | ${ms(o.intake.p50Ms)} | ${ms(o.intake.p99Ms)} | ${o.intake.errors} | ${o.ratios.intakeVsPgbench.toFixed(2)} | ≥ 0.5 |
+| audited document reads, HTTP (GET PDF) | ${f(o.reads.perSecond)} | ${ms(o.reads.p50Ms)} | ${ms(o.reads.p99Ms)} | ${o.reads.errors} | ${o.ratios.readsVsPgbench.toFixed(2)} | ≥ 2, p99 < 20 ms |
+
+After the run: ${f(o.checks.resultsStored)} results stored, ${f(o.checks.auditEvents)} audit events, chain verification ${o.checks.auditVerify.ok ? 'passed' : 'FAILED'}.
+
+How: every request's audit event is committed in the same transaction as its data, and no answer leaves
+before that commit. Requests are grouped: the unit of work (src/domain/unit-of-work.ts) runs queued
+requests in one transaction, each in its own savepoint, appends all their events with one chain-head
+lock and one multi-row insert, and commits once, with a few such transactions in flight at a time.
+<!-- foundation:end -->`;
+  const file = join(root, 'docs/benchmarks.md');
+  let doc = '# Benchmarks\n';
+  try { doc = readFileSync(file, 'utf8'); } catch { /* new file */ }
+  doc = /<!-- foundation:start -->[\s\S]*<!-- foundation:end -->/.test(doc)
+    ? doc.replace(/<!-- foundation:start -->[\s\S]*<!-- foundation:end -->/, section)
+    : doc.replace(/^# Benchmarks\n/, `# Benchmarks\n\n${section}\n`);
+  writeFileSync(file, doc);
+}
+
+export type { Out };
