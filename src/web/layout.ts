@@ -59,8 +59,16 @@ ${main}
 </html>`;
 }
 
+/**
+ * Pages answer with `Referrer-Policy: same-origin` instead of the API's `no-referrer`: under
+ * `no-referrer` browsers send `Origin: null` on same-origin form posts and fetches, which the
+ * server's CSRF origin check (rightly) refuses. `same-origin` still sends nothing to other sites,
+ * and page URLs carry no personal data.
+ */
+export const PAGE_REFERRER_POLICY = 'same-origin';
+
 export function sendPage(reply: FastifyReply, body: Html, status = 200): FastifyReply {
-  return reply.status(status).type('text/html; charset=utf-8').send(body.value);
+  return reply.status(status).header('referrer-policy', PAGE_REFERRER_POLICY).type('text/html; charset=utf-8').send(body.value);
 }
 
 /** Post/redirect/get: a successful form post answers 303 to the page to show next. */

@@ -117,12 +117,14 @@ describe('web pages', () => {
 
   for (const p of pages) {
     for (const lang of ['fr', 'en'] as const) {
-      it(`renders ${p.url().replace(/[0-9a-f-]{36}/, ':patientId')} for ${p.role ?? 'anyone'} in ${lang}`, async () => {
+      it(`renders ${p.url().replace(/\/$/, '/:patientId')} for ${p.role ?? 'anyone'} in ${lang}`, async () => {
         const res = await server.inject({ url: `${p.url()}?lang=${lang}`, headers: p.role ? { cookie: cookies[p.role] } : {} });
         expect(res.statusCode, res.body.slice(0, 500)).toBe(200);
         expect(res.headers['content-type']).toContain('text/html');
         expect(res.headers['content-security-policy']).toContain("script-src 'self'");
         expect(res.headers['cache-control']).toBe('no-store');
+        // Same-origin form posts must carry a real Origin for the CSRF check (no-referrer would send "null").
+        expect(res.headers['referrer-policy']).toBe('same-origin');
         expect(res.body).toContain(`<html lang="${lang}">`);
         expect(res.body).toContain(lang === 'fr' ? p.fr.replace(/'/g, '&#39;') : p.en);
         // The language switch remembers the choice.
