@@ -28,12 +28,17 @@ export interface LiveSession {
   accountId: string;
   stage: SessionStage;
   method: string;
+  /** The account's role, tenant and own patient records, read in the same query (one round trip per request). */
+  role: 'staff' | 'professional' | 'patient' | 'dpo';
+  tenantId: string | null;
+  patientIds: string[];
 }
 
 /** Resolves a token to its session if it is live (not expired, not idle too long, account enabled). */
 export async function findSession(db: Queryable, token: string, now: Date, policy: SessionPolicy): Promise<LiveSession | null> {
-  const [row] = await db.query<{ account_id: string; stage: SessionStage; method: string; last_seen_at: Date; expires_at: Date; disabled_at: Date | null }>(
-    `SELECT s.account_id, s.stage, s.method, s.last_seen_at, s.expires_at, a.disabled_at
+  const [row] = await db.query<{ account_id: string; stage: SessionStage; method: string; last_seen_at: Date; expires_at: Date; disabled_at: Date | null; role: LiveSession['role']; tenant_id: string | null; patient_ids: string | null }>(
+    `SELECT s.account_id, s.stage, s.method, s.last_seen_at, s.expires_at, a.disabled_at, a.role, a.tenant_id,
+            CASE WHEN a.role = 'patient' THEN (SELECT string_agg(p.id::text, ',') FROM patient p WHERE p.account_id = a.id) END AS patient_ids
        FROM session s JOIN account a ON a.id = s.account_id WHERE s.token_hash = $1`,
     [hashSecret(token)],
   );
@@ -46,7 +51,7 @@ export async function findSession(db: Queryable, token: string, now: Date, polic
   if (now.getTime() - lastSeen > TOUCH_EVERY_MS) {
     await db.query('UPDATE session SET last_seen_at = $2 WHERE token_hash = $1', [hashSecret(token), now]);
   }
-  return { accountId: row.account_id, stage: row.stage, method: row.method };
+  return { accountId: row.account_id, stage: row.stage, method: row.method, role: row.role, tenantId: row.tenant_id, patientIds: row.patient_ids ? row.patient_ids.split(',') : [] };
 }
 
 export async function deleteSession(db: Queryable, token: string): Promise<void> {

@@ -67,16 +67,20 @@ export async function accountLogin(db: Queryable, fields: FieldCipher, id: strin
 export async function principalFor(db: Queryable, accountId: string): Promise<Principal | null> {
   const row = await findAccount(db, accountId);
   if (!row || row.disabled_at) return null;
-  switch (row.role) {
+  const own = row.role === 'patient' ? (await db.query<{ id: string }>('SELECT id FROM patient WHERE account_id = $1', [row.id])).map((r) => r.id) : [];
+  return principalOf({ id: row.id, role: row.role, tenantId: row.tenant_id, patientIds: own });
+}
+
+/** The principal for an enabled account whose role, tenant and own patient records are known. */
+export function principalOf(a: { id: string; role: AccountRole; tenantId: string | null; patientIds: readonly string[] }): Principal | null {
+  switch (a.role) {
     case 'staff':
-      return row.tenant_id ? { kind: 'account', id: row.id, role: 'staff', tenantId: row.tenant_id } : null;
-    case 'patient': {
-      const own = await db.query<{ id: string }>('SELECT id FROM patient WHERE account_id = $1', [row.id]);
-      return { kind: 'account', id: row.id, role: 'patient', tenantId: null, patientIds: own.map((r) => r.id) };
-    }
+      return a.tenantId ? { kind: 'account', id: a.id, role: 'staff', tenantId: a.tenantId } : null;
+    case 'patient':
+      return { kind: 'account', id: a.id, role: 'patient', tenantId: null, patientIds: a.patientIds };
     case 'professional':
-      return { kind: 'account', id: row.id, role: 'professional', tenantId: null };
+      return { kind: 'account', id: a.id, role: 'professional', tenantId: null };
     case 'dpo':
-      return { kind: 'account', id: row.id, role: 'dpo', tenantId: null };
+      return { kind: 'account', id: a.id, role: 'dpo', tenantId: null };
   }
 }

@@ -4,8 +4,18 @@ import type { KeyRing } from '../crypto/keys.ts';
 import type { AuditEventInput } from '../audit/event.ts';
 import { appendAudit } from '../audit/append.ts';
 import { AccessDenied, makeWork, type Actor, type Work } from './work.ts';
+import { AppError } from '../errors/catalogue.ts';
+
+/** A read failed inside the batch transaction: retry the batch's operations one by one. */
+class BatchAborted extends Error {
+  constructor(override readonly cause: unknown) {
+    super('batch aborted by a failing read');
+  }
+}
 
 interface Item {
+  /** Reads run without a savepoint of their own (two round trips fewer); see commit(). */
+  readOnly: boolean;
   actor: Actor;
   requestId: string;
   fn: (w: Work) => Promise<unknown>;
@@ -47,9 +57,23 @@ export class UnitOfWork {
     this.clock = opts.clock ?? (() => new Date());
   }
 
+  /** Runs an operation that may write; its writes are undone alone if it fails. */
   run<T>(actor: Actor, requestId: string, fn: (w: Work) => Promise<T>): Promise<T> {
+    return this.enqueue(false, actor, requestId, fn);
+  }
+
+  /**
+   * Runs an operation that only reads (and at most fills a cache). It is audited exactly like run().
+   * It gets no savepoint: if it fails with a database error, the whole batch is retried one
+   * operation per transaction, so a bad read never costs the others their answers.
+   */
+  read<T>(actor: Actor, requestId: string, fn: (w: Work) => Promise<T>): Promise<T> {
+    return this.enqueue(true, actor, requestId, fn);
+  }
+
+  private enqueue<T>(readOnly: boolean, actor: Actor, requestId: string, fn: (w: Work) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ actor, requestId, fn, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ readOnly, actor, requestId, fn, resolve: resolve as (v: unknown) => void, reject });
       if (this.running < this.lanes) void this.pump();
     });
   }
@@ -73,23 +97,36 @@ export class UnitOfWork {
         outcomes.length = 0;
         const now = this.clock();
         const events: AuditEventInput[] = [];
-        for (const item of batch) {
+        // Reads run concurrently: on PostgreSQL their queries are pipelined on the transaction's
+        // connection, so a batch costs a few round trips instead of two per request. Writes then
+        // run one by one, each in its own savepoint. Events are appended in batch order.
+        const perItem: AuditEventInput[][] = batch.map(() => []);
+        const runOne = async (item: Item, i: number) => {
           const own: AuditEventInput[] = [];
           const w = makeWork(tx, item.actor, item.requestId, now, this.opts.fields, own);
           try {
-            const value = await tx.savepoint(() => item.fn(w));
-            events.push(...own);
-            outcomes.push({ ok: true, value });
+            const value = item.readOnly ? await item.fn(w) : await tx.savepoint(() => item.fn(w));
+            perItem[i] = own;
+            outcomes[i] = { ok: true, value };
           } catch (error) {
+            // A read that failed below the domain (database error) has aborted the transaction.
+            if (item.readOnly && !(error instanceof AppError)) throw new BatchAborted(error);
             // The operation's writes and events are gone with its savepoint; a denial is still recorded.
-            if (error instanceof AccessDenied) events.push(error.event);
-            outcomes.push({ ok: false, error });
+            perItem[i] = error instanceof AccessDenied ? [error.event] : [];
+            outcomes[i] = { ok: false, error };
           }
-        }
+        };
+        await Promise.all(batch.map((item, i) => (item.readOnly ? runOne(item, i) : undefined)));
+        for (const [i, item] of batch.entries()) if (!item.readOnly) await runOne(item, i);
+        for (const own of perItem) events.push(...own);
         await appendAudit(tx, events, { keys: this.opts.keys, checkpointEvery: this.opts.checkpointEvery, now });
       });
     } catch (error) {
-      for (const item of batch) item.reject(error);
+      if (batch.length > 1 && error instanceof BatchAborted) {
+        for (const item of batch) await this.commit([item]);
+        return;
+      }
+      for (const item of batch) item.reject(error instanceof BatchAborted ? error.cause : error);
       return;
     }
     batch.forEach((item, i) => {

@@ -5,7 +5,7 @@ import { AppError } from '../errors/catalogue.ts';
 import { findApiKey, isApiKeyFormat } from '../auth/api-keys.ts';
 import { findSession } from '../auth/sessions.ts';
 import { sessionPolicy } from '../auth/login.ts';
-import { principalFor } from '../domain/accounts.ts';
+import { principalOf } from '../domain/accounts.ts';
 
 export const SESSION_COOKIE = 'sc_session';
 
@@ -41,7 +41,7 @@ export async function requirePrincipal(app: App, p: Presented | null): Promise<P
   const session = await findSession(app.db, p.token, new Date(), sessionPolicy(app));
   if (!session) throw new AppError('unauthenticated');
   if (session.stage !== 'full') throw new AppError('second_factor_required');
-  const principal = await principalFor(app.db, session.accountId);
+  const principal = principalOf({ id: session.accountId, role: session.role, tenantId: session.tenantId, patientIds: session.patientIds });
   if (!principal) throw new AppError('unauthenticated');
   return principal;
 }

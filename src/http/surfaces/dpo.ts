@@ -16,14 +16,14 @@ export const dpoRoutes = [
     method: 'GET', url: '/api/audit-events', surface: 'dpo', auth: 'principal', policy: 'audit.read',
     summary: 'Audit explorer: events newest first, filterable by subject or actor.', query: AuditQuery,
     async handler({ app, principal, requestId, query }) {
-      return { items: await app.uow.run(principal, requestId, (w) => listAuditEvents(w, query)) };
+      return { items: await app.uow.read(principal, requestId, (w) => listAuditEvents(w, query)) };
     },
   }),
   route({
     method: 'GET', url: '/api/audit-events/verification', surface: 'dpo', auth: 'principal', policy: 'audit.read',
     summary: 'Verifies the audit hash chain and its signed checkpoints.',
     async handler({ app, principal, requestId }) {
-      await app.uow.run(principal, requestId, async (w) => {
+      await app.uow.read(principal, requestId, async (w) => {
         w.access('audit.read', { type: 'governance' }, { resourceType: 'AuditEvent', resourceId: null, subjectRef: null });
       });
       return verifyAudit(app.db, app.keys.auditVerify);

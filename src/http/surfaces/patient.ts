@@ -7,7 +7,7 @@ export const patientRoutes = [
     method: 'GET', url: '/api/me/access-log', surface: 'patient', auth: 'principal', policy: 'access-log.read',
     summary: 'Who accessed my data: every recorded access to any of my records, newest first.',
     async handler({ app, principal, requestId }) {
-      return { items: await app.uow.run(principal, requestId, (w) => myAccessLog(w)) };
+      return { items: await app.uow.read(principal, requestId, (w) => myAccessLog(w)) };
     },
   }),
 ];

@@ -24,14 +24,14 @@ export const pharmacyRoutes = [
     async handler({ app, principal, requestId }) {
       if (principal.role !== 'staff') throw new AppError('forbidden');
       const tenantId = principal.tenantId;
-      return { items: await app.uow.run(principal, requestId, (w) => listApiKeys(w, tenantId)) };
+      return { items: await app.uow.read(principal, requestId, (w) => listApiKeys(w, tenantId)) };
     },
   }),
   route<{ apiKeyId: string }>({
     method: 'GET', url: '/api/api-keys/:apiKeyId', surface: 'pharmacy', auth: 'principal', policy: 'api-key.manage',
     summary: 'One API key of the pharmacy (metadata only).', params: KeyParams,
     async handler({ app, principal, requestId, params }) {
-      return app.uow.run(principal, requestId, (w) => getApiKey(w, params.apiKeyId));
+      return app.uow.read(principal, requestId, (w) => getApiKey(w, params.apiKeyId));
     },
   }),
   route<{ apiKeyId: string }>({

@@ -29,21 +29,21 @@ export const recordRoutes = [
     method: 'GET', url: '/api/patients', surface: 'records', auth: 'principal', policy: 'patient.list',
     summary: "Patients the caller may see: a pharmacy's own, a professional's patients in care, a patient's own records.",
     async handler({ app, principal, requestId }) {
-      return { items: await app.uow.run(principal, requestId, (w) => listPatients(w)) };
+      return { items: await app.uow.read(principal, requestId, (w) => listPatients(w)) };
     },
   }),
   route<{ patientId: string }>({
     method: 'GET', url: '/api/patients/:patientId', surface: 'records', auth: 'principal', policy: 'patient.read',
     summary: 'One patient record (social-security number masked).', params: PatientParams,
     async handler({ app, principal, requestId, params }) {
-      return app.uow.run(principal, requestId, (w) => getPatient(w, params.patientId));
+      return app.uow.read(principal, requestId, (w) => getPatient(w, params.patientId));
     },
   }),
   route<{ patientId: string }>({
     method: 'GET', url: '/api/patients/:patientId/results', surface: 'records', auth: 'principal', policy: 'result.list',
     summary: "A patient's test results (a pharmacy sees only the results it recorded).", params: PatientParams,
     async handler({ app, principal, requestId, params }) {
-      return { items: await app.uow.run(principal, requestId, (w) => listPatientResults(w, params.patientId)) };
+      return { items: await app.uow.read(principal, requestId, (w) => listPatientResults(w, params.patientId)) };
     },
   }),
   route<{ patientId: string }, undefined, ResultInput>({
@@ -64,21 +64,21 @@ export const recordRoutes = [
     method: 'GET', url: '/api/results', surface: 'records', auth: 'principal', policy: 'result.list',
     summary: "The logged-in patient's own results, at every pharmacy.",
     async handler({ app, principal, requestId }) {
-      return { items: await app.uow.run(principal, requestId, (w) => listMyResults(w)) };
+      return { items: await app.uow.read(principal, requestId, (w) => listMyResults(w)) };
     },
   }),
   route<{ resultId: string }>({
     method: 'GET', url: '/api/results/:resultId', surface: 'records', auth: 'principal', policy: 'result.read',
     summary: 'One test result.', params: ResultParams,
     async handler({ app, principal, requestId, params }) {
-      return app.uow.run(principal, requestId, (w) => getResult(w, params.resultId));
+      return app.uow.read(principal, requestId, (w) => getResult(w, params.resultId));
     },
   }),
   route({
     method: 'GET', url: '/api/documents', surface: 'records', auth: 'principal', policy: 'document.list',
     summary: "Documents (invoices): a patient's own, or a pharmacy's.",
     async handler({ app, principal, requestId }) {
-      return { items: await app.uow.run(principal, requestId, (w) => listDocuments(w)) };
+      return { items: await app.uow.read(principal, requestId, (w) => listDocuments(w)) };
     },
   }),
   route<{ documentId: string }>({
@@ -86,7 +86,7 @@ export const recordRoutes = [
     summary: 'Downloads a document (PDF): only the patient it is about and the pharmacy that issued it.', params: DocumentParams,
     produces: 'application/pdf',
     async handler({ app, principal, requestId, params, reply }) {
-      const doc = await app.uow.run(principal, requestId, (w) => getDocument(w, params.documentId));
+      const doc = await app.uow.read(principal, requestId, (w) => getDocument(w, params.documentId));
       return reply.type(doc.mediaType).header('content-disposition', `attachment; filename="${doc.filename}"`).send(doc.bytes);
     },
   }),
