@@ -96,7 +96,7 @@ describe('browser end to end', () => {
   let invoiceHref = '';
   let patient: { context: BrowserContext; page: Page };
 
-  it('staff log in with password and TOTP in French, register a patient and record a result', async () => {
+  it('staff log in with password and TOTP in French, register a patient, record a result, then use a passkey', async () => {
     const { context, page } = await newPage('fr-FR');
     await page.goto('/');
     expect(await page.locator('html').getAttribute('lang')).toBe('fr');
@@ -144,6 +144,19 @@ describe('browser end to end', () => {
     expect(await row.textContent()).toContain('Test PCR');
     expect(await row.textContent()).toContain('Négatif');
     expect(await row.textContent()).toContain('2 juin 2025, 08:15');
+
+    // Staff may replace password + TOTP with a passkey (both factors at once): add one, log out, log in with it.
+    await virtualAuthenticator(context, page);
+    await page.goto('/pharmacy');
+    await page.click('button[data-passkey="register"]');
+    await page.waitForSelector('#passkey-status-register[data-state="ok"]');
+    expect(await page.locator('#passkey-status-register').textContent()).toContain("Clé d'accès ajoutée");
+    await page.click('form[action="/account/logout"] button[type="submit"]');
+    await page.waitForURL(`${base}/`);
+    await page.goto('/login');
+    await page.click('button[data-passkey="login"]');
+    await page.waitForURL('**/pharmacy');
+    expect(await page.locator('[data-patient-link]').count()).toBeGreaterThan(0);
     await context.close();
   });
 

@@ -9,7 +9,7 @@ import type { Principal } from '../../policy/principal.ts';
 import { randomToken } from '../../crypto/tokens.ts';
 import { html, type Html } from '../html.ts';
 import { formatDate, formatDateTime, translator, type MessageKey, type Translate } from '../i18n.ts';
-import { cleanForm, field, fieldErrorsFromZod, formErrorSummary, page, rememberLang, seeOther, select, sendPage, type FieldErrors } from '../layout.ts';
+import { cleanForm, field, fieldErrorsFromZod, formErrorSummary, page, passkeyArea, rememberLang, seeOther, select, sendPage, type FieldErrors } from '../layout.ts';
 import { patientAccountFor } from '../patient-accounts.ts';
 import { parisLocalNow, parisLocalToIso } from '../paris-time.ts';
 import { FormText, PageQuery } from './common.ts';
@@ -68,7 +68,8 @@ ${field(t, { name: 'address', label: t('address'), value: v.address, error: e.ad
 </div>
 <div class="actions"><button type="submit">${t('register')}</button></div>
 </form>
-</section>`,
+</section>
+<section aria-labelledby="security-h"><h2 id="security-h">${t('security')}</h2>${passkeyArea(t, 'register')}</section>`,
   });
 }
 
@@ -178,7 +179,8 @@ export const recordPageRoutes = [
     async handler(ctx) {
       const { app, principal, requestId, params, body, reply } = ctx;
       const form = cleanForm(body);
-      const iso = form.sampledAt ? parisLocalToIso(form.sampledAt) : undefined;
+      // A browser sends Paris wall time (datetime-local); a script may send an ISO instant with its offset.
+      const iso = form.sampledAt ? (parisLocalToIso(form.sampledAt) ?? (z.iso.datetime({ offset: true }).safeParse(form.sampledAt).success ? form.sampledAt : null)) : undefined;
       const parsed = ResultInput.safeParse({ testType: form.testType, outcome: form.outcome, sampledAt: iso === null ? 'invalid' : iso });
       const key = form.idempotencyKey && /^web-[A-Za-z0-9_-]{8,64}$/.test(form.idempotencyKey) ? form.idempotencyKey : null;
       if (!parsed.success) {
