@@ -1,6 +1,6 @@
 /**
  * The primitives the pure pipeline needs from its host, injected so the core has no I/O and no
- * platform import. `node.ts` provides a synchronous node:crypto / node:zlib implementation (no
+ * platform import. `node.ts` provides a synchronous node:crypto implementation (no
  * WebCrypto promise per verification, which costs more than the ECDSA maths on Node); a browser
  * backend can supply WebCrypto-backed equivalents.
  */
@@ -17,10 +17,11 @@ export interface HcertBackend {
   /** Verify a COSE signature (ES256: raw r‖s, PS256: RSASSA-PSS with SHA-256). Never throws. */
   verify(alg: AlgorithmName, key: PublicKeyHandle, data: Uint8Array, signature: Uint8Array): boolean;
   /**
-   * zlib (RFC 1950) inflate that stops as soon as the output would exceed `maxOutput` bytes and
-   * throws; memory stays bounded by that limit, so a decompression bomb fails fast.
+   * Optional zlib (RFC 1950) inflate replacing the core's pure bounded decoder (`inflate.ts`). It
+   * must stop as soon as the output would exceed `maxOutput` bytes and throw, so memory stays
+   * bounded by that limit and a decompression bomb fails fast. Header and FDICT are checked first.
    */
-  inflate(data: Uint8Array, maxOutput: number): Uint8Array;
+  inflate?(data: Uint8Array, maxOutput: number): Uint8Array;
   /** zlib deflate (issuance only). */
   deflate?(data: Uint8Array): Uint8Array;
 }

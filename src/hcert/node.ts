@@ -1,17 +1,18 @@
 /**
- * Node.js backend for the pure HCERT core: synchronous node:crypto and node:zlib. Kept apart from
- * the core so the browser verifier can supply WebCrypto / DecompressionStream equivalents.
+ * Node.js backend for the pure HCERT core: synchronous node:crypto (and node:zlib deflate for
+ * issuance). Kept apart from the core so the browser verifier can supply WebCrypto equivalents.
+ * No `inflate`: the core's pure bounded decoder (inflate.ts) is used; node:zlib `inflateSync`
+ * built a native handle per call and cost more than all other non-signature steps together.
  */
 import { constants, createHash, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import * as crypto from 'node:crypto';
-import { deflateSync, inflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import type { AlgorithmName } from './algorithms.ts';
 import type { HcertBackend } from './backend.ts';
-import { formatError } from './errors.ts';
 
 const oneShot = (crypto as unknown as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
 
-/** The node:crypto / node:zlib backend. Stateless, so one shared instance is enough. */
+/** The node:crypto backend. Stateless, so one shared instance is enough. */
 export const nodeBackend: HcertBackend = Object.freeze({
   sha256(data: Uint8Array): Uint8Array {
     // crypto.hash (Node ≥ 20.12) is a one-shot digest without a Hash object: ~3× cheaper here.
@@ -37,16 +38,6 @@ export const nodeBackend: HcertBackend = Object.freeze({
       return cryptoVerify('sha256', data, { key: key as KeyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, signature);
     } catch {
       return false;
-    }
-  },
-
-  inflate(data: Uint8Array, maxOutput: number): Uint8Array {
-    try {
-      // maxOutputLength is enforced chunk by chunk inside zlib, so a bomb stops at the limit.
-      return inflateSync(data, { maxOutputLength: maxOutput});
-    } catch (err) {
-      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw formatError('zlib-output-limit');
-      throw formatError('zlib-data');
     }
   },
 

@@ -1,10 +1,11 @@
 /**
  * The zlib layer of HCERT (spec §3.2: the CWT is zlib-compressed). The header is checked here so a
- * non-zlib payload is rejected before the backend touches it; the inflate itself is the
- * backend's bounded implementation.
+ * non-zlib payload is rejected before anything inflates it; the inflate itself is the core's
+ * bounded pure decoder (`inflate.ts`), unless the backend supplies its own.
  */
 import type { HcertBackend } from './backend.ts';
 import { HcertError, formatError } from './errors.ts';
+import { inflateZlib } from './inflate.ts';
 
 /**
  * Inflate `data`, producing at most `maxOutput` bytes. Throws `format` for a bad header, a corrupt
@@ -18,7 +19,7 @@ export function inflateBounded(backend: HcertBackend, data: Uint8Array, maxOutpu
   const flg = data[1]!;
   if ((cmf & 0x0f) !== 8 || cmf >> 4 > 7 || ((cmf << 8) | flg) % 31 !== 0 || flg & 0x20) throw formatError('zlib-header');
   try {
-    return backend.inflate(data, maxOutput);
+    return backend.inflate ? backend.inflate(data, maxOutput) : inflateZlib(data, maxOutput);
   } catch (err) {
     if (err instanceof HcertError) throw err;
     throw formatError('zlib-data');

@@ -72,7 +72,7 @@ describe('zlib', () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 1, maxLength: 400 }), fc.nat(), fc.integer({ min: 1, max: 255 }), (b, pos, x) => {
         const z = Uint8Array.from(deflateSync(b));
-        expect(inflateBounded(nodeBackend, z, 1e6)).toEqual(Buffer.from(b));
+        expect(inflateBounded(nodeBackend, z, 1e6)).toEqual(b);
         z[pos % z.length]! ^= x;
         formatOrValue(() => inflateBounded(nodeBackend, z, 1e6));
       }),

@@ -1,0 +1,339 @@
+/**
+ * Bounded zlib (RFC 1950) / DEFLATE (RFC 1951) decoder, pure TypeScript (runs in Node and browsers).
+ *
+ * Why ours: node:zlib `inflateSync` creates a native zlib handle per call (≈ 10–25 µs, more than
+ * everything else in the pipeline bar the signature), and is Node-only. fflate (measured, 0.8.3) is
+ * fast when handed an output buffer, but cannot stop early: given a fixed `out` it keeps decoding
+ * a bomb to the end of its input with the writes silently dropped (≈ 95 ms for a 6 KB QR-sized
+ * bomb), and without `out` it allocates ≥ 128 KiB per call. This decoder checks the limit before
+ * every write, so a decompression bomb throws `zlib-output-limit` as soon as its output would pass
+ * `maxOutput`: memory ≤ `maxOutput` (the output buffer only grows, by doubling, up to the limit) and
+ * CPU ≤ O(input + maxOutput).
+ *
+ * Behaviour matches zlib's `inflate` on what it accepts and rejects (differential tests in
+ * test/hcert/inflate.test.ts): over-subscribed or incomplete Huffman codes (bar the single-code
+ * case zlib allows), invalid symbols, distances before the start of the output, stored-block
+ * length mismatch, truncation and a wrong Adler-32 are errors; bytes after the Adler-32 are
+ * ignored, as node:zlib does. Preset dictionaries (FDICT) are rejected by the header check in
+ * zlib.ts, before this runs.
+ */
+import { formatError } from './errors.ts';
+
+const LBASE = Uint16Array.of(3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258);
+const LEXT = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0);
+const DBASE = Uint16Array.of(1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577);
+const DEXT = Uint8Array.of(0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13);
+/** Order in which code-length code lengths are stored (RFC 1951 §3.2.7). */
+const CLORDER = Uint8Array.of(16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15);
+const REV8 = new Uint8Array(256);
+for (let i = 0; i < 256; i++) {
+  let r = 0;
+  for (let b = 0; b < 8; b++) if (i & (1 << b)) r |= 0x80 >> b;
+  REV8[i] = r;
+}
+
+/**
+ * A decoding table indexed by the next `bits` input bits (LSB first): entry = symbol << 4 | code
+ * length; 0 marks a bit pattern that is no code of at most `bits` bits. `bits` is capped at
+ * ROOT_BITS so building a table stays cheap (a full 15-bit table is 32 Ki entries, which dominated
+ * small dynamic blocks); the rare longer codes are decoded canonically from `count`/`symbol`.
+ */
+interface Table {
+  t: Uint16Array;
+  bits: number;
+  /** The longest code length (codes longer than `bits` take the slow path). */
+  max: number;
+  /** Codes per length, and symbols ordered by (length, symbol): the canonical code. */
+  count: Uint16Array;
+  symbol: Uint16Array;
+}
+
+const ROOT_BITS = 10;
+const CODES = 0; // the code-length code: must be complete
+const LENS_OR_DISTS = 1; // may be incomplete only when it is a single 1-bit code (as zlib allows)
+
+function buildTable(lengths: Uint8Array, kind: number): Table {
+  const count = new Uint16Array(16);
+  for (let i = 0; i < lengths.length; i++) count[lengths[i]!]!++;
+  count[0] = 0;
+  let max = 15;
+  while (max > 0 && count[max] === 0) max--;
+  const symbol = new Uint16Array(lengths.length);
+  // No codes at all: every lookup fails (legal for a distance code of a literal-only block).
+  if (max === 0) return { t: new Uint16Array(2), bits: 1, max: 0, count, symbol };
+  let left = 1;
+  for (let len = 1; len <= max; len++) {
+    left = (left << 1) - count[len]!;
+    if (left < 0) throw formatError('zlib-data'); // over-subscribed
+  }
+  if (left > 0 && (kind === CODES || max !== 1)) throw formatError('zlib-data'); // incomplete
+  // First code of each length (RFC 1951 §3.2.2), and where each length starts in `symbol`.
+  const next = new Uint16Array(16);
+  const offs = new Uint16Array(16);
+  for (let len = 1, code = 0; len <= max; len++) {
+    code = (code + count[len - 1]!) << 1;
+    next[len] = code;
+    if (len > 1) offs[len] = offs[len - 1]! + count[len - 1]!;
+  }
+  const bits = max < ROOT_BITS ? max : ROOT_BITS;
+  const size = 1 << bits;
+  const t = new Uint16Array(size);
+  for (let sym = 0; sym < lengths.length; sym++) {
+    const len = lengths[sym]!;
+    if (len === 0) continue;
+    symbol[offs[len]!++] = sym;
+    const code = next[len]!++;
+    if (len > bits) continue;
+    // Huffman codes are packed MSB first; the bit reader is LSB first, so index by the reversed code.
+    const rev = ((REV8[code & 0xff]! << 8) | REV8[code >>> 8]!) >>> (16 - len);
+    const entry = (sym << 4) | len;
+    for (let i = rev; i < size; i += 1 << len) t[i] = entry;
+  }
+  return { t, bits, max, count, symbol };
+}
+
+/**
+ * Canonical decode (as zlib's puff.c) of a code longer than the table's root bits, from the next
+ * bits of `bitbuf` (at least 15 are buffered by the caller). Returns symbol << 4 | length, or 0.
+ */
+function decodeLong(tab: Table, bitbuf: number): number {
+  let code = 0;
+  let first = 0;
+  let index = 0;
+  for (let len = 1; len <= tab.max; len++) {
+    code |= bitbuf & 1;
+    bitbuf >>>= 1;
+    const count = tab.count[len]!;
+    if (code - count < first) return (tab.symbol[index + (code - first)]! << 4) | len;
+    index += count;
+    first = (first + count) << 1;
+    code <<= 1;
+  }
+  return 0;
+}
+
+// Fixed Huffman codes (RFC 1951 §3.2.6), built once; immutable after module load.
+const FIXED_LIT = (() => {
+  const l = new Uint8Array(288);
+  l.fill(8, 0, 144).fill(9, 144, 256).fill(7, 256, 280).fill(8, 280, 288);
+  return buildTable(l, LENS_OR_DISTS);
+})();
+// 32 five-bit codes, of which 30 and 31 are invalid (rejected when decoded, as zlib does).
+const FIXED_DIST = buildTable(new Uint8Array(32).fill(5), LENS_OR_DISTS);
+
+/**
+ * Inflate a zlib stream (2-byte header already validated by the caller) into at most `maxOutput`
+ * bytes. Throws `HcertError('format')`: `zlib-output-limit` as soon as the output would exceed
+ * the limit, `zlib-data` for anything malformed, truncated or failing the Adler-32 check.
+ */
+export function inflateZlib(data: Uint8Array, maxOutput: number): Uint8Array {
+  const n = data.length;
+  let ip = 2; // after CMF, FLG
+  let bitbuf = 0;
+  let bitcnt = 0;
+  // Bits appended past the end of the input (as zeros) so table lookups never need a length check;
+  // consuming any of them means the stream is truncated.
+  let phantom = 0;
+  let cap = Math.min(maxOutput, Math.max(1024, n * 4));
+  let out: Uint8Array = new Uint8Array(cap);
+  let op = 0;
+
+  let final = 0;
+  do {
+    while (bitcnt < 3) {
+      if (ip < n) bitbuf |= data[ip++]! << bitcnt;
+      else phantom += 8;
+      bitcnt += 8;
+    }
+    final = bitbuf & 1;
+    const type = (bitbuf >>> 1) & 3;
+    bitbuf >>>= 3;
+    bitcnt -= 3;
+    if (bitcnt < phantom) throw formatError('zlib-data');
+
+    if (type === 0) {
+      // Stored block: skip to a byte boundary, LEN, NLEN, then LEN raw bytes.
+      bitbuf >>>= bitcnt & 7;
+      bitcnt -= bitcnt & 7;
+      if (phantom > 0) throw formatError('zlib-data');
+      ip -= bitcnt >>> 3; // give back the whole bytes still buffered
+      bitbuf = 0;
+      bitcnt = 0;
+      if (ip + 4 > n) throw formatError('zlib-data');
+      const len = data[ip]! | (data[ip + 1]! << 8);
+      const nlen = data[ip + 2]! | (data[ip + 3]! << 8);
+      ip += 4;
+      if (len !== (~nlen & 0xffff)) throw formatError('zlib-data');
+      if (ip + len > n) throw formatError('zlib-data');
+      if (op + len > cap) cap = (out = grow(out, op, op + len, maxOutput)).length;
+      out.set(data.subarray(ip, ip + len), op);
+      op += len;
+      ip += len;
+      continue;
+    }
+
+    let lit: Table;
+    let dist: Table;
+    if (type === 1) {
+      lit = FIXED_LIT;
+      dist = FIXED_DIST;
+    } else if (type === 2) {
+      // Dynamic block header (RFC 1951 §3.2.7).
+      while (bitcnt < 14) {
+        if (ip < n) bitbuf |= data[ip++]! << bitcnt;
+        else phantom += 8;
+        bitcnt += 8;
+      }
+      const nlen = (bitbuf & 31) + 257;
+      const ndist = ((bitbuf >>> 5) & 31) + 1;
+      const ncode = ((bitbuf >>> 10) & 15) + 4;
+      bitbuf >>>= 14;
+      bitcnt -= 14;
+      if (bitcnt < phantom || nlen > 286 || ndist > 30) throw formatError('zlib-data');
+      const cl = new Uint8Array(19);
+      for (let i = 0; i < ncode; i++) {
+        while (bitcnt < 3) {
+          if (ip < n) bitbuf |= data[ip++]! << bitcnt;
+          else phantom += 8;
+          bitcnt += 8;
+        }
+        cl[CLORDER[i]!] = bitbuf & 7;
+        bitbuf >>>= 3;
+        bitcnt -= 3;
+      }
+      if (bitcnt < phantom) throw formatError('zlib-data');
+      const clt = buildTable(cl, CODES);
+      const clmask = (1 << clt.bits) - 1;
+      const lengths = new Uint8Array(nlen + ndist);
+      for (let i = 0; i < nlen + ndist; ) {
+        while (bitcnt < 14) {
+          if (ip < n) bitbuf |= data[ip++]! << bitcnt;
+          else phantom += 8;
+          bitcnt += 8;
+        }
+        let e = clt.t[bitbuf & clmask]!;
+        if (e === 0 && (e = decodeLong(clt, bitbuf)) === 0) throw formatError('zlib-data');
+        bitbuf >>>= e & 15;
+        bitcnt -= e & 15;
+        const sym = e >>> 4;
+        if (sym < 16) {
+          lengths[i++] = sym;
+          continue;
+        }
+        let repeat: number;
+        let value = 0;
+        if (sym === 16) {
+          if (i === 0) throw formatError('zlib-data');
+          value = lengths[i - 1]!;
+          repeat = 3 + (bitbuf & 3);
+          bitbuf >>>= 2;
+          bitcnt -= 2;
+        } else if (sym === 17) {
+          repeat = 3 + (bitbuf & 7);
+          bitbuf >>>= 3;
+          bitcnt -= 3;
+        } else {
+          repeat = 11 + (bitbuf & 127);
+          bitbuf >>>= 7;
+          bitcnt -= 7;
+        }
+        if (i + repeat > nlen + ndist) throw formatError('zlib-data');
+        while (repeat--) lengths[i++] = value;
+      }
+      if (bitcnt < phantom) throw formatError('zlib-data');
+      if (lengths[256] === 0) throw formatError('zlib-data'); // no end-of-block code
+      lit = buildTable(lengths.subarray(0, nlen), LENS_OR_DISTS);
+      dist = buildTable(lengths.subarray(nlen), LENS_OR_DISTS);
+    } else throw formatError('zlib-data');
+
+    // Compressed data: literal/length symbols, each length followed by a distance.
+    const lt = lit.t;
+    const lmask = (1 << lit.bits) - 1;
+    const dt = dist.t;
+    const dmask = (1 << dist.bits) - 1;
+    for (;;) {
+      while (bitcnt < 15) {
+        if (ip < n) bitbuf |= data[ip++]! << bitcnt;
+        else phantom += 8;
+        bitcnt += 8;
+      }
+      let e = lt[bitbuf & lmask]!;
+      if (e === 0 && (e = decodeLong(lit, bitbuf)) === 0) throw formatError('zlib-data');
+      bitbuf >>>= e & 15;
+      bitcnt -= e & 15;
+      if (bitcnt < phantom) throw formatError('zlib-data');
+      const sym = e >>> 4;
+      if (sym < 256) {
+        if (op >= cap) cap = (out = grow(out, op, op + 1, maxOutput)).length;
+        out[op++] = sym;
+        continue;
+      }
+      if (sym === 256) break;
+      const li = sym - 257;
+      if (li >= 29) throw formatError('zlib-data'); // 286, 287 are not valid codes
+      while (bitcnt < 20) {
+        if (ip < n) bitbuf |= data[ip++]! << bitcnt;
+        else phantom += 8;
+        bitcnt += 8;
+      }
+      const le = LEXT[li]!;
+      const len = LBASE[li]! + (bitbuf & ((1 << le) - 1));
+      bitbuf >>>= le;
+      bitcnt -= le;
+      let d = dt[bitbuf & dmask]!;
+      if (d === 0 && (d = decodeLong(dist, bitbuf)) === 0) throw formatError('zlib-data');
+      bitbuf >>>= d & 15;
+      bitcnt -= d & 15;
+      const di = d >>> 4;
+      if (di >= 30) throw formatError('zlib-data'); // 30, 31 are not valid codes
+      while (bitcnt < 13) {
+        if (ip < n) bitbuf |= data[ip++]! << bitcnt;
+        else phantom += 8;
+        bitcnt += 8;
+      }
+      const de = DEXT[di]!;
+      const distance = DBASE[di]! + (bitbuf & ((1 << de) - 1));
+      bitbuf >>>= de;
+      bitcnt -= de;
+      if (bitcnt < phantom) throw formatError('zlib-data');
+      if (distance > op) throw formatError('zlib-data'); // before the start of the output
+      const end = op + len;
+      if (end > cap) cap = (out = grow(out, op, end, maxOutput)).length;
+      for (let from = op - distance; op < end; ) out[op++] = out[from++]!;
+    }
+  } while (!final);
+
+  // Adler-32 trailer (big-endian), right after the byte holding the last bit of the stream.
+  bitcnt -= bitcnt & 7;
+  if (phantom > bitcnt) throw formatError('zlib-data');
+  ip -= (bitcnt - phantom) >>> 3;
+  if (ip + 4 > n) throw formatError('zlib-data');
+  const expected = ((data[ip]! << 24) | (data[ip + 1]! << 16) | (data[ip + 2]! << 8) | data[ip + 3]!) >>> 0;
+  if (adler32(out, op) !== expected) throw formatError('zlib-data');
+  return out.subarray(0, op);
+}
+
+/** A larger output buffer holding the first `used` bytes: doubled, at least `need`, at most `max`. */
+function grow(out: Uint8Array, used: number, need: number, max: number): Uint8Array {
+  // The only place output memory grows: past the limit, stop before allocating anything.
+  if (need > max) throw formatError('zlib-output-limit');
+  const next = new Uint8Array(Math.min(max, Math.max(out.length * 2, need)));
+  next.set(out.subarray(0, used));
+  return next;
+}
+
+/** Adler-32 (RFC 1950 §8) of the first `len` bytes. */
+function adler32(b: Uint8Array, len: number): number {
+  let a = 1;
+  let s = 0;
+  for (let i = 0; i < len; ) {
+    const end = Math.min(i + 5552, len); // largest run before the sums can overflow 2^32
+    for (; i < end; i++) {
+      a += b[i]!;
+      s += a;
+    }
+    a %= 65521;
+    s %= 65521;
+  }
+  return ((s << 16) | a) >>> 0;
+}
