@@ -33,6 +33,9 @@ export type CborValue =
 /** Keys we accept in maps: integers and text strings (all HCERT maps use these). */
 export type CborKey = number | string;
 
+/** JSON value, as the DCC is decoded (text-keyed maps become plain objects). */
+export type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
+
 /** Limits for one decode. */
 export interface CborLimits {
   maxDepth: number;
@@ -41,7 +44,8 @@ export interface CborLimits {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-class Reader {
+/** The bounded decoder state; `item` decodes generically, `json` decodes a DCC straight to JSON. */
+export class CborReader {
   pos = 0;
   items = 0;
   constructor(
@@ -109,10 +113,9 @@ class Reader {
         return typeof n === 'bigint' ? -1n - n : n === Number.MAX_SAFE_INTEGER ? -1n - BigInt(n) : -1 - n;
       }
       case 2:
-      case 3: {
-        const chunk = this.string(major, ai);
-        return major === 2 ? chunk : decodeText(chunk);
-      }
+        return this.string(2, ai);
+      case 3:
+        return this.text(ai);
       case 4: {
         const n = this.length(ai, 1);
         const out: CborValue[] = [];
@@ -126,17 +129,10 @@ class Reader {
       case 5: {
         const n = this.length(ai, 2);
         const out = new Map<CborKey, CborValue>();
-        const entry = () => {
-          const k = this.item(depth + 1);
-          if (typeof k !== 'number' && typeof k !== 'string') throw formatError('cbor-map-key-type');
-          // Duplicate keys make the meaning of a map ambiguous between decoders: reject (RFC 8949 §5.6).
-          if (out.has(k)) throw formatError('cbor-duplicate-key');
-          out.set(k, this.item(depth + 1));
-        };
         if (n >= 0) {
-          for (let i = 0; i < n; i++) entry();
+          for (let i = 0; i < n; i++) this.entry(out, depth);
         } else {
-          while (!this.isBreak()) entry();
+          while (!this.isBreak()) this.entry(out, depth);
         }
         return out;
       }
@@ -150,6 +146,82 @@ class Reader {
     }
   }
 
+  // One map entry (a method, not a closure: no function object per map on the hot path).
+  entry(out: Map<CborKey, CborValue>, depth: number): void {
+    const k = this.item(depth + 1);
+    if (typeof k !== 'number' && typeof k !== 'string') throw formatError('cbor-map-key-type');
+    // Duplicate keys make the meaning of a map ambiguous between decoders: reject (RFC 8949 §5.6).
+    if (out.has(k)) throw formatError('cbor-duplicate-key');
+    out.set(k, this.item(depth + 1));
+  }
+
+  /**
+   * Decode one item directly as JSON (the DCC), with the same limits and checks as `item`: maps
+   * must have text keys and become plain objects, numbers must be finite; tag 0 (RFC 3339 text) is
+   * unwrapped and tag 1 (epoch) becomes ISO text, as some issuers encoded dates that way. Saves
+   * building a Map tree and converting it afterwards.
+   */
+  json(depth: number): Json {
+    if (depth > this.limits.maxDepth) throw formatError('cbor-depth-limit');
+    if (this.pos >= this.buf.length) throw formatError('cbor-truncated');
+    const ib = this.buf[this.pos]!;
+    const major = ib >> 5;
+    if (major === 3) {
+      this.pos++;
+      this.count(1);
+      return this.text(ib & 31);
+    }
+    if (major === 4) {
+      this.pos++;
+      this.count(1);
+      const n = this.length(ib & 31, 1);
+      const out: Json[] = [];
+      if (n >= 0) {
+        for (let i = 0; i < n; i++) out.push(this.json(depth + 1));
+      } else {
+        while (!this.isBreak()) out.push(this.json(depth + 1));
+      }
+      return out;
+    }
+    if (major === 5) {
+      this.pos++;
+      this.count(1);
+      const n = this.length(ib & 31, 2);
+      const out: { [k: string]: Json } = {};
+      if (n >= 0) {
+        for (let i = 0; i < n; i++) this.jsonEntry(out, depth);
+      } else {
+        while (!this.isBreak()) this.jsonEntry(out, depth);
+      }
+      return out;
+    }
+    const v = this.item(depth);
+    if (typeof v === 'string' || typeof v === 'boolean' || v === null) return v;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) throw formatError('dcc-number');
+      return v;
+    }
+    if (v instanceof CborTag) {
+      if (v.tag === 0 && typeof v.value === 'string') return v.value;
+      if (v.tag === 1 && typeof v.value === 'number' && Number.isFinite(v.value)) {
+        const d = new Date(v.value * 1000);
+        if (Number.isNaN(d.getTime())) throw formatError('dcc-date');
+        return d.toISOString().replace('.000Z', 'Z');
+      }
+    }
+    throw formatError('dcc-type');
+  }
+
+  jsonEntry(out: { [k: string]: Json }, depth: number): void {
+    const k = this.item(depth + 1);
+    if (typeof k !== 'string') throw formatError(typeof k === 'number' ? 'dcc-key' : 'cbor-map-key-type');
+    if (Object.prototype.hasOwnProperty.call(out, k)) throw formatError('cbor-duplicate-key');
+    const v = this.json(depth + 1);
+    // defineProperty for "__proto__" so it stays data and cannot change the prototype.
+    if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[k] = v;
+  }
+
   isBreak(): boolean {
     if (this.pos >= this.buf.length) throw formatError('cbor-truncated');
     if (this.buf[this.pos] === 0xff) {
@@ -157,6 +229,15 @@ class Reader {
       return true;
     }
     return false;
+  }
+
+  // Text: definite lengths are decoded in place (no subarray view per string).
+  text(ai: number): string {
+    if (ai === 31) return decodeText(this.string(3, ai));
+    const n = this.length(ai, 1);
+    const start = this.pos;
+    this.pos += n;
+    return decodeTextRange(this.buf, start, this.pos);
   }
 
   string(major: number, ai: number): Uint8Array {
@@ -213,6 +294,26 @@ class Reader {
   }
 }
 
+function decodeTextRange(buf: Uint8Array, start: number, end: number): string {
+  // DCC strings are short and mostly ASCII: building them directly is several times faster than a
+  // TextDecoder call per string.
+  if (end - start <= 64) {
+    let s = '';
+    let i = start;
+    for (; i < end; i++) {
+      const c = buf[i]!;
+      if (c > 0x7f) break;
+      s += String.fromCharCode(c);
+    }
+    if (i === end) return s;
+  }
+  try {
+    return utf8.decode(buf.subarray(start, end));
+  } catch {
+    throw formatError('cbor-utf8');
+  }
+}
+
 function decodeText(bytes: Uint8Array): string {
   // DCC strings are short and mostly ASCII: building them directly is several times faster than a
   // TextDecoder call per string (measured: CWT decoding 21 µs → ~6 µs per pass).
@@ -242,7 +343,7 @@ function halfToNumber(h: number): number {
  * malformation, on trailing bytes, or when a limit is hit.
  */
 export function decodeCbor(bytes: Uint8Array, limits: CborLimits): CborValue {
-  const r = new Reader(bytes, limits);
+  const r = new CborReader(bytes, limits);
   // Bound the declared-length checks even if the caller passes a view on a larger buffer.
   const value = r.item(0);
   if (r.pos > bytes.length) throw formatError('cbor-truncated');

@@ -2,7 +2,7 @@
  * CWT claims (RFC 8392) carried by an HCERT: iss (1), exp (4), iat (6) and hcert (-260) whose key
  * 1 holds the EU DCC. The DCC is converted to plain JSON here so the schema can check it.
  */
-import { CborTag, decodeCbor, type CborKey, type CborLimits, type CborValue } from './cbor.ts';
+import { CborReader, CborTag, decodeCbor, type CborKey, type CborLimits, type CborValue, type Json } from './cbor.ts';
 import { formatError } from './errors.ts';
 
 export const CLAIM_ISS = 1;
@@ -12,7 +12,7 @@ export const CLAIM_HCERT = -260;
 export const HCERT_EU_DCC_V1 = 1;
 
 /** JSON value as produced from the DCC CBOR. */
-export type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
+export type { Json };
 
 /** The claims we use, after type checks. */
 export interface HcertClaims {
@@ -26,17 +26,57 @@ export interface HcertClaims {
   dcc: Json;
 }
 
-/** Decode the COSE payload bytes as a CWT claim set and pull out the HCERT claims. */
+/**
+ * Decode the COSE payload bytes as a CWT claim set and pull out the HCERT claims. The claim set
+ * and the hcert map are walked here; the DCC itself is decoded straight to JSON by the bounded
+ * reader (same depth/item limits, duplicate keys rejected) instead of as a Map tree converted
+ * afterwards.
+ */
 export function parseCwtClaims(payload: Uint8Array, limits: CborLimits): HcertClaims {
-  const claims = decodeCbor(payload, limits);
-  if (!(claims instanceof Map)) throw formatError('cwt-not-map');
+  const r = new CborReader(payload, limits);
+  if (payload.length === 0 || payload[0]! >> 5 !== 5) {
+    decodeCbor(payload, limits); // a malformed item reports its own CBOR error first
+    throw formatError('cwt-not-map');
+  }
+  const claims = new Map<CborKey, CborValue>();
+  let dcc: Json | undefined;
+  let hcertSeen = false;
+  r.count(1);
+  const n = r.length(r.byte() & 31, 2);
+  for (let i = 0; n < 0 ? !r.isBreak() : i < n; i++) {
+    const k = claimKey(r, claims, 1);
+    if (k === CLAIM_HCERT && r.pos < payload.length && payload[r.pos]! >> 5 === 5) {
+      // hcert: { 1: DCC, … }
+      hcertSeen = true;
+      claims.set(k, null);
+      const inner = new Map<CborKey, CborValue>();
+      r.count(1);
+      const m = r.length(r.byte() & 31, 2);
+      for (let j = 0; m < 0 ? !r.isBreak() : j < m; j++) {
+        const hk = claimKey(r, inner, 2);
+        if (hk === HCERT_EU_DCC_V1) {
+          const v = r.json(2);
+          if (typeof v !== 'object' || v === null || Array.isArray(v)) throw formatError('cwt-dcc-missing');
+          dcc = v;
+          inner.set(hk, null);
+        } else inner.set(hk, r.item(2));
+      }
+    } else claims.set(k, r.item(1));
+  }
+  if (r.pos !== payload.length) throw formatError('cbor-trailing-bytes');
   const iss = claims.get(CLAIM_ISS);
   if (iss !== undefined && typeof iss !== 'string') throw formatError('cwt-iss');
-  const hcert = claims.get(CLAIM_HCERT);
-  if (!(hcert instanceof Map)) throw formatError('cwt-hcert-missing');
-  const dcc = hcert.get(HCERT_EU_DCC_V1);
-  if (!(dcc instanceof Map)) throw formatError('cwt-dcc-missing');
-  return { iss, iat: numericDate(claims.get(CLAIM_IAT), 'iat'), exp: numericDate(claims.get(CLAIM_EXP), 'exp'), dcc: toJson(dcc, 0) };
+  if (!hcertSeen) throw formatError('cwt-hcert-missing');
+  if (dcc === undefined) throw formatError('cwt-dcc-missing');
+  return { iss, iat: numericDate(claims.get(CLAIM_IAT), 'iat'), exp: numericDate(claims.get(CLAIM_EXP), 'exp'), dcc };
+}
+
+// A map key at `depth`: integer or text, not seen before in this map.
+function claimKey(r: CborReader, seen: Map<CborKey, CborValue>, depth: number): CborKey {
+  const k = r.item(depth);
+  if (typeof k !== 'number' && typeof k !== 'string') throw formatError('cbor-map-key-type');
+  if (seen.has(k)) throw formatError('cbor-duplicate-key');
+  return k;
 }
 
 // NumericDate (RFC 8392 §2): integer or floating-point seconds; a tag 1 wrapper is tolerated.
@@ -45,37 +85,4 @@ function numericDate(v: CborValue, name: string): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isFinite(v)) throw formatError(`cwt-${name}`);
   return v;
-}
-
-/**
- * CBOR → JSON for the DCC. Only JSON-representable data is accepted: text-keyed maps, arrays,
- * text, finite numbers, booleans, null. Tag 0 (RFC 3339 date text) is unwrapped to its text, tag 1
- * (epoch) to an ISO string: some issuers encoded dates that way and the schema checks the text.
- */
-function toJson(v: CborValue, depth: number): Json {
-  if (typeof v === 'string' || typeof v === 'boolean' || v === null) return v;
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw formatError('dcc-number');
-    return v;
-  }
-  if (Array.isArray(v)) return v.map((x) => toJson(x, depth + 1));
-  if (v instanceof Map) {
-    const out: { [k: string]: Json } = {};
-    for (const [k, x] of v as Map<CborKey, CborValue>) {
-      if (typeof k !== 'string') throw formatError('dcc-key');
-      // defineProperty for "__proto__" so it stays data and cannot change the prototype.
-      if (k === '__proto__') Object.defineProperty(out, k, { value: toJson(x, depth + 1), enumerable: true, writable: true, configurable: true });
-      else out[k] = toJson(x, depth + 1);
-    }
-    return out;
-  }
-  if (v instanceof CborTag) {
-    if (v.tag === 0 && typeof v.value === 'string') return v.value;
-    if (v.tag === 1 && typeof v.value === 'number' && Number.isFinite(v.value)) {
-      const d = new Date(v.value * 1000);
-      if (Number.isNaN(d.getTime())) throw formatError('dcc-date');
-      return d.toISOString().replace('.000Z', 'Z');
-    }
-  }
-  throw formatError('dcc-type');
 }
