@@ -126,8 +126,13 @@ function registerRoute(server: FastifyInstance, app: App, spec: RouteSpec): void
   });
 }
 
+/**
+ * CSRF defence for cookie-authenticated writes. A real Origin must be ours; browsers send
+ * `Origin: null` under strict referrer policies, so then (or with no Origin) we require the
+ * `Sec-Fetch-Site: same-origin` header, which a page on another site cannot forge.
+ */
 function sameOrigin(req: FastifyRequest, publicUrl: string): boolean {
   const origin = req.headers.origin;
-  if (origin) return origin === new URL(publicUrl).origin || origin === `http://${req.headers.host}` || origin === `https://${req.headers.host}`;
+  if (origin && origin !== 'null') return origin === new URL(publicUrl).origin || origin === `http://${req.headers.host}` || origin === `https://${req.headers.host}`;
   return req.headers['sec-fetch-site'] === 'same-origin';
 }

@@ -26,7 +26,7 @@ describe.each(ENGINES)('unit of work (group commit) on %s', (engine) => {
     const a = creds.principals.find((p) => p.name === 'pharmacy-a-staff')!;
     patientsA = a.canAccess.patientId;
     docsA = a.canAccess.documentId;
-    const [idA] = await app.db.query<{ id: string }>(`SELECT id FROM account WHERE role = 'staff' AND tenant_id = (SELECT tenant_id FROM patient WHERE id = $1)`, [patientsA[0]]);
+    const [idA] = await app.db.query<{ id: string }>(`SELECT id FROM account WHERE role = 'staff' AND tenant_id = (SELECT tenant_id FROM patient WHERE id = $1)`, [patientsA[0]!]);
     const [idB] = await app.db.query<{ id: string }>(`SELECT id FROM account WHERE role = 'staff' AND id <> $1`, [idA!.id]);
     staffA = (await principalFor(app.db, idA!.id))!;
     staffB = (await principalFor(app.db, idB!.id))!;

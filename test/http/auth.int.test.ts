@@ -155,3 +155,43 @@ describe.each(ENGINES)('authentication on %s', (engine) => {
     }
   });
 });
+
+describe('CSRF defence for cookie sessions', () => {
+  it('refuses cross-site writes and accepts same-origin ones, including Origin: null with Sec-Fetch-Site', async () => {
+    const app = await openTestApp('pglite');
+    await seedDemo(app);
+    const server = await testServer(app);
+    try {
+      const start = await server.inject({ method: 'POST', url: '/api/auth/login', payload: { login: alice.login, password: alice.password } });
+      const cookie = String(start.headers['set-cookie']).split(';')[0]!;
+      const totp = async (headers: Record<string, string>) => server.inject({ method: 'POST', url: '/api/auth/totp', payload: { code: await totpNow(alice.totp) }, headers: { cookie, ...headers } });
+      expect((await totp({ origin: 'https://evil.example' })).json().error.code).toBe('origin_mismatch');
+      expect((await totp({ origin: 'null', 'sec-fetch-site': 'cross-site' })).json().error.code).toBe('origin_mismatch');
+      expect((await totp({})).json().error.code).toBe('origin_mismatch');
+      expect((await totp({ origin: 'null', 'sec-fetch-site': 'same-origin' })).statusCode).toBe(200);
+    } finally {
+      await server.close();
+      await app.dispose();
+    }
+  });
+
+  it('a patient registered through the API with an e-mail can log in and see the record', async () => {
+    const app = await openTestApp('pglite');
+    await seedDemo(app);
+    const server = await testServer(app);
+    try {
+      const staff = (await demoCredentials(app)).principals.find((p) => p.name === 'pharmacy-a-staff')!;
+      const created = await server.inject({ method: 'POST', url: '/api/patients', headers: staff.headers, payload: { givenName: 'Noé', familyName: 'Api', birthDate: '1999-09-09', email: 'noe.api@example.org' } });
+      expect(created.statusCode).toBe(201);
+      const start = await server.inject({ method: 'POST', url: '/api/auth/patient/code', payload: { login: 'noe.api@example.org' } });
+      const code = /(\d{6})/.exec(app.mail.sent.at(-1)!.text)![1]!;
+      const ok = await server.inject({ method: 'POST', url: '/api/auth/patient/verify', payload: { challengeId: start.json().challengeId, code, birthDate: '1999-09-09' } });
+      expect(ok.statusCode).toBe(200);
+      const mine = await server.inject({ method: 'GET', url: `/api/patients/${created.json().id}`, headers: bearer(ok.json().token) });
+      expect(mine.statusCode).toBe(200);
+    } finally {
+      await server.close();
+      await app.dispose();
+    }
+  });
+});

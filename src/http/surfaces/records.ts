@@ -4,6 +4,7 @@ import { getPatient, listPatients, registerPatient, PatientInput } from '../../d
 import { getResult, listMyResults, listPatientResults, recordResult, ResultInput } from '../../domain/results.ts';
 import { getDocument, listDocuments } from '../../domain/documents.ts';
 import { AppError } from '../../errors/catalogue.ts';
+import { patientAccountFor } from '../../domain/patient-accounts.ts';
 
 const PatientParams = z.strictObject({ patientId: z.uuid() });
 const ResultParams = z.strictObject({ resultId: z.uuid() });
@@ -22,7 +23,8 @@ export const recordRoutes = [
     async handler({ app, principal, requestId, body }) {
       if (principal.role !== 'staff' && principal.role !== 'api-key') throw new AppError('forbidden');
       const tenantId = principal.tenantId;
-      return app.uow.run(principal, requestId, (w) => registerPatient(w, tenantId, body));
+      return app.uow.run(principal, requestId, async (w) =>
+        registerPatient(w, tenantId, body, await patientAccountFor(app, w, body.email, `${body.givenName} ${body.familyName}`)));
     },
   }),
   route({

@@ -10,7 +10,7 @@ import { randomToken } from '../../crypto/tokens.ts';
 import { html, type Html } from '../html.ts';
 import { formatDate, formatDateTime, translator, type MessageKey, type Translate } from '../i18n.ts';
 import { cleanForm, field, fieldErrorsFromZod, formErrorSummary, page, passkeyArea, rememberLang, seeOther, select, sendPage, type FieldErrors } from '../layout.ts';
-import { patientAccountFor } from '../patient-accounts.ts';
+import { patientAccountFor } from '../../domain/patient-accounts.ts';
 import { parisLocalNow, parisLocalToIso } from '../paris-time.ts';
 import { FormText, PageQuery } from './common.ts';
 
