@@ -48,7 +48,7 @@ interface Table {
   symbol: Uint16Array;
 }
 
-const ROOT_BITS = 10;
+const ROOT_BITS = 9; // as zlib's literal/length root table
 const CODES = 0; // the code-length code: must be complete
 const LENS_OR_DISTS = 1; // may be incomplete only when it is a single 1-bit code (as zlib allows)
 

@@ -23,7 +23,7 @@ import { unwrapHc1 } from './hc1.ts';
 import { keyUsageAllows, type CertificateType } from './key-usage.ts';
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';
 import { EMPTY_REVOCATION_LIST, findRevocation, type RevocationList } from './revocation.ts';
-import { candidateKeys, type TrustList, type TrustedKey } from './trust-list.ts';
+import type { TrustList, TrustedKey } from './trust-list.ts';
 import { toBase64 } from './bytes.ts';
 
 /** A DCC validator: true when the payload satisfies the DCC JSON schema. */
@@ -101,13 +101,16 @@ export function verifyHc1(text: string, options: VerifyOptions): VerifyResult {
     // 3. Key resolution.
     const kid = coseKid(msg);
     if (!kid) return fail('unknown-key', 'no-kid');
-    if (!options.trustList.byKid.has(toBase64(kid))) return fail('unknown-key', 'kid-not-trusted');
+    const published = options.trustList.byKid.get(toBase64(kid));
+    if (!published) return fail('unknown-key', 'kid-not-trusted');
 
-    // 4. Signature: every trusted key published under this kid is tried (kids can collide).
+    // 4. Signature: every trusted key published under this kid for this algorithm is tried (kids
+    // can collide); each key is bound to one algorithm at import, so only those of this alg.
     const data = sigStructure(msg.protectedBytes, msg.payload);
     let signer: TrustedKey | undefined;
-    for (const k of candidateKeys(options.trustList, kid, alg.id)) {
-      if (backend.verify(alg.name, k.key, data, msg.signature)) {
+    for (let i = 0; i < published.length; i++) {
+      const k = published[i]!;
+      if (k.alg === alg.name && backend.verify(alg.name, k.key, data, msg.signature)) {
         signer = k;
         break;
       }
@@ -167,13 +170,23 @@ const GROUPS: readonly [string, CertificateType][] = [
 /** Type and holder of a schema-valid DCC; `null` unless exactly one non-empty group is present. */
 export function describe(dcc: Json): { type: CertificateType; holder: Holder } | null {
   if (typeof dcc !== 'object' || dcc === null || Array.isArray(dcc)) return null;
-  const present = GROUPS.filter(([k]) => Array.isArray(dcc[k]) && (dcc[k] as Json[]).length > 0);
-  if (present.length !== 1) return null;
+  // Plain loops and no closures: this runs once per verification.
+  let type: CertificateType | undefined;
+  for (let i = 0; i < GROUPS.length; i++) {
+    const g = dcc[GROUPS[i]![0]];
+    if (!Array.isArray(g) || g.length === 0) continue;
+    if (type !== undefined) return null;
+    type = GROUPS[i]![1];
+  }
+  if (type === undefined) return null;
   const nam = (typeof dcc.nam === 'object' && dcc.nam !== null && !Array.isArray(dcc.nam) ? dcc.nam : {}) as Record<string, Json>;
-  const str = (v: Json | undefined) => (typeof v === 'string' ? v.trim() : '');
-  const gn = str(nam.gn) || str(nam.gnt);
-  const fn = str(nam.fn) || str(nam.fnt);
-  return { type: present[0]![1], holder: { name: [gn, fn].filter(Boolean).join(' '), dob: str(dcc.dob) } };
+  const gn = trimmed(nam.gn) || trimmed(nam.gnt);
+  const fn = trimmed(nam.fn) || trimmed(nam.fnt);
+  return { type, holder: { name: gn && fn ? `${gn} ${fn}` : gn || fn, dob: trimmed(dcc.dob) } };
+}
+
+function trimmed(v: Json | undefined): string {
+  return typeof v === 'string' ? v.trim() : '';
 }
 
 function certificateId(dcc: Json, type: CertificateType): string {
