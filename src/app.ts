@@ -11,6 +11,8 @@ import { FieldCipher } from './crypto/fields.ts';
 import { UnitOfWork } from './domain/unit-of-work.ts';
 import { checkpointHead } from './audit/append.ts';
 import { FileMailer, type Mailer } from './notify/mailer.ts';
+import { DigestSigner } from './signing/digest-signer.ts';
+import { ensureIssuerKeys, refreshSigner } from './domain/issuer-keys.ts';
 
 /** The composition root: one of these per process, shared by HTTP, CLI and jobs. */
 export interface App {
@@ -20,6 +22,8 @@ export interface App {
   fields: FieldCipher;
   uow: UnitOfWork;
   mailer: Mailer;
+  /** Holds the document signer keys; sees digests only (src/signing/digest-signer.ts). */
+  signer: DigestSigner;
   close(): Promise<void>;
 }
 
@@ -63,9 +67,11 @@ export async function openApp(config: Config, options: AppOptions = {}): Promise
   const keys = deriveKeyRing(await resolveMasterKey(config));
   const fields = await FieldCipher.open(db, keys.kek);
   const uow = new UnitOfWork(db, { fields, keys, checkpointEvery: config.checkpointEvery });
+  await ensureIssuerKeys(db, fields);
+  const signer = await refreshSigner(db, fields, new DigestSigner());
   const mailer = options.mailer ?? new FileMailer(config.mailDir ?? join(resolve(config.dataDir), 'mail'));
   return {
-    config, db, keys, fields, uow, mailer,
+    config, db, keys, fields, uow, mailer, signer,
     async close() {
       // Sign the head on the way out so the unsigned tail is as short as possible.
       await db.transaction((tx) => checkpointHead(tx, { keys, now: new Date() })).catch(() => undefined);

@@ -6,6 +6,7 @@ import { SCOPES } from '../policy/principal.ts';
 import { createAccount, findAccountByLogin, principalFor } from '../domain/accounts.ts';
 import { registerPatient } from '../domain/patients.ts';
 import { recordResult } from '../domain/results.ts';
+import { issuePass } from '../domain/passes.ts';
 import { hashPassword } from '../auth/passwords.ts';
 import { createApiKey } from '../auth/api-keys.ts';
 import { createSession } from '../auth/sessions.ts';
@@ -80,7 +81,8 @@ export async function seedDemo(app: App): Promise<boolean> {
         ...(p.ssn ? { ssn: p.ssn } : {}), ...(p.phone ? { phone: p.phone } : {}), ...(p.address ? { address: p.address } : {}), email: p.login,
       }, accounts.get(p.name)!));
       for (const [k, t] of p.tests.filter((x) => x.tenant === tenant).entries()) {
-        await app.uow.run(staff, 'demo-seed', (w) => recordResult(w, patient.id, { testType: t.testType, outcome: t.outcome, sampledAt: new Date(Date.now() - (n + k + 1) * day).toISOString() }, null));
+        const result = await app.uow.run(staff, 'demo-seed', (w) => recordResult(w, patient.id, { testType: t.testType, outcome: t.outcome, sampledAt: new Date(Date.now() - (n + k + 1) * day).toISOString() }, null));
+        if (t.outcome === 'negative') await app.uow.run(staff, 'demo-seed', (w) => issuePass(w, app.signer, result.id, 'test'));
       }
       for (const pro of DEMO.professionals.filter((x) => x.careOf.includes(p.key))) {
         await app.uow.run(SEED, 'demo-seed', async (w) => {
@@ -97,7 +99,7 @@ export interface DemoPrincipal {
   name: string;
   role: string;
   headers: { authorization: string };
-  canAccess: { patientId: string[]; resultId: string[]; documentId: string[]; apiKeyId: string[] };
+  canAccess: { patientId: string[]; resultId: string[]; documentId: string[]; passId: string[]; apiKeyId: string[] };
 }
 
 /**
@@ -114,6 +116,7 @@ export async function demoCredentials(app: App): Promise<{ principals: DemoPrinc
     patientId: await q('SELECT id FROM patient WHERE tenant_id = $1', [tid]),
     resultId: await q('SELECT id FROM test_result WHERE tenant_id = $1', [tid]),
     documentId: await q('SELECT id FROM document WHERE tenant_id = $1', [tid]),
+    passId: await q('SELECT id FROM pass WHERE tenant_id = $1', [tid]),
     apiKeyId: withKeys ? await q('SELECT id FROM api_key WHERE tenant_id = $1', [tid]) : [],
   });
   const session = async (login: string) => {
@@ -138,6 +141,7 @@ export async function demoCredentials(app: App): Promise<{ principals: DemoPrinc
         patientId: await q('SELECT id FROM patient WHERE account_id = $1', [s.id]),
         resultId: await q('SELECT r.id FROM test_result r JOIN patient p ON p.id = r.patient_id WHERE p.account_id = $1', [s.id]),
         documentId: await q('SELECT d.id FROM document d JOIN patient p ON p.id = d.patient_id WHERE p.account_id = $1', [s.id]),
+        passId: await q('SELECT x.id FROM pass x JOIN patient p ON p.id = x.patient_id WHERE p.account_id = $1', [s.id]),
         apiKeyId: [],
       },
     });
@@ -150,11 +154,12 @@ export async function demoCredentials(app: App): Promise<{ principals: DemoPrinc
         patientId: await q('SELECT patient_id AS id FROM care_relationship WHERE professional_id = $1', [s.id]),
         resultId: await q('SELECT r.id FROM test_result r JOIN care_relationship c ON c.patient_id = r.patient_id WHERE c.professional_id = $1', [s.id]),
         documentId: [],
+        passId: [],
         apiKeyId: [],
       },
     });
   }
   const d = await session(DEMO.dpo.login);
-  out.push({ name: DEMO.dpo.name, role: 'dpo', headers: { authorization: `Bearer ${d.token}` }, canAccess: { patientId: [], resultId: [], documentId: [], apiKeyId: [] } });
+  out.push({ name: DEMO.dpo.name, role: 'dpo', headers: { authorization: `Bearer ${d.token}` }, canAccess: { patientId: [], resultId: [], documentId: [], passId: [], apiKeyId: [] } });
   return { principals: out };
 }

@@ -49,7 +49,7 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   /** Tighter rate limit (login steps). */
   sensitive?: boolean;
   /** Media type of a successful answer (JSON unless said). */
-  produces?: 'application/json' | 'application/pdf' | 'text/html';
+  produces?: 'application/json' | 'application/pdf' | 'text/html' | 'image/png' | 'application/jose';
   /** Accept HTML form posts as well as JSON (web pages). */
   form?: boolean;
   /** Omitted from /openapi.json (HTML pages and assets). */

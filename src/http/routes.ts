@@ -6,6 +6,8 @@ import { patientRoutes } from './surfaces/patient.ts';
 import { dpoRoutes } from './surfaces/dpo.ts';
 import { publicRoutes } from './surfaces/public.ts';
 import { webRoutes } from '../web/routes.ts';
+import { passRoutes } from './surfaces/passes.ts';
+import { trustRoutes } from './surfaces/trust.ts';
 
 /** Every route of the server, in one registry: the server registers these and /openapi.json lists them. */
-export const allRoutes = (): RouteSpec[] => [...publicRoutes, ...authRoutes, ...recordRoutes, ...pharmacyRoutes, ...patientRoutes, ...dpoRoutes, ...webRoutes];
+export const allRoutes = (): RouteSpec[] => [...publicRoutes, ...authRoutes, ...recordRoutes, ...passRoutes, ...trustRoutes, ...pharmacyRoutes, ...patientRoutes, ...dpoRoutes, ...webRoutes];

@@ -12,12 +12,17 @@ import { issuesFromZod, langOf, sendError, toHttpError } from './errors.ts';
 import { presentedToken, requirePrincipal } from './authenticate.ts';
 import type { RouteSpec } from './route.ts';
 import { allRoutes } from './routes.ts';
+import { ACTIONS, type Action } from '../policy/authorize.ts';
+import { assertMayTarget } from '../domain/visibility.ts';
 import { buildOpenApi } from './openapi.ts';
 
 export interface ServerOptions {
   /** Where JSON logs go (tests capture them to prove they hold no personal data). */
   logStream?: Writable;
 }
+
+/** Marks a JSON body that did not parse (or carried __proto__/constructor poisoning). */
+const INVALID_JSON = Symbol('invalid-json');
 
 /** Bodies are small JSON documents; nothing legitimate comes near this. */
 const BODY_LIMIT = 64 * 1024;
@@ -73,6 +78,13 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
     errorResponseBuilder: () => new AppError('rate_limited'),
   });
 
+  // Malformed JSON is judged inside the route, after the target record is authorized (see below):
+  // the parser marks it instead of failing the request before we know who may see what.
+  const defaultJson = server.getDefaultJsonParser('error', 'error');
+  server.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (req, body, done) => {
+    defaultJson(req, body as string, (err, value) => done(null, err ? INVALID_JSON : value));
+  });
+
   server.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
     // Personal data must not linger in shared or browser caches.
@@ -115,8 +127,19 @@ function registerRoute(server: FastifyInstance, app: App, spec: RouteSpec): void
       };
       const params = parse(spec.params, req.params, 'params');
       const query = parse(spec.query, req.query, 'query');
-      if (spec.body && req.body !== undefined && !spec.form && !/^application\/json\b/.test(req.headers['content-type'] ?? '')) throw new AppError('unsupported_media_type');
-      const body = parse(spec.body, req.body, 'body');
+      let body: unknown;
+      try {
+        if (spec.body && req.body !== undefined && !spec.form && !/^application\/json\b/.test(req.headers['content-type'] ?? '')) throw new AppError('unsupported_media_type');
+        if (req.body === INVALID_JSON) throw new AppError('invalid_json');
+        body = parse(spec.body, req.body, 'body');
+      } catch (err) {
+        // Someone else's record answers 404 whatever the body: authorize the target before judging the body.
+        const [param, id] = Object.entries((params ?? {}) as Record<string, string>)[0] ?? [];
+        if (spec.auth === 'principal' && param && id && (ACTIONS as string[]).includes(spec.policy)) {
+          await app.uow.read(principal, req.id, (w) => assertMayTarget(w, spec.policy as Action, param, id));
+        }
+        throw err;
+      }
       // Set before the handler so that it can still choose another status (an idempotent replay answers 200).
       if (spec.successStatus) reply.status(spec.successStatus);
       const result = await spec.handler({ app, req, reply, requestId: req.id, lang, params, query, body, principal, token: presented?.token ?? null });

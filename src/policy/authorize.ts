@@ -9,6 +9,7 @@ export type Action =
   | 'patient.create' | 'patient.list' | 'patient.read'
   | 'result.create' | 'result.list' | 'result.read'
   | 'document.list' | 'document.read'
+  | 'pass.issue' | 'pass.list' | 'pass.read' | 'pass.reissue'
   | 'api-key.manage'
   | 'access-log.read'
   | 'audit.read';
@@ -16,7 +17,7 @@ export type Action =
 /** Facts about the resource that rules may use. Owner ids always come from the database. */
 export type Resource =
   | { type: 'tenant'; tenantId: string }
-  | { type: 'patient' | 'result' | 'document'; id: string | null; tenantId: string; patientId: string; careProfessionalIds: readonly string[] }
+  | { type: 'patient' | 'result' | 'document' | 'pass'; id: string | null; tenantId: string; patientId: string; careProfessionalIds: readonly string[] }
   | { type: 'self' }
   | { type: 'governance' };
 
@@ -39,7 +40,7 @@ const tenantScoped = (scope: Scope): Rule => (p, r) => {
 
 /** Readable by the tenant that holds it, by the patient it is about, and by professionals in care. */
 const clinicalRead = (scope: Scope): Rule => (p, r) => {
-  if (r.type !== 'patient' && r.type !== 'result' && r.type !== 'document') return deny('wrong-resource');
+  if (r.type !== 'patient' && r.type !== 'result' && r.type !== 'document' && r.type !== 'pass') return deny('wrong-resource');
   switch (p.role) {
     case 'staff':
     case 'api-key':
@@ -47,8 +48,8 @@ const clinicalRead = (scope: Scope): Rule => (p, r) => {
     case 'patient':
       return p.patientIds.includes(r.patientId) ? allow('own-record') : deny('not-own');
     case 'professional':
-      // Invoices are not clinical records: a care relationship does not open them.
-      if (r.type === 'document') return deny('role');
+      // Invoices and passes are the patient's papers, not clinical records: care does not open them.
+      if (r.type === 'document' || r.type === 'pass') return deny('role');
       return r.careProfessionalIds.includes(p.id) ? allow('care') : deny('no-care-relationship');
     default:
       return deny('role');
@@ -70,6 +71,12 @@ const RULES: Readonly<Record<Action, Rule>> = {
   'patient.read': clinicalRead('patients:read'),
   'result.read': clinicalRead('results:read'),
   'document.read': clinicalRead('documents:read'),
+  // Passes: the patient holds them; the pharmacy that tested may issue and hand them over.
+  'pass.issue': clinicalRead('results:write'),
+  'pass.read': clinicalRead('results:read'),
+  'pass.list': (p, r) => (r.type === 'self' ? patientSelf(p, r) : tenantScoped('results:read')(p, r)),
+  // Revoking a leaked pass and reissuing it is the holder's decision (or done with them at the counter).
+  'pass.reissue': (p, r) => (p.role === 'api-key' ? deny('role') : clinicalRead('results:write')(p, r)),
   'api-key.manage': (p, r) => (p.role === 'staff' && r.type === 'tenant' && p.tenantId === r.tenantId ? allow('tenant-admin') : deny('role')),
   'access-log.read': (p, r) => patientSelf(p, r),
   'audit.read': (p, r) => (p.role === 'dpo' && r.type === 'governance' ? allow('governance') : deny('role')),

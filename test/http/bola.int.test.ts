@@ -14,7 +14,7 @@ type Kind = keyof DemoPrincipal['canAccess'];
 
 /** A digest per table of everything but the audit trail (which must grow). */
 async function snapshot(app: TestApp): Promise<Record<string, string>> {
-  const tables = ['tenant', 'account', 'patient', 'test_result', 'document', 'api_key', 'care_relationship', 'webauthn_credential', 'session'];
+  const tables = ['tenant', 'account', 'patient', 'test_result', 'document', 'api_key', 'care_relationship', 'webauthn_credential', 'session', 'pass', 'signing_certificate'];
   const out: Record<string, string> = {};
   for (const t of tables) {
     const rows = await app.db.query(`SELECT * FROM ${t} ORDER BY 1`);
@@ -40,6 +40,7 @@ describe.each(ENGINES)('BOLA matrix on %s', (engine) => {
     allIds.resultId = (await app.db.query<{ id: string }>('SELECT id FROM test_result')).map((r) => r.id);
     allIds.documentId = (await app.db.query<{ id: string }>('SELECT id FROM document')).map((r) => r.id);
     allIds.apiKeyId = (await app.db.query<{ id: string }>('SELECT id FROM api_key')).map((r) => r.id);
+    allIds.passId = (await app.db.query<{ id: string }>('SELECT id FROM pass')).map((r) => r.id);
   });
   afterAll(async () => {
     await server?.close();
@@ -60,7 +61,7 @@ describe.each(ENGINES)('BOLA matrix on %s', (engine) => {
   it('the demo world has what the matrix needs', () => {
     expect(principals.map((p) => p.role).sort()).toEqual(['api-key', 'api-key', 'dpo', 'patient', 'patient', 'patient', 'professional', 'professional', 'staff', 'staff']);
     expect(templated().length).toBeGreaterThanOrEqual(6);
-    for (const kind of ['patientId', 'resultId', 'documentId', 'apiKeyId'] as const) expect(allIds[kind].length).toBeGreaterThan(1);
+    for (const kind of ['patientId', 'resultId', 'documentId', 'passId', 'apiKeyId'] as const) expect(allIds[kind].length).toBeGreaterThan(1);
   });
 
   const bodyFor = (method: string) => (method === 'POST' ? { payload: { testType: 'antigen', outcome: 'negative', sampledAt: new Date().toISOString() } } : {});
@@ -92,6 +93,13 @@ describe.each(ENGINES)('BOLA matrix on %s', (engine) => {
           const res = await server.inject({ method: r.method as 'GET' | 'POST', url: r.path.replace(`{${r.param}}`, id), headers: p.headers, ...bodyFor(r.method) });
           expect([401, 403, 404], `${p.name} ${r.method} ${r.path} with a foreign ${r.param} → ${res.statusCode}`).toContain(res.statusCode);
           foreign += 1;
+          if (r.method === 'POST') {
+            // A body that fails validation must not reveal that the foreign record exists either.
+            for (const payload of [{}, { unexpected: true }, 'not json']) {
+              const bad = await server.inject({ method: 'POST', url: r.path.replace(`{${r.param}}`, id), headers: { ...p.headers, 'content-type': 'application/json' }, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
+              expect([401, 403, 404], `${p.name} POST ${r.path} foreign ${r.param} with body ${JSON.stringify(payload)} → ${bad.statusCode}`).toContain(bad.statusCode);
+            }
+          }
         }
       }
       // No credentials at all: 401 whatever the id.

@@ -1,0 +1,158 @@
+import { randomUUID, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { Work } from './work.ts';
+import { denyUnknown } from './work.ts';
+import { asResource, loadFacts } from './facts.ts';
+import { patientIdentity } from './patients.ts';
+import { AppError } from '../errors/catalogue.ts';
+import { issueHc1, revocationHash, parseCoseSign1, DEFAULT_LIMITS, type Json } from '../hcert/index.ts';
+import { nodeBackend } from '../hcert/node.ts';
+import type { DigestSigner } from '../signing/digest-signer.ts';
+import { activeDsc, COUNTRY } from './issuer-keys.ts';
+
+export const PASS_KINDS = ['test', 'recovery'] as const;
+export const PassRequest = z.strictObject({ kind: z.enum(PASS_KINDS).default('test') });
+
+export interface PassView {
+  id: string;
+  kind: 'test' | 'vaccination' | 'recovery';
+  patientId: string;
+  resultId: string | null;
+  issuedAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+  replacedBy: string | null;
+  /** The QR text; only in single-pass answers, never in lists. */
+  hc1?: string;
+}
+
+type PassRow = { id: string; tenant_id: string; patient_id: string; result_id: string | null; kind: PassView['kind']; kid: string; hc1_enc: string; issued_at: Date; expires_at: Date; revoked_at: Date | null; replaced_by: string | null };
+
+const view = (r: PassRow): PassView => ({
+  id: r.id, kind: r.kind, patientId: r.patient_id, resultId: r.result_id, issuedAt: new Date(r.issued_at).toISOString(),
+  expiresAt: new Date(r.expires_at).toISOString(), revokedAt: r.revoked_at ? new Date(r.revoked_at).toISOString() : null, replacedBy: r.replaced_by,
+});
+const hc1Ctx = (id: string) => `pass.hc1:${id}`;
+
+/** ICAO 9303 transliteration for the `fnt`/`gnt` fields: A–Z and `<` only. */
+export function icao(name: string): string {
+  return name.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/['’]/g, '').toUpperCase()
+    .replace(/Æ/g, 'AE').replace(/Œ/g, 'OE').replace(/ß/g, 'SS').replace(/[^A-Z]+/g, '<').replace(/^<+|<+$/g, '').slice(0, 80);
+}
+
+/** A unique certificate identifier (UVCI, EU guidelines annex 2, opaque option). */
+export const newUci = () => `URN:UVCI:01:${COUNTRY}:${randomBytes(15).toString('base64url').toUpperCase().replace(/[^A-Z0-9]/g, 'X')}`;
+
+const TEST_TYPE = { antigen: 'LP217198-3', pcr: 'LP6464-4' } as const;
+const TEST_RESULT = { negative: '260415000', positive: '260373001' } as const;
+const COVID = '840539006';
+/** A rapid antigen test from the EU common list (test-manf value set), as the demo pharmacies use. */
+const DEMO_RAT_DEVICE = '1232';
+const DAY = 86_400_000;
+
+interface Source { resultId: string; tenantId: string; patientId: string; testType: 'antigen' | 'pcr'; outcome: string; sampledAt: Date; tenantName: string }
+
+async function loadSource(w: Work, resultId: string): Promise<Source> {
+  const [r] = await w.tx.query<{ tenant_id: string; patient_id: string; test_type: 'antigen' | 'pcr'; outcome_enc: string; sampled_at: Date; tenant_name: string }>(
+    'SELECT r.tenant_id, r.patient_id, r.test_type, r.outcome_enc, r.sampled_at, t.name AS tenant_name FROM test_result r JOIN tenant t ON t.id = r.tenant_id WHERE r.id = $1', [resultId]);
+  return { resultId, tenantId: r!.tenant_id, patientId: r!.patient_id, testType: r!.test_type, outcome: w.fields.decrypt(`result.outcome:${resultId}`, r!.outcome_enc), sampledAt: new Date(r!.sampled_at), tenantName: r!.tenant_name };
+}
+
+/** The DCC for a result: a test certificate, or a recovery certificate from a positive PCR ≥ 11 days old. */
+function buildDcc(kind: 'test' | 'recovery', s: Source, who: { givenName: string; familyName: string; birthDate: string }, ci: string, now: Date): { dcc: Json; expiresAt: Date } {
+  const nam = { fn: who.familyName.slice(0, 80), fnt: icao(who.familyName), gn: who.givenName.slice(0, 80), gnt: icao(who.givenName) };
+  const base = { ver: '1.3.0', nam, dob: who.birthDate };
+  const issuer = 'Saufconduit (demo issuing authority)';
+  if (kind === 'test') {
+    if (s.outcome !== 'negative' && s.outcome !== 'positive') throw new AppError('conflict', [{ path: 'result.outcome', code: 'inconclusive-result' }]);
+    const t: Record<string, string> = { tg: COVID, tt: TEST_TYPE[s.testType], sc: s.sampledAt.toISOString().replace(/\.\d{3}Z$/, 'Z'), tr: TEST_RESULT[s.outcome], tc: s.tenantName.slice(0, 80), co: COUNTRY, is: issuer, ci };
+    if (s.testType === 'antigen') t.ma = DEMO_RAT_DEVICE;
+    // Technical validity of the signature; how long a test counts is the verifier's rule on `sc`.
+    return { dcc: { ...base, t: [t] }, expiresAt: new Date(now.getTime() + 365 * DAY) };
+  }
+  if (s.outcome !== 'positive' || s.testType !== 'pcr') throw new AppError('conflict', [{ path: 'result', code: 'recovery-needs-positive-pcr' }]);
+  const fr = s.sampledAt;
+  const df = new Date(fr.getTime() + 11 * DAY);
+  const du = new Date(fr.getTime() + 180 * DAY);
+  if (now < df) throw new AppError('conflict', [{ path: 'result.sampledAt', code: 'recovery-too-early' }]);
+  if (now >= du) throw new AppError('conflict', [{ path: 'result.sampledAt', code: 'recovery-too-late' }]);
+  const day = (d: Date) => d.toISOString().slice(0, 10);
+  return { dcc: { ...base, r: [{ tg: COVID, fr: day(fr), co: COUNTRY, is: issuer, df: day(df), du: day(du), ci }] }, expiresAt: du };
+}
+
+async function signAndStore(w: Work, signer: DigestSigner, s: Source, kind: 'test' | 'recovery', subjectRef: string): Promise<PassView & { hc1: string }> {
+  const who = await patientIdentity(w, s.patientId);
+  const ci = newUci();
+  const { dcc, expiresAt } = buildDcc(kind, s, who, ci, w.now);
+  const dsc = await activeDsc(w.tx);
+  const kid = dsc.kid!;
+  const certificateDer = Buffer.from(dsc.certificate_der, 'base64');
+  // Only the digest of the COSE Sig_structure crosses into the signing module.
+  const issued = issueHc1({
+    dcc, certificateDer, alg: 'ES256', backend: nodeBackend, issuedAt: w.now, expiresAt, issuer: COUNTRY,
+    sign: (data) => signer.signDigest(kid, nodeBackend.sha256(data)),
+  });
+  const { signature } = parseCoseSign1(issued.cose, { maxDepth: DEFAULT_LIMITS.maxCborDepth, maxItems: DEFAULT_LIMITS.maxCborItems });
+  const hash = (type: 'UCI' | 'COUNTRYCODEUCI' | 'SIGNATURE') => Buffer.from(revocationHash(nodeBackend, type, { ci, iss: COUNTRY, alg: 'ES256', signature })).toString('base64');
+  const id = randomUUID();
+  await w.tx.query(
+    `INSERT INTO pass (id, tenant_id, patient_id, result_id, kind, kid, hc1_enc, issued_at, expires_at, uci_hash, country_uci_hash, signature_hash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+    [id, s.tenantId, s.patientId, s.resultId, kind, kid, w.fields.encrypt(hc1Ctx(id), issued.hc1), w.now, expiresAt, hash('UCI'), hash('COUNTRYCODEUCI'), hash('SIGNATURE')],
+  );
+  w.record({ action: 'pass.issue', resourceType: 'Pass', resourceId: id, subjectRef, purpose: 'issuance', outcome: 'success', tenantId: s.tenantId });
+  return { id, kind, patientId: s.patientId, resultId: s.resultId, issuedAt: w.now.toISOString(), expiresAt: expiresAt.toISOString(), revokedAt: null, replacedBy: null, hc1: issued.hc1 };
+}
+
+/** Issues a pass for a test result, for the tenant that recorded it or the patient it is about. */
+export async function issuePass(w: Work, signer: DigestSigner, resultId: string, kind: 'test' | 'recovery'): Promise<PassView & { hc1: string }> {
+  const facts = await loadFacts(w.tx, 'result', resultId, w.now);
+  const target = { resourceType: 'Observation', resourceId: resultId, subjectRef: facts?.subjectRef ?? null };
+  if (!facts) denyUnknown(w, 'pass.issue', target);
+  w.access('pass.issue', asResource('pass', resultId, facts), target);
+  return signAndStore(w, signer, await loadSource(w, resultId), kind, facts.subjectRef);
+}
+
+export async function getPass(w: Work, id: string): Promise<PassView & { hc1: string }> {
+  const facts = await loadFacts(w.tx, 'pass', id, w.now);
+  const target = { resourceType: 'Pass', resourceId: id, subjectRef: facts?.subjectRef ?? null };
+  if (!facts) denyUnknown(w, 'pass.read', target);
+  w.access('pass.read', asResource('pass', id, facts), target);
+  const [row] = await w.tx.query<PassRow>('SELECT * FROM pass WHERE id = $1', [id]);
+  return { ...view(row!), hc1: w.fields.decrypt(hc1Ctx(id), row!.hc1_enc) };
+}
+
+export async function listPasses(w: Work): Promise<PassView[]> {
+  const a = w.actor;
+  if (a.role === 'staff' || a.role === 'api-key') {
+    w.access('pass.list', { type: 'tenant', tenantId: a.tenantId }, { resourceType: 'Pass', resourceId: null, subjectRef: null });
+    return (await w.tx.query<PassRow>('SELECT * FROM pass WHERE tenant_id = $1 ORDER BY issued_at DESC LIMIT 200', [a.tenantId])).map(view);
+  }
+  w.access('pass.list', { type: 'self' }, { resourceType: 'Pass', resourceId: null, subjectRef: null });
+  return (await w.tx.query<PassRow>('SELECT x.* FROM pass x JOIN patient p ON p.id = x.patient_id WHERE p.account_id = $1 ORDER BY x.issued_at DESC', [a.id])).map(view);
+}
+
+/**
+ * A leaked pass: revoke it (its hashes enter the published revocation list at once) and issue a
+ * new one from the same result with a new certificate identifier.
+ */
+export async function reissuePass(w: Work, signer: DigestSigner, id: string): Promise<PassView & { hc1: string }> {
+  const facts = await loadFacts(w.tx, 'pass', id, w.now);
+  const target = { resourceType: 'Pass', resourceId: id, subjectRef: facts?.subjectRef ?? null };
+  if (!facts) denyUnknown(w, 'pass.reissue', target);
+  w.access('pass.reissue', asResource('pass', id, facts), target);
+  const [old] = await w.tx.query<PassRow>('SELECT * FROM pass WHERE id = $1 FOR UPDATE', [id]);
+  if (old!.revoked_at) throw new AppError('conflict', [{ path: 'pass', code: 'already-revoked' }]);
+  if (!old!.result_id || old!.kind === 'vaccination') throw new AppError('conflict', [{ path: 'pass', code: 'not-reissuable' }]);
+  const fresh = await signAndStore(w, signer, await loadSource(w, old!.result_id), old!.kind, facts.subjectRef);
+  await w.tx.query('UPDATE pass SET revoked_at = $2, replaced_by = $3 WHERE id = $1', [id, w.now, fresh.id]);
+  w.record({ action: 'pass.revoke', resourceType: 'Pass', resourceId: id, subjectRef: facts.subjectRef, purpose: 'holder-request', outcome: 'success', tenantId: facts.tenantId });
+  return fresh;
+}
+
+/** A pass with the holder's name and birth date as printed on its PDF (same access as getPass). */
+export async function passForPrint(w: Work, id: string): Promise<PassView & { hc1: string; holderName: string; birthDate: string }> {
+  const pass = await getPass(w, id);
+  const who = await patientIdentity(w, pass.patientId);
+  return { ...pass, holderName: `${who.givenName} ${who.familyName}`, birthDate: who.birthDate };
+}

@@ -1,0 +1,26 @@
+import type { Work } from './work.ts';
+import { denyUnknown } from './work.ts';
+import { asResource, loadFacts } from './facts.ts';
+import type { Action } from '../policy/authorize.ts';
+
+const KIND: Record<string, 'patient' | 'result' | 'document' | 'pass'> = { patientId: 'patient', resultId: 'result', documentId: 'document', passId: 'pass' };
+
+/**
+ * Asks the decision point whether the principal may act on the record a path names, before anything
+ * else about the request is judged. A malformed body aimed at someone else's record then answers
+ * 404 like any other foreign access, instead of a 400 that would confirm the record exists.
+ */
+export async function assertMayTarget(w: Work, action: Action, param: string, id: string): Promise<void> {
+  const target = { resourceType: param.replace(/Id$/, ''), resourceId: id, subjectRef: null as string | null };
+  if (param === 'apiKeyId') {
+    const [row] = await w.tx.query<{ tenant_id: string }>('SELECT tenant_id FROM api_key WHERE id = $1', [id]);
+    if (!row) denyUnknown(w, action, target);
+    w.access(action, { type: 'tenant', tenantId: row.tenant_id }, target);
+    return;
+  }
+  const kind = KIND[param];
+  if (!kind) return;
+  const facts = await loadFacts(w.tx, kind, id, w.now);
+  if (!facts) denyUnknown(w, action, target);
+  w.access(action, asResource(kind, id, facts), { ...target, subjectRef: facts.subjectRef });
+}

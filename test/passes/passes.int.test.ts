@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { compactVerify, importJWK } from 'jose';
+import type { FastifyInstance } from 'fastify';
+import { ENGINES, openTestApp, type TestApp } from '../support/engines.ts';
+import { testServer } from '../support/http.ts';
+import { seedDemo, demoCredentials, type DemoPrincipal } from '../../src/demo/world.ts';
+import { run as verifyCli } from '../../src/cli/commands/verify.ts';
+import { icao } from '../../src/domain/passes.ts';
+import { rotateDsc } from '../../src/domain/issuer-keys.ts';
+
+async function verify(argv: string[]) {
+  const io = { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough() };
+  let out = '';
+  io.stdout.on('data', (c) => (out += c));
+  io.stdin.end('');
+  const code = await verifyCli(argv, io);
+  return { code, result: JSON.parse(out.trim().split('\n').at(-1)!) as { valid: boolean; reason: string | null; type: string | null; holder: { name: string; dob: string } | null } };
+}
+
+describe.each(ENGINES)('EU DCC passes on %s', (engine) => {
+  let app: TestApp;
+  let server: FastifyInstance;
+  let principals: DemoPrincipal[];
+  const dir = mkdtempSync(join(tmpdir(), 'saufconduit-passes-'));
+  const get = (url: string, p?: DemoPrincipal) => server.inject({ method: 'GET', url, headers: p?.headers ?? {} });
+  const publish = async () => {
+    writeFileSync(join(dir, 'trust.json'), (await get('/trust/dsc.json')).body);
+    writeFileSync(join(dir, 'revoked.json'), (await get('/trust/revocation.json')).body);
+    return ['--trust', join(dir, 'trust.json'), '--revoked', join(dir, 'revoked.json'), '--json'];
+  };
+  beforeAll(async () => {
+    app = await openTestApp(engine);
+    await seedDemo(app);
+    principals = (await demoCredentials(app)).principals;
+    server = await testServer(app);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await app?.dispose();
+  });
+  const who = (name: string) => principals.find((p) => p.name === name)!;
+
+  it('a patient downloads their pass (QR text, PNG, bilingual PDF) and it verifies against the published trust list', async () => {
+    const camille = who('patient-camille');
+    const list = (await get('/api/passes', camille)).json().items as { id: string; kind: string; hc1?: string }[];
+    expect(list.length).toBe(1);
+    expect(list[0]!.hc1).toBeUndefined();
+    const pass = (await get(`/api/passes/${list[0]!.id}`, camille)).json() as { hc1: string };
+    expect(pass.hc1).toMatch(/^HC1:/);
+    const png = await get(`/api/passes/${list[0]!.id}/qr`, camille);
+    expect(png.headers['content-type']).toBe('image/png');
+    expect(png.rawPayload.subarray(1, 4).toString()).toBe('PNG');
+    const pdf = await get(`/api/passes/${list[0]!.id}/pdf`, camille);
+    expect(pdf.rawPayload.subarray(0, 5).toString()).toBe('%PDF-');
+    const v = await verify([...(await publish()), pass.hc1]);
+    expect(v).toEqual({ code: 0, result: { valid: true, reason: null, type: 'test', holder: { name: 'Camille Martin', dob: '1990-04-12' } } });
+  });
+
+  it('revoke and reissue: the old pass is refused at once, the new one verifies', async () => {
+    const elise = who('patient-elise');
+    const [first] = (await get('/api/passes', elise)).json().items as { id: string }[];
+    const old = (await get(`/api/passes/${first!.id}`, elise)).json().hc1 as string;
+    const res = await server.inject({ method: 'POST', url: `/api/passes/${first!.id}/reissue`, headers: elise.headers });
+    expect(res.statusCode).toBe(201);
+    const fresh = res.json() as { id: string; hc1: string };
+    expect(fresh.hc1).not.toBe(old);
+    const args = await publish();
+    expect(await verify([...args, old])).toMatchObject({ code: 1, result: { valid: false, reason: 'revoked' } });
+    expect(await verify([...args, fresh.hc1])).toMatchObject({ code: 0, result: { valid: true } });
+    const again = await server.inject({ method: 'POST', url: `/api/passes/${first!.id}/reissue`, headers: elise.headers });
+    expect(again.statusCode).toBe(409);
+    const listed = (await get('/api/passes', elise)).json().items as { id: string; revokedAt: string | null; replacedBy: string | null }[];
+    expect(listed.find((p) => p.id === first!.id)).toMatchObject({ replacedBy: fresh.id });
+  });
+
+  it('the signed bundle carries trust and revocation lists under the pinned anchor, with an expiry', async () => {
+    const anchor = (await get('/trust/anchor.json')).json() as { jwk: Record<string, unknown> };
+    const jws = (await get('/trust/bundle.jws')).body;
+    const { payload, protectedHeader } = await compactVerify(jws, await importJWK(anchor.jwk as never, 'ES256'));
+    expect(protectedHeader.typ).toBe('saufconduit-trust+jws');
+    const body = JSON.parse(new TextDecoder().decode(payload)) as { exp: number; iat: number; dsc: unknown[]; revocation: { UCI: string[] } };
+    expect(body.dsc.length).toBeGreaterThanOrEqual(1);
+    expect(body.exp - body.iat).toBe(72 * 3600);
+    const tampered = jws.replace(/\.([^.]+)\./, (_m, p: string) => `.${p.slice(0, -2)}AA.`);
+    await expect(compactVerify(tampered, await importJWK(anchor.jwk as never, 'ES256'))).rejects.toThrow();
+    const first = await get('/trust/dsc.json');
+    expect(first.headers['cache-control']).toMatch(/public, max-age=\d+/);
+    const second = await server.inject({ method: 'GET', url: '/trust/dsc.json', headers: { 'if-none-match': String(first.headers.etag) } });
+    expect(second.statusCode).toBe(304);
+  });
+
+  it('after a DSC rotation, new passes use the new key and old ones still verify', async () => {
+    const staff = who('pharmacy-a-staff');
+    const before = (await get('/trust/dsc.json')).json() as { kid: string }[];
+    await rotateDsc(app.db, app.fields);
+    const resultId = staff.canAccess.resultId[0]!;
+    const issued = await server.inject({ method: 'POST', url: `/api/results/${resultId}/passes`, headers: staff.headers, payload: { kind: 'test' } });
+    expect(issued.statusCode).toBe(201);
+    const after = (await get('/trust/dsc.json')).json() as { kid: string }[];
+    expect(after.length).toBe(before.length + 1);
+    const args = await publish();
+    expect(await verify([...args, issued.json().hc1])).toMatchObject({ code: 0 });
+    const camille = who('patient-camille');
+    const [oldId] = ((await get('/api/passes', camille)).json().items as { id: string }[]).map((p) => p.id);
+    expect(await verify([...args, (await get(`/api/passes/${oldId}`, camille)).json().hc1])).toMatchObject({ code: 0 });
+  });
+
+  it('only the holder and the issuing pharmacy see a pass; professionals and others get 404', async () => {
+    const camille = who('patient-camille');
+    const [id] = ((await get('/api/passes', camille)).json().items as { id: string }[]).map((p) => p.id);
+    for (const name of ['patient-dominique', 'professional-in-care', 'pharmacy-b-staff', 'dpo']) expect((await get(`/api/passes/${id}`, who(name))).statusCode, name).toBe(404);
+    expect((await get(`/api/passes/${id}`, who('pharmacy-a-staff'))).statusCode).toBe(200);
+  });
+
+  it('recovery passes need a positive PCR 11 to 180 days old; inconclusive results get no pass', async () => {
+    const dominique = who('patient-dominique');
+    const resultId = dominique.canAccess.resultId[0]!;
+    const res = await server.inject({ method: 'POST', url: `/api/results/${resultId}/passes`, headers: dominique.headers, payload: { kind: 'recovery' } });
+    expect(res.statusCode).toBe(409);
+    expect(res.json().error.issues[0].code).toBe('recovery-too-early');
+  });
+
+  it('the pass text is encrypted at rest', async () => {
+    const rows = JSON.stringify(await app.db.query('SELECT * FROM pass'));
+    expect(rows).not.toContain('HC1:');
+  });
+});
+
+describe('ICAO 9303 transliteration', () => {
+  it('keeps A-Z and < only', () => {
+    expect(icao("d'Červenková Panklová")).toBe('DCERVENKOVA<PANKLOVA');
+    expect(icao('Élise-Marie')).toBe('ELISE<MARIE');
+    expect(icao('Œdipe Straße')).toBe('OEDIPE<STRASSE');
+  });
+});
