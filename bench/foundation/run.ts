@@ -97,7 +97,9 @@ export async function runFoundationBench() {
     const creds = JSON.parse(readFileSync(credsFile, 'utf8')) as { principals: { name: string; headers: { authorization: string }; canAccess: Record<string, string[]> }[] };
     const key = creds.principals.find((p) => p.name === 'pharmacy-a-api-key')!;
     const staff = creds.principals.find((p) => p.name === 'pharmacy-a-staff')!;
-    server = spawn(process.execPath, [join(root, 'bin/saufconduit.mjs'), 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    // BENCH_PROFILE=DIR writes a V8 CPU profile of the server process there (for analysis, not the report).
+    const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+    server = spawn(process.execPath, [...profile, join(root, 'bin/saufconduit.mjs'), 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     const base = `http://127.0.0.1:${port}`;
     await waitUp(`${base}/api/health`);
 

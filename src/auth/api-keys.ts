@@ -21,16 +21,32 @@ export async function createApiKey(db: Queryable, input: { id: string; tenantId:
   return `sck_${prefix}_${secret}`;
 }
 
-export async function findApiKey(db: Queryable, presented: string): Promise<ApiKeyIdentity | null> {
-  const m = FORMAT.exec(presented);
-  if (!m) return null;
-  const [row] = await db.query<{ id: string; tenant_id: string; secret_hash: string; scopes: string; revoked_at: Date | null }>(
-    'SELECT id, tenant_id, secret_hash, scopes, revoked_at FROM api_key WHERE prefix = $1',
-    [m[1]!],
+/** Resolves many presented keys in one query (concurrent requests share a round trip). */
+export async function findApiKeys(db: Queryable, presented: readonly string[]): Promise<Map<string, ApiKeyIdentity>> {
+  const wanted = new Map<string, string>();
+  for (const p of presented) {
+    const m = FORMAT.exec(p);
+    if (m) wanted.set(m[1]!, p);
+  }
+  const out = new Map<string, ApiKeyIdentity>();
+  if (wanted.size === 0) return out;
+  // Prefixes match [A-Za-z0-9_-]{12}: a safe array literal on both engines.
+  const rows = await db.query<{ id: string; tenant_id: string; prefix: string; secret_hash: string; scopes: string; revoked_at: Date | null }>(
+    'SELECT id, tenant_id, prefix, secret_hash, scopes, revoked_at FROM api_key WHERE prefix = ANY($1::text[])',
+    [`{${[...wanted.keys()].join(',')}}`],
   );
-  if (!row || row.revoked_at || !safeEqual(row.secret_hash, hashSecret(m[2]!))) return null;
-  const scopes = row.scopes.split(' ').filter((s): s is Scope => (SCOPES as readonly string[]).includes(s));
-  return { id: row.id, tenantId: row.tenant_id, scopes };
+  for (const row of rows) {
+    const key = wanted.get(row.prefix)!;
+    const secret = FORMAT.exec(key)![2]!;
+    if (row.revoked_at || !safeEqual(row.secret_hash, hashSecret(secret))) continue;
+    const scopes = row.scopes.split(' ').filter((s): s is Scope => (SCOPES as readonly string[]).includes(s));
+    out.set(key, { id: row.id, tenantId: row.tenant_id, scopes });
+  }
+  return out;
+}
+
+export async function findApiKey(db: Queryable, presented: string): Promise<ApiKeyIdentity | null> {
+  return (await findApiKeys(db, [presented])).get(presented) ?? null;
 }
 
 export const isApiKeyFormat = (token: string): boolean => token.startsWith('sck_');

@@ -34,24 +34,40 @@ export interface LiveSession {
   patientIds: string[];
 }
 
-/** Resolves a token to its session if it is live (not expired, not idle too long, account enabled). */
-export async function findSession(db: Queryable, token: string, now: Date, policy: SessionPolicy): Promise<LiveSession | null> {
-  const [row] = await db.query<{ account_id: string; stage: SessionStage; method: string; last_seen_at: Date; expires_at: Date; disabled_at: Date | null; role: LiveSession['role']; tenant_id: string | null; patient_ids: string | null }>(
-    `SELECT s.account_id, s.stage, s.method, s.last_seen_at, s.expires_at, a.disabled_at, a.role, a.tenant_id,
+type SessionRow = { token_hash: string; account_id: string; stage: SessionStage; method: string; last_seen_at: Date; expires_at: Date; disabled_at: Date | null; role: LiveSession['role']; tenant_id: string | null; patient_ids: string | null };
+
+/**
+ * Resolves many tokens in one query (concurrent requests share a round trip): each maps to its
+ * session if it is live (not expired, not idle too long, account enabled).
+ */
+export async function findSessions(db: Queryable, tokens: readonly string[], now: Date, policy: SessionPolicy): Promise<Map<string, LiveSession>> {
+  const hashes = new Map(tokens.map((t) => [hashSecret(t), t] as const));
+  // base64url hashes hold no comma, quote or brace: a safe array literal on both engines.
+  const rows = await db.query<SessionRow>(
+    `SELECT s.token_hash, s.account_id, s.stage, s.method, s.last_seen_at, s.expires_at, a.disabled_at, a.role, a.tenant_id,
             CASE WHEN a.role = 'patient' THEN (SELECT string_agg(p.id::text, ',') FROM patient p WHERE p.account_id = a.id) END AS patient_ids
-       FROM session s JOIN account a ON a.id = s.account_id WHERE s.token_hash = $1`,
-    [hashSecret(token)],
+       FROM session s JOIN account a ON a.id = s.account_id WHERE s.token_hash = ANY($1::text[])`,
+    [`{${[...hashes.keys()].join(',')}}`],
   );
-  if (!row || row.disabled_at) return null;
-  const lastSeen = new Date(row.last_seen_at).getTime();
-  if (new Date(row.expires_at).getTime() <= now.getTime() || lastSeen + policy.idleMinutes * 60_000 <= now.getTime()) {
-    await db.query('DELETE FROM session WHERE token_hash = $1', [hashSecret(token)]);
-    return null;
+  const out = new Map<string, LiveSession>();
+  for (const row of rows) {
+    if (row.disabled_at) continue;
+    const lastSeen = new Date(row.last_seen_at).getTime();
+    if (new Date(row.expires_at).getTime() <= now.getTime() || lastSeen + policy.idleMinutes * 60_000 <= now.getTime()) {
+      await db.query('DELETE FROM session WHERE token_hash = $1', [row.token_hash]);
+      continue;
+    }
+    if (now.getTime() - lastSeen > TOUCH_EVERY_MS) {
+      await db.query('UPDATE session SET last_seen_at = $2 WHERE token_hash = $1', [row.token_hash, now]);
+    }
+    out.set(hashes.get(row.token_hash)!, { accountId: row.account_id, stage: row.stage, method: row.method, role: row.role, tenantId: row.tenant_id, patientIds: row.patient_ids ? row.patient_ids.split(',') : [] });
   }
-  if (now.getTime() - lastSeen > TOUCH_EVERY_MS) {
-    await db.query('UPDATE session SET last_seen_at = $2 WHERE token_hash = $1', [hashSecret(token), now]);
-  }
-  return { accountId: row.account_id, stage: row.stage, method: row.method, role: row.role, tenantId: row.tenant_id, patientIds: row.patient_ids ? row.patient_ids.split(',') : [] };
+  return out;
+}
+
+/** Resolves one token to its live session, or null. */
+export async function findSession(db: Queryable, token: string, now: Date, policy: SessionPolicy): Promise<LiveSession | null> {
+  return (await findSessions(db, [token], now, policy)).get(token) ?? null;
 }
 
 export async function deleteSession(db: Queryable, token: string): Promise<void> {

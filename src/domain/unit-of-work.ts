@@ -1,12 +1,15 @@
-import type { Db } from '../store/db.ts';
+import type { Db, Tx } from '../store/db.ts';
 import type { FieldCipher } from '../crypto/fields.ts';
 import type { KeyRing } from '../crypto/keys.ts';
 import type { AuditEventInput } from '../audit/event.ts';
-import { appendAudit } from '../audit/append.ts';
+import { appendAudit, StaleChainHead, type ChainHead } from '../audit/append.ts';
 import { AccessDenied, makeWork, type Actor, type Work } from './work.ts';
 import { AppError } from '../errors/catalogue.ts';
 
-/** A read failed inside the batch transaction: retry the batch's operations one by one. */
+/** Statements that change nothing (row locks included): an operation that only ran these may fail without undo. */
+const READ_ONLY_SQL = /^\s*(SELECT|WITH\s+[^;]*\bSELECT\b(?![^;]*\b(INSERT|UPDATE|DELETE)\b))/i;
+
+/** The batch cannot be committed as is: replay its operations one per transaction. */
 class BatchAborted extends Error {
   constructor(override readonly cause: unknown) {
     super('batch aborted by a failing read');
@@ -46,6 +49,8 @@ export interface UnitOfWorkOptions {
  */
 export class UnitOfWork {
   private queue: Item[] = [];
+  /** The chain head as of our last commit; forgotten on any failure (then read from the database). */
+  private head: ChainHead | undefined;
   private running = 0;
   private readonly maxBatch: number;
   private readonly lanes: number;
@@ -53,7 +58,7 @@ export class UnitOfWork {
 
   constructor(private readonly db: Db, private readonly opts: UnitOfWorkOptions) {
     this.maxBatch = opts.maxBatch ?? 128;
-    this.lanes = Math.max(1, opts.lanes ?? (db.engine === 'postgres' ? 4 : 1));
+    this.lanes = Math.max(1, opts.lanes ?? 1);
     this.clock = opts.clock ?? (() => new Date());
   }
 
@@ -90,39 +95,57 @@ export class UnitOfWork {
     }
   }
 
-  private async commit(batch: Item[]): Promise<void> {
+  /**
+   * Commits one batch. Every operation runs concurrently in the batch's transaction, so on
+   * PostgreSQL their queries are pipelined on its connection: a batch costs a handful of round
+   * trips instead of several per request. That is safe because a failure can be undone cheaply in
+   * only two cases, which we check: the operation failed with a domain error (AppError, including
+   * a denial) before writing anything, so there is nothing to undo. Anything else (a database
+   * error, or a domain error after a write) aborts the batch, and its operations are replayed one
+   * per transaction, where each gets a savepoint and fails alone. Events are appended in batch order.
+   */
+  private async commit(batch: Item[], retried = false): Promise<void> {
+    const single = batch.length === 1;
+    let newHead: ChainHead | undefined;
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     try {
       await this.db.transaction(async (tx) => {
         outcomes.length = 0;
         const now = this.clock();
-        const events: AuditEventInput[] = [];
-        // Reads run concurrently: on PostgreSQL their queries are pipelined on the transaction's
-        // connection, so a batch costs a few round trips instead of two per request. Writes then
-        // run one by one, each in its own savepoint. Events are appended in batch order.
         const perItem: AuditEventInput[][] = batch.map(() => []);
         const runOne = async (item: Item, i: number) => {
           const own: AuditEventInput[] = [];
-          const w = makeWork(tx, item.actor, item.requestId, now, this.opts.fields, own);
+          let wrote = false;
+          const tracked: Tx = {
+            query: (sql, params) => {
+              if (!READ_ONLY_SQL.test(sql)) wrote = true;
+              return tx.query(sql, params);
+            },
+            savepoint: (fn) => tx.savepoint(fn),
+          };
+          const w = makeWork(tracked, item.actor, item.requestId, now, this.opts.fields, own);
           try {
-            const value = item.readOnly ? await item.fn(w) : await tx.savepoint(() => item.fn(w));
+            const value = single && !item.readOnly ? await tx.savepoint(() => item.fn(w)) : await item.fn(w);
             perItem[i] = own;
             outcomes[i] = { ok: true, value };
           } catch (error) {
-            // A read that failed below the domain (database error) has aborted the transaction.
-            if (item.readOnly && !(error instanceof AppError)) throw new BatchAborted(error);
-            // The operation's writes and events are gone with its savepoint; a denial is still recorded.
+            if (!single && (!(error instanceof AppError) || wrote)) throw new BatchAborted(error);
+            if (single && item.readOnly && !(error instanceof AppError)) throw new BatchAborted(error);
+            // Nothing of the operation remains (no write, or its savepoint rolled back); a denial is still recorded.
             perItem[i] = error instanceof AccessDenied ? [error.event] : [];
             outcomes[i] = { ok: false, error };
           }
         };
-        await Promise.all(batch.map((item, i) => (item.readOnly ? runOne(item, i) : undefined)));
-        for (const [i, item] of batch.entries()) if (!item.readOnly) await runOne(item, i);
-        for (const own of perItem) events.push(...own);
-        await appendAudit(tx, events, { keys: this.opts.keys, checkpointEvery: this.opts.checkpointEvery, now });
+        const settled = await Promise.allSettled(batch.map(runOne));
+        const aborted = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (aborted) throw aborted.reason instanceof BatchAborted ? aborted.reason : new BatchAborted(aborted.reason);
+        newHead = await appendAudit(tx, perItem.flat(), { keys: this.opts.keys, checkpointEvery: this.opts.checkpointEvery, now }, this.head);
       });
+      this.head = newHead;
     } catch (error) {
-      if (batch.length > 1 && error instanceof BatchAborted) {
+      this.head = undefined;
+      if (error instanceof StaleChainHead && !retried) return this.commit(batch, true);
+      if (!single && error instanceof BatchAborted) {
         for (const item of batch) await this.commit([item]);
         return;
       }

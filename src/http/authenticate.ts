@@ -2,8 +2,9 @@ import type { FastifyRequest } from 'fastify';
 import type { App } from '../app.ts';
 import type { Principal } from '../policy/principal.ts';
 import { AppError } from '../errors/catalogue.ts';
-import { findApiKey, isApiKeyFormat } from '../auth/api-keys.ts';
-import { findSession } from '../auth/sessions.ts';
+import { findApiKeys, isApiKeyFormat, type ApiKeyIdentity } from '../auth/api-keys.ts';
+import { findSessions, type LiveSession } from '../auth/sessions.ts';
+import { BatchLoader } from '../store/batch-loader.ts';
 import { sessionPolicy } from '../auth/login.ts';
 import { principalOf } from '../domain/accounts.ts';
 
@@ -29,16 +30,33 @@ export function presentedToken(req: FastifyRequest): Presented | null {
   return null;
 }
 
+interface Loaders {
+  sessions: BatchLoader<string, LiveSession>;
+  apiKeys: BatchLoader<string, ApiKeyIdentity>;
+}
+const loaders = new WeakMap<App, Loaders>();
+function loadersFor(app: App): Loaders {
+  let l = loaders.get(app);
+  if (!l) {
+    l = {
+      sessions: new BatchLoader((tokens) => findSessions(app.db, tokens, new Date(), sessionPolicy(app))),
+      apiKeys: new BatchLoader((keys) => findApiKeys(app.db, keys)),
+    };
+    loaders.set(app, l);
+  }
+  return l;
+}
+
 /** Resolves a full principal (full session or API key), or throws 401. A pending session is not enough. */
 export async function requirePrincipal(app: App, p: Presented | null): Promise<Principal> {
   if (!p) throw new AppError('unauthenticated');
   if (isApiKeyFormat(p.token)) {
     // API keys are for machines: never accepted from a browser cookie.
-    const key = p.via === 'bearer' ? await findApiKey(app.db, p.token) : null;
+    const key = p.via === 'bearer' ? await loadersFor(app).apiKeys.load(p.token) : undefined;
     if (!key) throw new AppError('unauthenticated');
     return { kind: 'api-key', id: key.id, role: 'api-key', tenantId: key.tenantId, scopes: key.scopes };
   }
-  const session = await findSession(app.db, p.token, new Date(), sessionPolicy(app));
+  const session = await loadersFor(app).sessions.load(p.token);
   if (!session) throw new AppError('unauthenticated');
   if (session.stage !== 'full') throw new AppError('second_factor_required');
   const principal = principalOf({ id: session.accountId, role: session.role, tenantId: session.tenantId, patientIds: session.patientIds });

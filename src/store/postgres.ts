@@ -1,6 +1,9 @@
 import postgres from 'postgres';
 import type { Db, SqlParam, Tx } from './db.ts';
 
+/** Plain reads (row locks included) may be pipelined behind a BEGIN still in flight. */
+const READ_ONLY = /^\s*SELECT\b(?![\s\S]*\b(INSERT|UPDATE|DELETE)\b)/i;
+
 /** Connects to PostgreSQL (production, CI) through a small postgres.js pool. */
 export async function openPostgres(url: string, options: { max?: number } = {}): Promise<Db> {
   const sql = postgres(url, {
@@ -12,19 +15,53 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
     connection: { application_name: 'saufconduit' },
   });
   await sql`select 1`;
-  const run = async <T extends object>(q: postgres.Sql | postgres.TransactionSql, text: string, params: readonly SqlParam[]) =>
-    normalise((await q.unsafe(text, params as postgres.ParameterOrJSON<never>[])) as unknown as T[]);
+  const run = async <T extends object>(q: postgres.Sql | postgres.ReservedSql, text: string, params: readonly SqlParam[]) =>
+    normalise((await q.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: params.length > 0 })) as unknown as T[]);
   return {
     engine: 'postgres',
     query: <T extends object>(text: string, params: readonly SqlParam[] = []) => run<T>(sql, text, params),
+    /**
+     * One transaction on a reserved connection. BEGIN is pipelined with the first reads instead of
+     * costing a round trip of its own; a statement that writes waits for BEGIN's answer first, so
+     * no write can ever run outside the transaction, and COMMIT waits for it too.
+     */
     async transaction<T>(fn: (tx: Tx) => Promise<T>) {
-      return (await sql.begin(async (t) => {
-        const wrap = (q: postgres.TransactionSql): Tx => ({
-          query: <R extends object>(text: string, params: readonly SqlParam[] = []) => run<R>(q, text, params),
-          savepoint: async <R>(inner: () => Promise<R>) => (await q.savepoint(async () => inner())) as R,
-        });
-        return fn(wrap(t));
-      })) as T;
+      const c = await sql.reserve();
+      const begun = c.unsafe('BEGIN');
+      begun.catch(() => undefined);
+      let savepoints = 0;
+      const tx: Tx = {
+        async query<R extends object>(text: string, params: readonly SqlParam[] = []) {
+          if (!READ_ONLY.test(text)) await begun;
+          const rows = run<R>(c, text, params);
+          await begun;
+          return rows;
+        },
+        async savepoint<R>(inner: () => Promise<R>) {
+          await begun;
+          const name = `sp_${++savepoints}`;
+          await c.unsafe(`SAVEPOINT ${name}`);
+          try {
+            const out = await inner();
+            await c.unsafe(`RELEASE SAVEPOINT ${name}`);
+            return out;
+          } catch (err) {
+            await c.unsafe(`ROLLBACK TO SAVEPOINT ${name}`);
+            throw err;
+          }
+        },
+      };
+      try {
+        const out = await fn(tx);
+        await begun;
+        await c.unsafe('COMMIT');
+        return out;
+      } catch (err) {
+        await c.unsafe('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        c.release();
+      }
     },
     exec: async (text: string) => void (await sql.unsafe(text).simple()),
     close: () => sql.end({ timeout: 5 }),

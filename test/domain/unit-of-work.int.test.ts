@@ -8,6 +8,7 @@ import { getPatient } from '../../src/domain/patients.ts';
 import { principalFor } from '../../src/domain/accounts.ts';
 import type { Principal } from '../../src/policy/principal.ts';
 import { AppError } from '../../src/errors/catalogue.ts';
+import { UnitOfWork } from '../../src/domain/unit-of-work.ts';
 
 /**
  * Group commit must keep every guarantee of one-transaction-per-request: each operation's audit
@@ -64,6 +65,19 @@ describe.each(ENGINES)('unit of work (group commit) on %s', (engine) => {
     expect(by('denied-').length).toBe(40);
     expect(by('fails-').length).toBe(0);
     expect((await verifyAudit(app.db, app.keys.auditVerify)).ok).toBe(true);
+  });
+
+  it('two processes appending to one chain keep it linear (the cached head is compare-and-set)', async () => {
+    const other = new UnitOfWork(app.db, { fields: app.fields, keys: app.keys, checkpointEvery: 50 });
+    const ops: Promise<unknown>[] = [];
+    for (let i = 0; i < 30; i++) {
+      const uow = i % 2 === 0 ? app.uow : other;
+      ops.push(uow.read(staffA, `proc-${i}`, (w) => getDocument(w, docsA[i % docsA.length]!)));
+      if (i % 5 === 0) await Promise.all(ops.splice(0));
+    }
+    await Promise.all(ops);
+    expect((await verifyAudit(app.db, app.keys.auditVerify)).ok).toBe(true);
+    expect(await count(`SELECT count(*)::int AS n FROM audit_event WHERE request_id LIKE 'proc-%'`)).toBe(30);
   });
 
   it('a read that breaks its transaction does not take the batch down with it', async () => {
