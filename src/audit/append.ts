@@ -22,54 +22,53 @@ export interface ChainHead {
   hash: string;
 }
 
-/** The chain head moved under us (another process appended): the caller must retry from the database. */
-export class StaleChainHead extends Error {
-  constructor() {
-    super('audit chain head changed concurrently');
-  }
-}
-
 export async function appendAudit(tx: Tx, events: readonly AuditEventInput[], opts: AppendOptions, known?: ChainHead): Promise<ChainHead | undefined> {
   if (events.length === 0) return known;
-  let head = known;
-  if (!head) {
-    const [row] = await tx.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE');
-    if (!row) throw new Error('audit head missing: database not migrated');
-    head = { seq: Number(row.seq), hash: row.hash };
+  if (known) {
+    // Fast path, one round trip: move the head by compare-and-set on the head this process last
+    // committed (the UPDATE takes the row lock, so other processes' appends queue behind ours),
+    // and insert the events only if it moved.
+    const next = await tryAppend(tx, events, known, opts.now);
+    if (next) return finish(tx, known, next, opts);
   }
+  // Slow path: the head is unknown or another process moved it: read it under lock.
+  const [row] = await tx.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE');
+  if (!row) throw new Error('audit head missing: database not migrated');
+  const head = { seq: Number(row.seq), hash: row.hash };
+  const next = await tryAppend(tx, events, head, opts.now);
+  if (!next) throw new Error('audit head changed while locked');
+  return finish(tx, head, next, opts);
+}
+
+const COLUMNS = 'seq, at, actor_id, actor_role, tenant_id, action, resource_type, resource_id, subject_ref, purpose, outcome, request_id, prev_hash, hash';
+const TYPES = ['bigint', 'timestamptz', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text'];
+
+/** Chains the events after `head` and writes them in one statement if the head is still `head`. */
+async function tryAppend(tx: Tx, events: readonly AuditEventInput[], head: ChainHead, at: Date): Promise<ChainHead | null> {
   let seq = head.seq;
   let prev = head.hash;
-  const cols = 14;
-  const values: (string | number | Date | null)[] = [];
+  const values: (string | number | Date | null)[] = [seq, prev];
   const rows: string[] = [];
   for (const e of events) {
     seq += 1;
-    const at = opts.now;
     const hash = chainHash(prev, { ...e, seq, at });
-    const base = rows.length * cols;
-    rows.push(`(${Array.from({ length: cols }, (_, i) => `$${base + i + 1}`).join(', ')})`);
+    const base = values.length + 2;
+    rows.push(`(${TYPES.map((t, i) => `$${base + i + 1}::${t}`).join(', ')})`);
     values.push(seq, at, e.actorId, e.actorRole, e.tenantId, e.action, e.resourceType, e.resourceId, e.subjectRef, e.purpose, e.outcome, e.requestId, prev, hash);
     prev = hash;
   }
-  // Moving the head is a compare-and-set on the sequence we chained from: it takes the row lock
-  // (so appenders in other processes queue behind us) and fails if the head we knew is stale.
-  // The insert is sent in the same round trip.
-  const [moved] = await Promise.all([
-    tx.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3 AND hash = $4 RETURNING seq', [seq, prev, head.seq, head.hash]),
-    tx.query(
-      `INSERT INTO audit_event (seq, at, actor_id, actor_role, tenant_id, action, resource_type, resource_id, subject_ref, purpose, outcome, request_id, prev_hash, hash) VALUES ${rows.join(', ')}`,
-      values,
-    ),
-  ]).catch((err: unknown) => {
-    // A stale head also shows as a duplicate sequence number on insert.
-    if (known && (err as { code?: string }).code === '23505') throw new StaleChainHead();
-    throw err;
-  });
-  if (moved.length !== 1) throw new StaleChainHead();
-  if (Math.floor(seq / opts.checkpointEvery) > Math.floor(head.seq / opts.checkpointEvery)) {
-    await writeCheckpoint(tx, seq, prev, opts);
-  }
-  return { seq, hash: prev };
+  values.splice(2, 0, seq, prev);
+  const inserted = await tx.query(
+    `WITH moved AS (UPDATE audit_head SET seq = $3, hash = $4 WHERE id = 1 AND seq = $1 AND hash = $2 RETURNING 1)
+     INSERT INTO audit_event (${COLUMNS}) SELECT * FROM (VALUES ${rows.join(', ')}) AS v WHERE EXISTS (SELECT 1 FROM moved) RETURNING seq`,
+    values,
+  );
+  return inserted.length === events.length ? { seq, hash: prev } : null;
+}
+
+async function finish(tx: Tx, from: ChainHead, to: ChainHead, opts: AppendOptions): Promise<ChainHead> {
+  if (Math.floor(to.seq / opts.checkpointEvery) > Math.floor(from.seq / opts.checkpointEvery)) await writeCheckpoint(tx, to.seq, to.hash, opts);
+  return to;
 }
 
 /** Signs the current head (Ed25519) so that rewriting history before it needs the signing key. */

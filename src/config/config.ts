@@ -30,6 +30,8 @@ const schema = z.object({
   rateLimitPerMinute: z.coerce.number().int().min(1).max(10_000_000).default(600),
   /** Login attempts per minute per IP: tight, against credential stuffing and code guessing. */
   authRateLimitPerMinute: z.coerce.number().int().min(1).max(10_000_000).default(10),
+  /** Server processes sharing the port (node:cluster). One per core suits PostgreSQL; PGlite needs exactly one. */
+  workers: z.coerce.number().int().min(1).max(64).default(1),
   /** Directory where the dev notification transport writes e-mails (one .eml file each). */
   mailDir: z.string().optional(),
 });
@@ -51,6 +53,7 @@ export function loadConfig(overrides: Partial<Record<keyof z.infer<typeof schema
     trustProxy: env.SAUFCONDUIT_TRUST_PROXY,
     mailDir: env.SAUFCONDUIT_MAIL_DIR,
     rateLimitPerMinute: env.SAUFCONDUIT_RATE_LIMIT,
+    workers: env.SAUFCONDUIT_WORKERS,
     authRateLimitPerMinute: env.SAUFCONDUIT_AUTH_RATE_LIMIT,
     ...overrides,
   };

@@ -2,7 +2,7 @@ import type { Db, Tx } from '../store/db.ts';
 import type { FieldCipher } from '../crypto/fields.ts';
 import type { KeyRing } from '../crypto/keys.ts';
 import type { AuditEventInput } from '../audit/event.ts';
-import { appendAudit, StaleChainHead, type ChainHead } from '../audit/append.ts';
+import { appendAudit, type ChainHead } from '../audit/append.ts';
 import { AccessDenied, makeWork, type Actor, type Work } from './work.ts';
 import { AppError } from '../errors/catalogue.ts';
 
@@ -104,7 +104,7 @@ export class UnitOfWork {
    * error, or a domain error after a write) aborts the batch, and its operations are replayed one
    * per transaction, where each gets a savepoint and fails alone. Events are appended in batch order.
    */
-  private async commit(batch: Item[], retried = false): Promise<void> {
+  private async commit(batch: Item[]): Promise<void> {
     const single = batch.length === 1;
     let newHead: ChainHead | undefined;
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
@@ -144,7 +144,6 @@ export class UnitOfWork {
       this.head = newHead;
     } catch (error) {
       this.head = undefined;
-      if (error instanceof StaleChainHead && !retried) return this.commit(batch, true);
       if (!single && error instanceof BatchAborted) {
         for (const item of batch) await this.commit([item]);
         return;

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { CliIo } from '../io.ts';
 import { EXIT_OK, EXIT_USAGE } from '../io.ts';
 import { loadConfig } from '../../config/config.ts';
@@ -9,8 +10,34 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     io.stderr.write('usage: saufconduit serve   (configuration comes from the environment; see README)\n');
     return EXIT_USAGE;
   }
-  const app = await openApp(loadConfig());
+  const config = loadConfig();
+  if (config.workers > 1) {
+    if (!config.databaseUrl) throw new Error('invalid configuration: SAUFCONDUIT_WORKERS > 1 needs DATABASE_URL (PGlite is single-process)');
+    if (cluster.isPrimary) {
+      // Migrate and generate keys once, then fork: workers share the listening socket.
+      await (await openApp(config)).close();
+      for (let i = 0; i < config.workers; i++) cluster.fork();
+      io.stdout.write(`started ${config.workers} workers\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
+          let left = workers.length;
+          if (left === 0) resolve();
+          for (const w of workers) {
+            w.once('exit', () => --left === 0 && resolve());
+            w.process.kill('SIGTERM');
+          }
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      return EXIT_OK;
+    }
+  }
+  const app = await openApp(config);
   await serveUntilSignal(app, io);
+  // A worker's IPC channel to the primary would keep it alive after a clean shutdown.
+  if (cluster.isWorker) process.exit(EXIT_OK);
   return EXIT_OK;
 }
 
