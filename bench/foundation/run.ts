@@ -180,7 +180,7 @@ with 32 connections settles into two alternating batches of 16, so throughput is
 server process (one core) and autocannon compete with PostgreSQL for the two cores, and the pgbench
 reference itself moved between 1,280 and 1,820 TPS across runs on this VM. What we measured and dropped:
 several transaction lanes (they serialise on the chain head and each pays its own commit: 2–4× slower),
-two server processes (`SAUFCONDUIT_WORKERS=2`: slower here for the same reason). Prepared statements
+two server processes (\`SAUFCONDUIT_WORKERS=2\`: slower here for the same reason). Prepared statements
 were the largest single gain (≈ 3×).
 <!-- foundation:end -->`;
   const file = join(root, 'docs/benchmarks.md');
