@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<Command>> = {
   audit: async () => (await import('./commands/audit.ts')).run,
   verify: async () => (await import('./commands/verify.ts')).run,
   dcc: async () => (await import('./commands/dcc.ts')).run,
+  keys: async () => (await import('./commands/keys.ts')).run,
 };
 
 const usage = `usage: saufconduit <command> [options]
@@ -21,6 +22,7 @@ commands:
   demo [--credentials FILE]  seed the demo world (idempotent) and write API credentials
   migrate                    apply database migrations
   audit verify               check the audit hash chain and signed checkpoints
+  keys list|rotate|import    document signer certificates (DSC) for passes
   verify --trust FILE ...    verify an EU DCC (HC1:) pass offline
   dcc sign --key PEM --cert PEM PAYLOAD.json   issue an EU DCC pass
 `;
