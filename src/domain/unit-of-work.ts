@@ -68,9 +68,8 @@ export class UnitOfWork {
   }
 
   /**
-   * Runs an operation that only reads (and at most fills a cache). It is audited exactly like run().
-   * It gets no savepoint: if it fails with a database error, the whole batch is retried one
-   * operation per transaction, so a bad read never costs the others their answers.
+   * Runs an operation that only reads (and at most fills a cache). It is audited exactly like run();
+   * the difference matters only when it runs alone: a read needs no savepoint of its own.
    */
   read<T>(actor: Actor, requestId: string, fn: (w: Work) => Promise<T>): Promise<T> {
     return this.enqueue(true, actor, requestId, fn);

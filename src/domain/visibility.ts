@@ -4,6 +4,8 @@ import { asResource, loadFacts } from './facts.ts';
 import type { Action } from '../policy/authorize.ts';
 
 const KIND: Record<string, 'patient' | 'result' | 'document' | 'pass'> = { patientId: 'patient', resultId: 'result', documentId: 'document', passId: 'pass' };
+/** Audit resource types, as the domain functions name them. */
+const RESOURCE_TYPE: Record<string, string> = { patientId: 'Patient', resultId: 'Observation', documentId: 'DocumentReference', passId: 'Pass', apiKeyId: 'ApiKey' };
 
 /**
  * Asks the decision point whether the principal may act on the record a path names, before anything
@@ -11,7 +13,7 @@ const KIND: Record<string, 'patient' | 'result' | 'document' | 'pass'> = { patie
  * 404 like any other foreign access, instead of a 400 that would confirm the record exists.
  */
 export async function assertMayTarget(w: Work, action: Action, param: string, id: string): Promise<void> {
-  const target = { resourceType: param.replace(/Id$/, ''), resourceId: id, subjectRef: null as string | null };
+  const target = { resourceType: RESOURCE_TYPE[param] ?? param, resourceId: id, subjectRef: null as string | null };
   if (param === 'apiKeyId') {
     const [row] = await w.tx.query<{ tenant_id: string }>('SELECT tenant_id FROM api_key WHERE id = $1', [id]);
     if (!row) denyUnknown(w, action, target);
