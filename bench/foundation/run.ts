@@ -208,7 +208,7 @@ Status against the goals: intake meets ≥ 0.5× (0.6–0.9× over this session'
 1.1–1.8× pgbench with p99 of 20–45 ms: the ≥ 2× / p99 < 20 ms goal is **not met**. Closed-loop load with
 ${o.connections} connections settles into alternating batches of about half of them, so throughput is that
 batch size over the batch time; one server process (one core) and the load generator compete with
-PostgreSQL for the two cores, and the pgbench reference itself moved between 1,280 and 1,820 TPS across
+PostgreSQL for the two cores, and the pgbench reference itself moved between 1,280 and 1,990 TPS across
 runs on this VM. Measured and dropped: several transaction lanes (they serialise on the chain head and
 each pays its own commit: 2–4× slower) and two server processes (\`SAUFCONDUIT_WORKERS=2\`: slower here for
 the same reason). Prepared statements were the largest single gain (≈ 3×); wrk instead of autocannon
