@@ -1,9 +1,9 @@
 /**
  * DCC JSON schema check (schema 1.3.3, the latest and backward-compatible release), using the
- * validator precompiled by ajv into `generated/dcc-schema.ts`: compiled once at build time, no
+ * validator precompiled by ajv into `generated/dcc-schema.js`: compiled once at build time, no
  * `eval` at run time.
  */
-import { validate } from './generated/dcc-schema.ts';
+import { validate } from './generated/dcc-schema.js';
 
 /** One schema finding, as reported by ajv (for diagnostics; verification only needs the boolean). */
 export interface SchemaIssue {
