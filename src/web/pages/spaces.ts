@@ -3,6 +3,9 @@ import { listMyResults } from '../../domain/results.ts';
 import { listDocuments } from '../../domain/documents.ts';
 import { listAuditEvents, myAccessLog } from '../../domain/access-log.ts';
 import { listPatients } from '../../domain/patients.ts';
+import { listPasses, reissuePass } from '../../domain/passes.ts';
+import { refreshSigner } from '../../domain/issuer-keys.ts';
+import { z } from 'zod';
 import { verifyAudit } from '../../audit/verify.ts';
 import { AppError } from '../../errors/catalogue.ts';
 import { html } from '../html.ts';
@@ -13,14 +16,24 @@ import { invoiceHref, resultsTable } from './records.ts';
 
 /** The patient's space, the professional's patients in care and the DPO's governance page. */
 export const spacePageRoutes = [
+  route<{ passId: string }>({
+    method: 'POST', url: '/patient/passes/:passId/reissue', surface: 'web', auth: 'principal', policy: 'pass.reissue', produces: 'text/html', form: true,
+    params: z.strictObject({ passId: z.uuid() }),
+    summary: 'Revoke-and-reissue button of the patient space: on success, back to the space with the new QR code.',
+    async handler({ app, principal, requestId, params, reply }) {
+      const signer = await refreshSigner(app.db, app.fields, app.signer);
+      await app.uow.run(principal, requestId, (w) => reissuePass(w, signer, params.passId));
+      return reply.redirect('/patient', 303);
+    },
+  }),
   route<undefined, PageQuery>({
     method: 'GET', url: '/patient', surface: 'web', auth: 'principal', policy: 'result.list', produces: 'text/html', query: PageQuery,
     summary: "The patient's space: own results, invoices, who accessed my data, passkeys.",
     async handler({ app, principal, requestId, lang, reply, query }) {
       rememberLang(app, reply, query);
       if (principal.role !== 'patient') throw new AppError('forbidden');
-      const { results, documents, accesses } = await app.uow.run(principal, requestId, async (w) => ({
-        results: await listMyResults(w), documents: await listDocuments(w), accesses: await myAccessLog(w, 50),
+      const { results, documents, passes, accesses } = await app.uow.run(principal, requestId, async (w) => ({
+        results: await listMyResults(w), documents: await listDocuments(w), passes: await listPasses(w), accesses: await myAccessLog(w, 50),
       }));
       const t = translator(lang);
       return sendPage(reply, page({
@@ -32,6 +45,13 @@ ${resultsTable(t, lang, results, true)}
 <section aria-labelledby="invoices-h">
 <h2 id="invoices-h">${t('myInvoices')}</h2>
 ${documents.length === 0 ? html`<p class="muted">${t('noInvoices')}</p>` : html`<ul data-list="invoices">${documents.map((d) => html`<li><a href="${invoiceHref(d.id)}" download data-document-link>${t('invoice')} ${d.id.slice(0, 8).toUpperCase()}</a> — ${t('issuedAt')} ${formatDateTime(d.createdAt, lang)}</li>`)}</ul>`}
+</section>
+<section aria-labelledby="passes-h">
+<h2 id="passes-h">${t('myPasses')}</h2>
+${passes.length === 0 ? html`<p class="muted">${t('noPasses')}</p>` : html`<p class="muted">${t('passReissueHelp')}</p><ul data-list="passes">${passes.map((x) => html`<li data-pass="${x.id}"><strong>${t(`passKind_${x.kind}`)}</strong> — ${t('issuedAt')} ${formatDateTime(x.issuedAt, lang)}${x.revokedAt
+    ? html` — <span class="muted" data-pass-revoked>${t('passRevoked')}</span>`
+    : html`<br><img src="/api/passes/${x.id}/qr" alt="${t('passQrAlt')}" width="240" height="240"><br><a href="/api/passes/${x.id}/pdf" download data-pass-pdf>${t('passPdf')}</a>
+<form method="post" action="/patient/passes/${x.id}/reissue"><button type="submit" data-pass-reissue>${t('passReissue')}</button></form>`}</li>`)}</ul>`}
 </section>
 <section aria-labelledby="access-h">
 <h2 id="access-h">${t('accessLogTitle')}</h2>
