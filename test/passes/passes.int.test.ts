@@ -1,13 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { compactVerify, importJWK } from 'jose';
-import type { FastifyInstance } from 'fastify';
-import { ENGINES, openTestApp, type TestApp } from '../support/engines.ts';
-import { testServer } from '../support/http.ts';
-import { seedDemo, demoCredentials, type DemoPrincipal } from '../../src/demo/world.ts';
+import { ENGINES } from '../support/engines.ts';
+import { useDemoServer } from '../support/demo.ts';
+import type { DemoPrincipal } from '../../src/demo/world.ts';
 import { run as verifyCli } from '../../src/cli/commands/verify.ts';
 import { icao } from '../../src/domain/passes.ts';
 import { rotateDsc } from '../../src/domain/issuer-keys.ts';
@@ -22,30 +21,17 @@ async function verify(argv: string[]) {
 }
 
 describe.each(ENGINES)('EU DCC passes on %s', (engine) => {
-  let app: TestApp;
-  let server: FastifyInstance;
-  let principals: DemoPrincipal[];
+  const demo = useDemoServer(engine);
   const dir = mkdtempSync(join(tmpdir(), 'saufconduit-passes-'));
-  const get = (url: string, p?: DemoPrincipal) => server.inject({ method: 'GET', url, headers: p?.headers ?? {} });
+  const get = (url: string, p?: DemoPrincipal) => demo.server.inject({ method: 'GET', url, headers: p?.headers ?? {} });
   const publish = async () => {
     writeFileSync(join(dir, 'trust.json'), (await get('/trust/dsc.json')).body);
     writeFileSync(join(dir, 'revoked.json'), (await get('/trust/revocation.json')).body);
     return ['--trust', join(dir, 'trust.json'), '--revoked', join(dir, 'revoked.json'), '--json'];
   };
-  beforeAll(async () => {
-    app = await openTestApp(engine);
-    await seedDemo(app);
-    principals = (await demoCredentials(app)).principals;
-    server = await testServer(app);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await app?.dispose();
-  });
-  const who = (name: string) => principals.find((p) => p.name === name)!;
 
   it('a patient downloads their pass (QR text, PNG, bilingual PDF) and it verifies against the published trust list', async () => {
-    const camille = who('patient-camille');
+    const camille = demo.who('patient-camille');
     const list = (await get('/api/passes', camille)).json().items as { id: string; kind: string; hc1?: string }[];
     expect(list.length).toBe(1);
     expect(list[0]!.hc1).toBeUndefined();
@@ -61,17 +47,17 @@ describe.each(ENGINES)('EU DCC passes on %s', (engine) => {
   });
 
   it('revoke and reissue: the old pass is refused at once, the new one verifies', async () => {
-    const elise = who('patient-elise');
+    const elise = demo.who('patient-elise');
     const [first] = (await get('/api/passes', elise)).json().items as { id: string }[];
     const old = (await get(`/api/passes/${first!.id}`, elise)).json().hc1 as string;
-    const res = await server.inject({ method: 'POST', url: `/api/passes/${first!.id}/reissue`, headers: elise.headers });
+    const res = await demo.server.inject({ method: 'POST', url: `/api/passes/${first!.id}/reissue`, headers: elise.headers });
     expect(res.statusCode).toBe(201);
     const fresh = res.json() as { id: string; hc1: string };
     expect(fresh.hc1).not.toBe(old);
     const args = await publish();
     expect(await verify([...args, old])).toMatchObject({ code: 1, result: { valid: false, reason: 'revoked' } });
     expect(await verify([...args, fresh.hc1])).toMatchObject({ code: 0, result: { valid: true } });
-    const again = await server.inject({ method: 'POST', url: `/api/passes/${first!.id}/reissue`, headers: elise.headers });
+    const again = await demo.server.inject({ method: 'POST', url: `/api/passes/${first!.id}/reissue`, headers: elise.headers });
     expect(again.statusCode).toBe(409);
     const listed = (await get('/api/passes', elise)).json().items as { id: string; revokedAt: string | null; replacedBy: string | null }[];
     expect(listed.find((p) => p.id === first!.id)).toMatchObject({ replacedBy: fresh.id });
@@ -89,43 +75,43 @@ describe.each(ENGINES)('EU DCC passes on %s', (engine) => {
     await expect(compactVerify(tampered, await importJWK(anchor.jwk as never, 'ES256'))).rejects.toThrow();
     const first = await get('/trust/dsc.json');
     expect(first.headers['cache-control']).toMatch(/public, max-age=\d+/);
-    const second = await server.inject({ method: 'GET', url: '/trust/dsc.json', headers: { 'if-none-match': String(first.headers.etag) } });
+    const second = await demo.server.inject({ method: 'GET', url: '/trust/dsc.json', headers: { 'if-none-match': String(first.headers.etag) } });
     expect(second.statusCode).toBe(304);
   });
 
   it('after a DSC rotation, new passes use the new key and old ones still verify', async () => {
-    const staff = who('pharmacy-a-staff');
+    const staff = demo.who('pharmacy-a-staff');
     const before = (await get('/trust/dsc.json')).json() as { kid: string }[];
-    await rotateDsc(app.db, app.fields);
+    await rotateDsc(demo.app.db, demo.app.fields);
     const resultId = staff.canAccess.resultId[0]!;
-    const issued = await server.inject({ method: 'POST', url: `/api/results/${resultId}/passes`, headers: staff.headers, payload: { kind: 'test' } });
+    const issued = await demo.server.inject({ method: 'POST', url: `/api/results/${resultId}/passes`, headers: staff.headers, payload: { kind: 'test' } });
     expect(issued.statusCode).toBe(201);
     const after = (await get('/trust/dsc.json')).json() as { kid: string }[];
     expect(after.length).toBe(before.length + 1);
     const args = await publish();
     expect(await verify([...args, issued.json().hc1])).toMatchObject({ code: 0 });
-    const camille = who('patient-camille');
+    const camille = demo.who('patient-camille');
     const [oldId] = ((await get('/api/passes', camille)).json().items as { id: string }[]).map((p) => p.id);
     expect(await verify([...args, (await get(`/api/passes/${oldId}`, camille)).json().hc1])).toMatchObject({ code: 0 });
   });
 
   it('only the holder and the issuing pharmacy see a pass; professionals and others get 404', async () => {
-    const camille = who('patient-camille');
+    const camille = demo.who('patient-camille');
     const [id] = ((await get('/api/passes', camille)).json().items as { id: string }[]).map((p) => p.id);
-    for (const name of ['patient-dominique', 'professional-in-care', 'pharmacy-b-staff', 'dpo']) expect((await get(`/api/passes/${id}`, who(name))).statusCode, name).toBe(404);
-    expect((await get(`/api/passes/${id}`, who('pharmacy-a-staff'))).statusCode).toBe(200);
+    for (const name of ['patient-dominique', 'professional-in-care', 'pharmacy-b-staff', 'dpo']) expect((await get(`/api/passes/${id}`, demo.who(name))).statusCode, name).toBe(404);
+    expect((await get(`/api/passes/${id}`, demo.who('pharmacy-a-staff'))).statusCode).toBe(200);
   });
 
   it('recovery passes need a positive PCR 11 to 180 days old; inconclusive results get no pass', async () => {
-    const dominique = who('patient-dominique');
+    const dominique = demo.who('patient-dominique');
     const resultId = dominique.canAccess.resultId[0]!;
-    const res = await server.inject({ method: 'POST', url: `/api/results/${resultId}/passes`, headers: dominique.headers, payload: { kind: 'recovery' } });
+    const res = await demo.server.inject({ method: 'POST', url: `/api/results/${resultId}/passes`, headers: dominique.headers, payload: { kind: 'recovery' } });
     expect(res.statusCode).toBe(409);
     expect(res.json().error.issues[0].code).toBe('recovery-too-early');
   });
 
   it('the pass text is encrypted at rest', async () => {
-    const rows = JSON.stringify(await app.db.query('SELECT * FROM pass'));
+    const rows = JSON.stringify(await demo.app.db.query('SELECT * FROM pass'));
     expect(rows).not.toContain('HC1:');
   });
 });

@@ -1,52 +1,36 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import { openTestApp, type TestApp } from '../support/engines.ts';
-import { testServer } from '../support/http.ts';
-import { seedDemo, demoCredentials, type DemoPrincipal } from '../../src/demo/world.ts';
+import { describe, expect, it } from 'vitest';
+import { useDemoServer } from '../support/demo.ts';
 
 describe('passes in the patient space', () => {
-  let app: TestApp;
-  let server: FastifyInstance;
-  let principals: DemoPrincipal[];
-  beforeAll(async () => {
-    app = await openTestApp('pglite');
-    await seedDemo(app);
-    principals = (await demoCredentials(app)).principals;
-    server = await testServer(app);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await app?.dispose();
-  });
-  const who = (name: string) => principals.find((p) => p.name === name)!;
+  const demo = useDemoServer('pglite');
 
   it('shows the QR code and PDF link in both languages, and revoke-and-reissue replaces the pass', async () => {
-    const camille = who('patient-camille');
+    const camille = demo.who('patient-camille');
     const passId = camille.canAccess.passId[0]!;
-    const fr = await server.inject({ method: 'GET', url: '/patient?lang=fr', headers: camille.headers });
+    const fr = await demo.server.inject({ method: 'GET', url: '/patient?lang=fr', headers: camille.headers });
     expect(fr.statusCode).toBe(200);
     expect(fr.body).toContain('Mes pass sanitaires');
     expect(fr.body).toContain(`src="/api/passes/${passId}/qr"`);
     expect(fr.body).toContain(`href="/api/passes/${passId}/pdf"`);
-    const en = await server.inject({ method: 'GET', url: '/patient?lang=en', headers: camille.headers });
+    const en = await demo.server.inject({ method: 'GET', url: '/patient?lang=en', headers: camille.headers });
     expect(en.body).toContain('Revoke and get a new QR code');
-    const res = await server.inject({ method: 'POST', url: `/patient/passes/${passId}/reissue`, headers: { ...camille.headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: '' });
+    const res = await demo.server.inject({ method: 'POST', url: `/patient/passes/${passId}/reissue`, headers: { ...camille.headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: '' });
     expect(res.statusCode).toBe(303);
     expect(res.headers.location).toBe('/patient');
-    const after = await server.inject({ method: 'GET', url: '/patient?lang=en', headers: camille.headers });
+    const after = await demo.server.inject({ method: 'GET', url: '/patient?lang=en', headers: camille.headers });
     expect(after.body).toContain('data-pass-revoked');
     expect((after.body.match(/data-pass-pdf/g) ?? []).length).toBe(1);
     expect(after.body).not.toContain(`src="/api/passes/${passId}/qr"`);
   });
 
   it("another patient's pass answers 404, and nothing is revoked", async () => {
-    const elise = who('patient-elise');
-    const dominique = who('patient-dominique');
+    const elise = demo.who('patient-elise');
+    const dominique = demo.who('patient-dominique');
     const passId = elise.canAccess.passId[0]!;
-    const res = await server.inject({ method: 'POST', url: `/patient/passes/${passId}/reissue`, headers: { ...dominique.headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: '' });
+    const res = await demo.server.inject({ method: 'POST', url: `/patient/passes/${passId}/reissue`, headers: { ...dominique.headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: '' });
     expect(res.statusCode).toBe(404);
     expect(res.headers['content-type']).toContain('text/html');
-    const [row] = await app.db.query<{ revoked_at: Date | null }>('SELECT revoked_at FROM pass WHERE id = $1', [passId]);
+    const [row] = await demo.app.db.query<{ revoked_at: Date | null }>('SELECT revoked_at FROM pass WHERE id = $1', [passId]);
     expect(row!.revoked_at).toBeNull();
   });
 });
