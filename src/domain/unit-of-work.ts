@@ -1,13 +1,10 @@
-import type { Db, Tx } from '../store/db.ts';
+import { isReadOnlySql, type Db, type Tx } from '../store/db.ts';
 import type { FieldCipher } from '../crypto/fields.ts';
 import type { KeyRing } from '../crypto/keys.ts';
 import type { AuditEventInput } from '../audit/event.ts';
 import { appendAudit, type ChainHead } from '../audit/append.ts';
 import { AccessDenied, makeWork, type Actor, type Work } from './work.ts';
 import { AppError } from '../errors/catalogue.ts';
-
-/** Statements that change nothing (row locks included): an operation that only ran these may fail without undo. */
-const READ_ONLY_SQL = /^\s*(SELECT|WITH\s+[^;]*\bSELECT\b(?![^;]*\b(INSERT|UPDATE|DELETE)\b))/i;
 
 /** The batch cannot be committed as is: replay its operations one per transaction. */
 class BatchAborted extends Error {
@@ -117,7 +114,8 @@ export class UnitOfWork {
           let wrote = false;
           const tracked: Tx = {
             query: (sql, params) => {
-              if (!READ_ONLY_SQL.test(sql)) wrote = true;
+              // An operation that only ran reads may fail without undo.
+              if (!isReadOnlySql(sql)) wrote = true;
               return tx.query(sql, params);
             },
             savepoint: (fn) => tx.savepoint(fn),

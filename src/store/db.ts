@@ -23,3 +23,12 @@ export interface Db extends Queryable {
   exec(sql: string): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * Whether a statement changes no rows: a SELECT (row locks such as FOR UPDATE included; PostgreSQL
+ * allows data-modifying statements only in a top-level WITH), or a WITH query that names no
+ * INSERT, UPDATE, DELETE or MERGE. Conservative: when in doubt, it counts as a write.
+ */
+export function isReadOnlySql(sql: string): boolean {
+  return /^\s*SELECT\b/i.test(sql) || (/^\s*WITH\b/i.test(sql) && !/\b(INSERT|UPDATE|DELETE|MERGE)\b/i.test(sql));
+}

@@ -1,8 +1,5 @@
 import postgres from 'postgres';
-import type { Db, SqlParam, Tx } from './db.ts';
-
-/** Plain reads (row locks included) may be pipelined behind a BEGIN still in flight. */
-const READ_ONLY = /^\s*SELECT\b(?![\s\S]*\b(INSERT|UPDATE|DELETE)\b)/i;
+import { isReadOnlySql, type Db, type SqlParam, type Tx } from './db.ts';
 
 /** Connects to PostgreSQL (production, CI) through a small postgres.js pool. */
 export async function openPostgres(url: string, options: { max?: number } = {}): Promise<Db> {
@@ -32,7 +29,8 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
       let savepoints = 0;
       const tx: Tx = {
         async query<R extends object>(text: string, params: readonly SqlParam[] = []) {
-          if (!READ_ONLY.test(text)) await begun;
+          // Reads may be pipelined behind a BEGIN still in flight; a write must know it is inside the transaction.
+          if (!isReadOnlySql(text)) await begun;
           const rows = run<R>(c, text, params);
           await begun;
           return rows;
