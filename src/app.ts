@@ -33,6 +33,8 @@ export interface AppOptions {
   /** Apply pending migrations on open (default true). */
   migrate?: boolean;
   mailer?: Mailer;
+  /** Make sure pass-signing keys exist and load them (default true; read-only commands skip it). */
+  issuer?: boolean;
 }
 
 export async function openDb(config: Config): Promise<Db> {
@@ -67,8 +69,11 @@ export async function openApp(config: Config, options: AppOptions = {}): Promise
   const keys = deriveKeyRing(await resolveMasterKey(config));
   const fields = await FieldCipher.open(db, keys.kek);
   const uow = new UnitOfWork(db, { fields, keys, checkpointEvery: config.checkpointEvery });
-  await ensureIssuerKeys(db, fields);
-  const signer = await refreshSigner(db, fields, new DigestSigner());
+  const signer = new DigestSigner();
+  if (options.issuer !== false) {
+    await ensureIssuerKeys(db, fields);
+    await refreshSigner(db, fields, signer);
+  }
   const mailer = options.mailer ?? new FileMailer(config.mailDir ?? join(resolve(config.dataDir), 'mail'));
   return {
     config, db, keys, fields, uow, mailer, signer,

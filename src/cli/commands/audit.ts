@@ -13,7 +13,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     io.stderr.write(usage);
     return EXIT_USAGE;
   }
-  const app = await openApp(loadConfig(), { migrate: false });
+  const app = await openApp(loadConfig(), { migrate: false, issuer: false });
   try {
     if (sub === 'checkpoint') {
       const seq = await app.db.transaction((tx) => checkpointHead(tx, { keys: app.keys, now: new Date() }));
