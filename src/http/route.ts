@@ -39,7 +39,7 @@ export interface RouteContext<P, Q, B> {
 export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   method: 'GET' | 'POST' | 'DELETE';
   url: string;
-  surface: 'auth' | 'pharmacy' | 'patient' | 'professional' | 'dpo' | 'records' | 'public' | 'web';
+  surface: 'auth' | 'pharmacy' | 'patient' | 'professional' | 'dpo' | 'records' | 'public' | 'web' | 'verifier' | 'registration';
   summary: string;
   auth: AuthMode;
   policy: RoutePolicy;

@@ -8,6 +8,7 @@ import { publicRoutes } from './surfaces/public.ts';
 import { webRoutes } from '../web/routes.ts';
 import { passRoutes } from './surfaces/passes.ts';
 import { trustRoutes } from './surfaces/trust.ts';
+import { verifierRoutes } from './surfaces/verifier.ts';
 
 /** Every route of the server, in one registry: the server registers these and /openapi.json lists them. */
-export const allRoutes = (): RouteSpec[] => [...publicRoutes, ...authRoutes, ...recordRoutes, ...passRoutes, ...trustRoutes, ...pharmacyRoutes, ...patientRoutes, ...dpoRoutes, ...webRoutes];
+export const allRoutes = (): RouteSpec[] => [...publicRoutes, ...authRoutes, ...recordRoutes, ...passRoutes, ...trustRoutes, ...verifierRoutes, ...pharmacyRoutes, ...patientRoutes, ...dpoRoutes, ...webRoutes];
