@@ -16,6 +16,8 @@ export const ERRORS = {
   not_found: { status: 404 },
   method_not_allowed: { status: 405 },
   conflict: { status: 409 },
+  link_expired: { status: 410 },
+  link_used: { status: 410 },
   payload_too_large: { status: 413 },
   unsupported_media_type: { status: 415 },
   rate_limited: { status: 429 },
