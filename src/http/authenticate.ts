@@ -7,6 +7,7 @@ import { findSessions, type LiveSession } from '../auth/sessions.ts';
 import { BatchLoader } from '../store/batch-loader.ts';
 import { sessionPolicy } from '../auth/login.ts';
 import { principalOf } from '../domain/accounts.ts';
+import { closedLinkError, inspectLink, registrantFor, type LinkState } from '../domain/registrations.ts';
 
 export const SESSION_COOKIE = 'sc_session';
 
@@ -62,4 +63,16 @@ export async function requirePrincipal(app: App, p: Presented | null): Promise<P
   const principal = principalOf({ id: session.accountId, role: session.role, tenantId: session.tenantId, patientIds: session.patientIds });
   if (!principal) throw new AppError('unauthenticated');
   return principal;
+}
+
+/**
+ * The registrant behind a counter registration link (auth mode `link`): an open link becomes a
+ * principal that may register one patient at the link's pharmacy; a used or expired one answers
+ * its own 410 code, an unknown one 401.
+ */
+export async function linkPrincipal(app: App, token: string | undefined): Promise<{ principal: Principal; link: Extract<LinkState, { status: 'open' }> }> {
+  if (!token) throw new AppError('unauthenticated');
+  const link = await inspectLink(app.db, app.keys, token, new Date());
+  if (link.status !== 'open') throw closedLinkError(link.status);
+  return { principal: registrantFor(link), link };
 }

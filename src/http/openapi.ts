@@ -26,7 +26,7 @@ export function buildOpenApi(routes: readonly RouteSpec[], publicUrl: string): R
       tags: [r.surface],
       operationId: `${r.method.toLowerCase()}${path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       'x-policy': r.policy,
-      security: r.auth === 'none' ? [] : [{ bearer: [] }, { sessionCookie: [] }],
+      security: r.auth === 'none' ? [] : r.auth === 'link' ? [{ registrationLink: [] }] : [{ bearer: [] }, { sessionCookie: [] }],
       parameters,
       responses: {
         [String(r.successStatus ?? 200)]: { description: 'Success', content: { [r.produces ?? 'application/json']: {} } },
@@ -45,6 +45,7 @@ export function buildOpenApi(routes: readonly RouteSpec[], publicUrl: string): R
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'A full session token (after the second factor) or a tenant API key (sck_…).' },
         sessionCookie: { type: 'apiKey', in: 'cookie', name: 'sc_session' },
+        registrationLink: { type: 'apiKey', in: 'header', name: 'X-Registration-Link', description: 'The token of a single-use counter registration link (from the QR code staff show).' },
       },
       schemas: {
         Error: {

@@ -9,9 +9,11 @@ import type { Lang } from '../errors/messages.ts';
  * How a route authenticates its caller:
  * - `none`: public, no personal data;
  * - `pending`: a session that passed only the first factor (the second-factor step itself);
- * - `principal`: a full session or an API key.
+ * - `principal`: a full session or an API key;
+ * - `link`: a single-use registration link (path `:linkToken` or header `X-Registration-Link`),
+ *   resolved by the handler into a `registrant` principal that may only register one patient.
  */
-export type AuthMode = 'none' | 'pending' | 'principal';
+export type AuthMode = 'none' | 'pending' | 'principal' | 'link';
 
 /**
  * Every route says which policy governs it. `Action` routes reach personal data and call the

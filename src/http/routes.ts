@@ -9,6 +9,7 @@ import { webRoutes } from '../web/routes.ts';
 import { passRoutes } from './surfaces/passes.ts';
 import { trustRoutes } from './surfaces/trust.ts';
 import { verifierRoutes } from './surfaces/verifier.ts';
+import { registrationRoutes } from './surfaces/registration.ts';
 
 /** Every route of the server, in one registry: the server registers these and /openapi.json lists them. */
-export const allRoutes = (): RouteSpec[] => [...publicRoutes, ...authRoutes, ...recordRoutes, ...passRoutes, ...trustRoutes, ...verifierRoutes, ...pharmacyRoutes, ...patientRoutes, ...dpoRoutes, ...webRoutes];
+export const allRoutes = (): RouteSpec[] => [...publicRoutes, ...authRoutes, ...recordRoutes, ...passRoutes, ...trustRoutes, ...verifierRoutes, ...pharmacyRoutes, ...registrationRoutes, ...patientRoutes, ...dpoRoutes, ...webRoutes];

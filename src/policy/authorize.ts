@@ -10,6 +10,7 @@ export type Action =
   | 'result.create' | 'result.list' | 'result.read'
   | 'document.list' | 'document.read'
   | 'pass.issue' | 'pass.list' | 'pass.read' | 'pass.reissue'
+  | 'registration-link.create'
   | 'api-key.manage'
   | 'access-log.read'
   | 'audit.read';
@@ -60,7 +61,11 @@ const clinicalRead = (scope: Scope): Rule => (p, r) => {
 const patientSelf: Rule = (p, r) => (r.type === 'self' && p.role === 'patient' ? allow('own-record') : deny('role'));
 
 const RULES: Readonly<Record<Action, Rule>> = {
-  'patient.create': tenantScoped('patients:write'),
+  // A registration link lets its holder create exactly one patient record, at the link's pharmacy.
+  'patient.create': (p, r) => (p.role === 'registrant'
+    ? (r.type === 'tenant' && p.tenantId === r.tenantId ? allow('self-registration') : deny('other-tenant'))
+    : tenantScoped('patients:write')(p, r)),
+  'registration-link.create': tenantScoped('patients:write'),
   'result.create': tenantScoped('results:write'),
   'patient.list': (p, r) => {
     if (r.type === 'self') return p.role === 'professional' ? allow('care') : p.role === 'patient' ? allow('own-record') : deny('role');

@@ -4,7 +4,9 @@ export type Principal =
   | { kind: 'account'; id: string; role: 'professional'; tenantId: null }
   | { kind: 'account'; id: string; role: 'patient'; tenantId: null; patientIds: readonly string[] }
   | { kind: 'account'; id: string; role: 'dpo'; tenantId: null }
-  | { kind: 'api-key'; id: string; role: 'api-key'; tenantId: string; scopes: readonly Scope[] };
+  | { kind: 'api-key'; id: string; role: 'api-key'; tenantId: string; scopes: readonly Scope[] }
+  /** Someone filling in the counter self-registration form: holds one single-use link of one pharmacy, nothing else. */
+  | { kind: 'registration-link'; id: string; role: 'registrant'; tenantId: string };
 
 export type Role = Principal['role'];
 

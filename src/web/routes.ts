@@ -3,6 +3,7 @@ import { assetRoutes } from './assets.ts';
 import { authPageRoutes } from './pages/auth.ts';
 import { recordPageRoutes } from './pages/records.ts';
 import { spacePageRoutes } from './pages/spaces.ts';
+import { registrationPageRoutes } from './pages/registration.ts';
 
 /** Server-rendered pages (French and English) and their static assets. */
-export const webRoutes: RouteSpec[] = [...assetRoutes, ...authPageRoutes, ...recordPageRoutes, ...spacePageRoutes];
+export const webRoutes: RouteSpec[] = [...assetRoutes, ...authPageRoutes, ...recordPageRoutes, ...spacePageRoutes, ...registrationPageRoutes];

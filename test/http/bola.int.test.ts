@@ -14,7 +14,7 @@ type Kind = keyof DemoPrincipal['canAccess'];
 
 /** A digest per table of everything but the audit trail (which must grow). */
 async function snapshot(app: TestApp): Promise<Record<string, string>> {
-  const tables = ['tenant', 'account', 'patient', 'test_result', 'document', 'api_key', 'care_relationship', 'webauthn_credential', 'session', 'pass', 'signing_certificate'];
+  const tables = ['tenant', 'account', 'patient', 'test_result', 'document', 'api_key', 'care_relationship', 'webauthn_credential', 'session', 'pass', 'signing_certificate', 'registration_link', 'registration'];
   const out: Record<string, string> = {};
   for (const t of tables) {
     const rows = await app.db.query(`SELECT * FROM ${t} ORDER BY 1`);

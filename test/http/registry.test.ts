@@ -12,7 +12,9 @@ describe('route registry', () => {
       const where = `${r.method} ${r.url}`;
       expect(r.policy, where).toBeTruthy();
       expect([...ACTIONS, 'authentication', 'public'], where).toContain(r.policy);
-      if ((ACTIONS as string[]).includes(r.policy)) expect(r.auth, `${where} reaches personal data`).toBe('principal');
+      if ((ACTIONS as string[]).includes(r.policy)) expect(['principal', 'link'], `${where} reaches personal data`).toContain(r.auth);
+      // A registration link only ever lets its holder register one patient.
+      if (r.auth === 'link') expect(r.policy, where).toBe('patient.create');
       if (r.policy === 'public') expect(r.params, `${where}: public routes take no ids`).toBeUndefined();
     }
   });

@@ -11,7 +11,7 @@ export const FormText = z.string().max(2000).optional();
 
 /** Where each role lands after logging in. */
 export const ROLE_HOME: Record<Principal['role'] | 'patient', string> = {
-  staff: '/pharmacy', professional: '/professional', dpo: '/dpo', patient: '/patient', 'api-key': '/',
+  staff: '/pharmacy', professional: '/professional', dpo: '/dpo', patient: '/patient', 'api-key': '/', registrant: '/',
 };
 
 export type { App };

@@ -46,7 +46,8 @@ function pharmacyPage(lang: Lang, patients: readonly PatientView[], s: FormState
   const opt = t('optional');
   return page({
     lang, path: '/pharmacy', title: t('pharmacyTitle'), signedIn: true,
-    main: html`<section aria-labelledby="patients-h">
+    main: html`<p><a href="/pharmacy/counter" data-counter-link>${t('counterLink')}</a></p>
+<section aria-labelledby="patients-h">
 <h2 id="patients-h">${t('patients')}</h2>
 ${patients.length === 0 ? html`<p class="muted">${t('noPatients')}</p>` : html`<div class="table-wrap"><table data-table="patients">
 <thead><tr><th scope="col">${t('name')}</th><th scope="col">${t('birthDate')}</th><th scope="col">${t('registeredAt')}</th></tr></thead>
