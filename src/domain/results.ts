@@ -4,6 +4,7 @@ import type { Work } from './work.ts';
 import { denyUnknown } from './work.ts';
 import { asResource, loadFacts } from './facts.ts';
 import { AppError } from '../errors/catalogue.ts';
+import { enqueueResultOutbox } from '../reporting/outbox.ts';
 
 export const TEST_TYPES = ['antigen', 'pcr'] as const;
 export const OUTCOMES = ['negative', 'positive', 'inconclusive'] as const;
@@ -34,7 +35,11 @@ type ResultRow = { id: string; patient_id: string; tenant_id: string; test_type:
 const SELECT = `SELECT r.id, r.patient_id, r.tenant_id, r.test_type, r.outcome_enc, r.sampled_at, r.created_at,
   (SELECT d.id FROM document d WHERE d.result_id = r.id AND d.kind = 'invoice' LIMIT 1) AS invoice_id FROM test_result r`;
 
-/** Records a result against a patient of the acting tenant, with its invoice, in one transaction. */
+/**
+ * Records a result against a patient of the acting tenant, with its invoice and its outbox rows (national
+ * report, patient notification), in one transaction. A replayed Idempotency-Key returns the first result
+ * and writes nothing.
+ */
 export async function recordResult(w: Work, patientId: string, input: ResultInput, idempotencyKey: string | null): Promise<ResultView & { replayed: boolean }> {
   const facts = await loadFacts(w.tx, 'patient', patientId, w.now);
   const target = { resourceType: 'Observation', resourceId: null, subjectRef: facts?.subjectRef ?? null };
@@ -62,6 +67,8 @@ export async function recordResult(w: Work, patientId: string, input: ResultInpu
     `INSERT INTO document (id, tenant_id, patient_id, result_id, kind, media_type, content_enc, created_at) VALUES ($1, $2, $3, $4, 'invoice', 'application/json', $5, $6)`,
     [invoiceId, facts.tenantId, patientId, id, w.fields.encrypt(`document.content:${invoiceId}`, invoice), w.now],
   );
+  // The national report and the patient's notification, in this same transaction (transactional outbox).
+  await enqueueResultOutbox(w, { resultId: id, patientId, tenantId: facts.tenantId, testType: input.testType, outcome: input.outcome, sampledAt });
   w.record({ action: 'result.create', resourceType: 'Observation', resourceId: id, subjectRef: facts.subjectRef, purpose: 'tenant-service', outcome: 'success', tenantId: facts.tenantId });
   return {
     id, patientId, tenantId: facts.tenantId, testType: input.testType, outcome: input.outcome, sampledAt: sampledAt.toISOString(),
