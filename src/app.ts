@@ -10,7 +10,8 @@ import { deriveKeyRing, type KeyRing } from './crypto/keys.ts';
 import { FieldCipher } from './crypto/fields.ts';
 import { UnitOfWork } from './domain/unit-of-work.ts';
 import { checkpointHead } from './audit/append.ts';
-import { FileMailer, type Mailer } from './notify/mailer.ts';
+import { createMailer, type Mailer } from './notify/mailer.ts';
+import { deriveReportingKeys, type ReportingKeys } from './reporting/signature.ts';
 import { DigestSigner } from './signing/digest-signer.ts';
 import { ensureIssuerKeys, refreshSigner } from './domain/issuer-keys.ts';
 
@@ -24,6 +25,8 @@ export interface App {
   mailer: Mailer;
   /** Holds the document signer keys; sees digests only (src/signing/digest-signer.ts). */
   signer: DigestSigner;
+  /** Signs national reports; its public JWK is what the receiver trusts (src/reporting/signature.ts). */
+  reporting: ReportingKeys;
   close(): Promise<void>;
 }
 
@@ -66,7 +69,9 @@ export async function resolveMasterKey(config: Config): Promise<string> {
 export async function openApp(config: Config, options: AppOptions = {}): Promise<App> {
   const db = options.db ?? (await openDb(config));
   if (options.migrate !== false) await migrate(db);
-  const keys = deriveKeyRing(await resolveMasterKey(config));
+  const masterKey = await resolveMasterKey(config);
+  const keys = deriveKeyRing(masterKey);
+  const reporting = await deriveReportingKeys(masterKey);
   const fields = await FieldCipher.open(db, keys.kek);
   const uow = new UnitOfWork(db, { fields, keys, checkpointEvery: config.checkpointEvery });
   const signer = new DigestSigner();
@@ -74,9 +79,9 @@ export async function openApp(config: Config, options: AppOptions = {}): Promise
     await ensureIssuerKeys(db, fields);
     await refreshSigner(db, fields, signer);
   }
-  const mailer = options.mailer ?? new FileMailer(config.mailDir ?? join(resolve(config.dataDir), 'mail'));
+  const mailer = options.mailer ?? createMailer(config.mailTransport, config.mailDir ?? join(resolve(config.dataDir), 'mail'));
   return {
-    config, db, keys, fields, uow, mailer, signer,
+    config, db, keys, fields, uow, mailer, signer, reporting,
     async close() {
       // Sign the head on the way out so the unsigned tail is as short as possible.
       await db.transaction((tx) => checkpointHead(tx, { keys, now: new Date() })).catch(() => undefined);

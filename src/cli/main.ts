@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<Command>> = {
   verify: async () => (await import('./commands/verify.ts')).run,
   dcc: async () => (await import('./commands/dcc.ts')).run,
   keys: async () => (await import('./commands/keys.ts')).run,
+  receiver: async () => (await import('./commands/receiver.ts')).run,
 };
 
 const usage = `usage: saufconduit <command> [options]
@@ -23,6 +24,7 @@ commands:
   migrate                    apply database migrations
   audit verify               check the audit hash chain and signed checkpoints
   keys list|rotate|import    document signer certificates (DSC) for passes
+  receiver [list|jwks]       the demo national-reporting receiver (verifies signatures, stores each report once)
   verify --trust FILE ...    verify an EU DCC (HC1:) pass offline
   dcc sign --key PEM --cert PEM PAYLOAD.json   issue an EU DCC pass
 `;

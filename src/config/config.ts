@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { MAIL_TRANSPORTS } from '../notify/mailer.ts';
+import { IDENTITY_MODES } from '../reporting/fhir.ts';
 
 /**
  * Runtime configuration, read once from the environment, validated, frozen. Every default is
@@ -34,6 +36,17 @@ const schema = z.object({
   workers: z.coerce.number().int().min(1).max(64).default(1),
   /** Directory where the dev notification transport writes e-mails (one .eml file each). */
   mailDir: z.string().optional(),
+  /** How patients are told about new results: `file` (.eml files in mailDir) or `console` (stderr). Both are for development. */
+  mailTransport: z.enum(MAIL_TRANSPORTS).default('file'),
+  /**
+   * The national reporting endpoint (FHIR R4). Unset: reports wait in the outbox, nothing is lost;
+   * `npm start` then runs the bundled demo receiver and reports to it.
+   */
+  reportUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** Per-attempt timeout of a report request (seconds); a job's lease is this plus 5 s. */
+  reportTimeoutSeconds: z.coerce.number().int().min(1).max(300).default(10),
+  /** Identity sent with reports: SI-DEP needs the person (`identified`); `pseudonymous` where the endpoint allows it. */
+  reportIdentity: z.enum(IDENTITY_MODES).default('identified'),
 });
 
 export type Config = Readonly<z.infer<typeof schema> & { publicUrl: string; secureCookies: boolean }>;
@@ -52,6 +65,10 @@ export function loadConfig(overrides: Partial<Record<keyof z.infer<typeof schema
     logLevel: env.LOG_LEVEL,
     trustProxy: env.SAUFCONDUIT_TRUST_PROXY,
     mailDir: env.SAUFCONDUIT_MAIL_DIR,
+    mailTransport: env.SAUFCONDUIT_MAIL_TRANSPORT,
+    reportUrl: env.SAUFCONDUIT_REPORT_URL || undefined,
+    reportTimeoutSeconds: env.SAUFCONDUIT_REPORT_TIMEOUT_SECONDS,
+    reportIdentity: env.SAUFCONDUIT_REPORT_IDENTITY,
     rateLimitPerMinute: env.SAUFCONDUIT_RATE_LIMIT,
     workers: env.SAUFCONDUIT_WORKERS,
     authRateLimitPerMinute: env.SAUFCONDUIT_AUTH_RATE_LIMIT,

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import type { Writable } from 'node:stream';
 
 export interface Mail {
   to: string;
@@ -25,6 +26,26 @@ export class FileMailer implements Mailer {
     const body = `To: ${mail.to}\nFrom: Saufconduit <no-reply@saufconduit.invalid>\nSubject: ${mail.subject}\nContent-Type: text/plain; charset=utf-8\n\n${mail.text}\n`;
     await writeFile(file, body, { mode: 0o600 });
   }
+}
+
+/**
+ * Development transport: prints each message to a stream (stderr by default), framed so it stands
+ * apart from the JSON log lines on stdout. For a laptop demo only: it shows addresses on the terminal.
+ */
+export class ConsoleMailer implements Mailer {
+  constructor(private readonly out: Writable = process.stderr) {}
+  async send(mail: Mail): Promise<void> {
+    this.out.write(`----- mail (console transport) -----\nTo: ${mail.to}\nSubject: ${mail.subject}\n\n${mail.text}\n----- end of mail -----\n`);
+  }
+}
+
+/** The transports SAUFCONDUIT_MAIL_TRANSPORT may name. */
+export const MAIL_TRANSPORTS = ['file', 'console'] as const;
+export type MailTransport = (typeof MAIL_TRANSPORTS)[number];
+
+/** The configured transport: `file` writes .eml files to `dir`, `console` prints to stderr. */
+export function createMailer(transport: MailTransport, dir: string): Mailer {
+  return transport === 'console' ? new ConsoleMailer() : new FileMailer(dir);
 }
 
 /** In-memory transport for tests. */

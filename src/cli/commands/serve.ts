@@ -4,6 +4,7 @@ import { EXIT_OK, EXIT_USAGE } from '../io.ts';
 import { loadConfig } from '../../config/config.ts';
 import { openApp, type App } from '../../app.ts';
 import { buildServer } from '../../http/server.ts';
+import { startJobs } from '../../reporting/jobs.ts';
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
   if (argv.length > 0) {
@@ -41,16 +42,29 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   return EXIT_OK;
 }
 
-/** Listens, then shuts down cleanly on SIGINT/SIGTERM: stop accepting, finish in-flight work, sign the audit head. */
-export async function serveUntilSignal(app: App, io: CliIo, banner?: string): Promise<void> {
+export interface ServeOptions {
+  /** Printed before the listening line. */
+  banner?: string;
+  /** Report here instead of SAUFCONDUIT_REPORT_URL (`start` points it at its bundled receiver). */
+  reportUrl?: string | null;
+}
+
+/**
+ * Listens and runs the outbox workers (national reports, patient notifications), then shuts down
+ * cleanly on SIGINT/SIGTERM: stop accepting, finish in-flight requests, let in-flight deliveries
+ * finish or hand them back to the queue, sign the audit head.
+ */
+export async function serveUntilSignal(app: App, io: CliIo, options: ServeOptions = {}): Promise<void> {
   const server = await buildServer(app);
   const address = await server.listen({ port: app.config.port, host: app.config.host });
-  io.stdout.write(`${banner ?? ''}listening on ${address} (${app.db.engine})\n`);
+  const jobs = await startJobs(app, { log: server.log.child({ component: 'jobs' }), ...(options.reportUrl !== undefined ? { reportUrl: options.reportUrl } : {}) });
+  io.stdout.write(`${options.banner ?? ''}listening on ${address} (${app.db.engine}; national reporting ${jobs.reportUrl ? `to ${jobs.reportUrl}` : 'off: reports wait in the outbox'})\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
   await server.close();
+  await jobs.stop();
   await app.close();
 }

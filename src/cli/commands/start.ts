@@ -1,3 +1,4 @@
+import { join, resolve } from 'node:path';
 import type { CliIo } from '../io.ts';
 import { EXIT_OK } from '../io.ts';
 import { loadConfig } from '../../config/config.ts';
@@ -5,11 +6,30 @@ import { openApp } from '../../app.ts';
 import { seedDemo } from '../../demo/world.ts';
 import { demoLoginHelp } from './demo.ts';
 import { serveUntilSignal } from './serve.ts';
+import { startReceiver, type Receiver } from '../../reporting/receiver.ts';
+import { trustedKeys } from '../../reporting/signature.ts';
 
-/** `npm start`: migrate, seed the demo world on first start, print how to log in, serve. */
+/**
+ * `npm start`: migrate, seed the demo world on first start, print how to log in, serve. Without
+ * SAUFCONDUIT_REPORT_URL it also runs the bundled national-reporting receiver (next port up, journal
+ * in $SAUFCONDUIT_DATA/receiver) and reports to it, so the whole chain is visible on a laptop.
+ */
 export async function run(_argv: string[], io: CliIo): Promise<number> {
   const app = await openApp(loadConfig());
   if (await seedDemo(app)) io.stdout.write('first start: demo world seeded\n');
-  await serveUntilSignal(app, io, demoLoginHelp(app.config.publicUrl));
+  let receiver: Receiver | undefined;
+  if (!app.config.reportUrl) {
+    const options = { dir: join(resolve(app.config.dataDir), 'receiver'), trusted: trustedKeys({ keys: [app.reporting.publicJwk] }), host: '127.0.0.1' };
+    receiver = await startReceiver({ ...options, port: app.config.port === 0 ? 0 : app.config.port + 1 })
+      .catch(() => startReceiver({ ...options, port: 0 }));
+  }
+  const banner = demoLoginHelp(app.config.publicUrl) + (receiver
+    ? `\nNational reporting: the bundled demo receiver listens on ${receiver.url}; see what it received at ${receiver.url.replace(/\/fhir$/, '/received')}\n\n`
+    : '\n');
+  try {
+    await serveUntilSignal(app, io, { banner, ...(receiver ? { reportUrl: receiver.url } : {}) });
+  } finally {
+    await receiver?.close();
+  }
   return EXIT_OK;
 }

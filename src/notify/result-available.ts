@@ -1,0 +1,69 @@
+import type { Mail, Mailer } from './mailer.ts';
+import type { UnitOfWork } from '../domain/unit-of-work.ts';
+import type { Actor } from '../domain/work.ts';
+
+/** The scheduled job that tells patients about new results: audited as itself, never passes access(). */
+export const NOTIFIER: Actor = { kind: 'system', id: 'system:notifier', role: 'system', tenantId: null };
+
+/**
+ * "A new result is available", in French then English. It carries no health data: no test type,
+ * no outcome, no pharmacy name, no name of the person. Only a link to the patient space, where
+ * reading the result needs a login.
+ */
+export function resultAvailableMail(to: string, publicUrl: string): Mail {
+  const link = `${publicUrl.replace(/\/+$/, '')}/patient`;
+  return {
+    to,
+    subject: 'Nouveau résultat disponible / New result available',
+    text: [
+      'Bonjour,',
+      '',
+      'Un nouveau résultat est disponible dans votre espace Saufconduit.',
+      `Connectez-vous pour le consulter : ${link}`,
+      '',
+      '—',
+      '',
+      'Hello,',
+      '',
+      'A new result is available in your Saufconduit space.',
+      `Log in to read it: ${link}`,
+      '',
+      'Ce message ne contient aucune donnée de santé. / This message contains no health data.',
+    ].join('\n'),
+  };
+}
+
+type Row = { delivered_at: Date | null; tenant_id: string; patient_id: string; subject_ref: string; email_enc: string | null };
+
+/**
+ * Sends the notification of one outbox row, at most once per successful transaction: the row is
+ * locked, the address decrypted, the mail handed to the transport, the row marked sent and the use
+ * of the contact recorded in the audit trail, all in one transaction. If the process dies between
+ * the hand-off and the commit, the retry sends the mail again (at-least-once: a second identical
+ * e-mail is harmless; a lost one is not). A patient without an e-mail is marked `no-contact`
+ * without reading anything personal.
+ * @returns the receipt: 'sent', 'no-contact', or 'already' when another attempt finished first
+ */
+export async function sendResultNotification(deps: { uow: UnitOfWork; mailer: Mailer; publicUrl: string }, outboxId: string): Promise<'sent' | 'no-contact' | 'already'> {
+  return deps.uow.run(NOTIFIER, `outbox:${outboxId}`, async (w) => {
+    const [row] = await w.tx.query<Row>(
+      `SELECT o.delivered_at, o.tenant_id, p.id AS patient_id, p.subject_ref, p.email_enc
+         FROM outbox o JOIN patient p ON p.id = o.patient_id WHERE o.id = $1 AND o.kind = 'notification' FOR UPDATE OF o`,
+      [outboxId],
+    );
+    if (!row || row.delivered_at) return 'already';
+    if (row.email_enc === null) {
+      await w.tx.query(`UPDATE outbox SET delivered_at = $2, receipt = 'no-contact', attempts = attempts + 1, last_attempt_at = $2 WHERE id = $1`, [outboxId, w.now]);
+      return 'no-contact';
+    }
+    const to = w.fields.decrypt(`patient.email:${row.patient_id}`, row.email_enc);
+    // Hand-off before any write: a failing transport leaves nothing to undo.
+    await deps.mailer.send(resultAvailableMail(to, deps.publicUrl));
+    await w.tx.query(`UPDATE outbox SET delivered_at = $2, receipt = 'sent', attempts = attempts + 1, last_attempt_at = $2, last_error = NULL WHERE id = $1`, [outboxId, w.now]);
+    w.record({
+      action: 'notification.send', resourceType: 'Patient', resourceId: row.patient_id, subjectRef: row.subject_ref,
+      purpose: 'result-notification', outcome: 'success', tenantId: row.tenant_id,
+    });
+    return 'sent';
+  });
+}
