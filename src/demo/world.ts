@@ -6,7 +6,8 @@ import { SCOPES } from '../policy/principal.ts';
 import { createAccount, findAccountByLogin, principalFor } from '../domain/accounts.ts';
 import { registerPatient } from '../domain/patients.ts';
 import { recordResult } from '../domain/results.ts';
-import { issuePass } from '../domain/passes.ts';
+import { issuePass, issueVaccinationPass } from '../domain/passes.ts';
+import { recordVaccination, type VaccinationInput } from '../domain/vaccinations.ts';
 import { hashPassword } from '../auth/passwords.ts';
 import { createApiKey } from '../auth/api-keys.ts';
 import { createSession } from '../auth/sessions.ts';
@@ -32,9 +33,9 @@ export const DEMO = {
   ],
   dpo: { name: 'dpo', login: 'dpo@saufconduit.demo', displayName: 'Hélène Roux', password: 'demo-Helene-2026', totp: 'MYAGYEDWWBB6UT4UH75KJN3V5OEZCMLC' },
   patients: [
-    { key: 'camille', name: 'patient-camille', login: 'camille.martin@example.org', givenName: 'Camille', familyName: 'Martin', birthDate: '1990-04-12', ssn: '290047511234560', phone: '+33 6 12 34 56 78', address: '12 rue des Lilas, 75011 Paris', at: ['pharmacy-a'], tests: [{ tenant: 'pharmacy-a', testType: 'antigen' as const, outcome: 'negative' as const }] },
-    { key: 'dominique', name: 'patient-dominique', login: 'dominique.bernard@example.org', givenName: 'Dominique', familyName: 'Bernard', birthDate: '1975-11-30', ssn: undefined, phone: '+33 6 98 76 54 32', address: '3 quai du Port, 13002 Marseille', at: ['pharmacy-b'], tests: [{ tenant: 'pharmacy-b', testType: 'pcr' as const, outcome: 'positive' as const }] },
-    { key: 'elise', name: 'patient-elise', login: 'elise.petit@example.org', givenName: 'Élise', familyName: 'Petit', birthDate: '2001-02-03', ssn: undefined, phone: undefined, address: undefined, at: ['pharmacy-a', 'pharmacy-b'], tests: [{ tenant: 'pharmacy-a', testType: 'antigen' as const, outcome: 'negative' as const }, { tenant: 'pharmacy-b', testType: 'antigen' as const, outcome: 'negative' as const }] },
+    { key: 'camille', name: 'patient-camille', login: 'camille.martin@example.org', givenName: 'Camille', familyName: 'Martin', birthDate: '1990-04-12', ssn: '290047511234560', phone: '+33 6 12 34 56 78', address: '12 rue des Lilas, 75011 Paris', at: ['pharmacy-a'], tests: [{ tenant: 'pharmacy-a', testType: 'antigen' as const, outcome: 'negative' as const }], vaccinations: [{ tenant: 'pharmacy-a', product: 'EU/1/20/1528' as const, doseNumber: 3, seriesDoses: 3, daysAgo: 40 }] },
+    { key: 'dominique', name: 'patient-dominique', login: 'dominique.bernard@example.org', givenName: 'Dominique', familyName: 'Bernard', birthDate: '1975-11-30', ssn: undefined, phone: '+33 6 98 76 54 32', address: '3 quai du Port, 13002 Marseille', at: ['pharmacy-b'], tests: [{ tenant: 'pharmacy-b', testType: 'pcr' as const, outcome: 'positive' as const }], vaccinations: [] },
+    { key: 'elise', name: 'patient-elise', login: 'elise.petit@example.org', givenName: 'Élise', familyName: 'Petit', birthDate: '2001-02-03', ssn: undefined, phone: undefined, address: undefined, at: ['pharmacy-a', 'pharmacy-b'], tests: [{ tenant: 'pharmacy-a', testType: 'antigen' as const, outcome: 'negative' as const }, { tenant: 'pharmacy-b', testType: 'antigen' as const, outcome: 'negative' as const }], vaccinations: [{ tenant: 'pharmacy-b', product: 'EU/1/20/1507' as const, doseNumber: 2, seriesDoses: 2, daysAgo: 200 }] },
   ],
 };
 
@@ -84,6 +85,11 @@ export async function seedDemo(app: App): Promise<boolean> {
         const result = await app.uow.run(staff, 'demo-seed', (w) => recordResult(w, patient.id, { testType: t.testType, outcome: t.outcome, sampledAt: new Date(Date.now() - (n + k + 1) * day).toISOString() }, null));
         if (t.outcome === 'negative') await app.uow.run(staff, 'demo-seed', (w) => issuePass(w, app.signer, result.id, 'test'));
       }
+      for (const v of (p.vaccinations as readonly { tenant: string; product: VaccinationInput['product']; doseNumber: number; seriesDoses: number; daysAgo: number }[]).filter((x) => x.tenant === tenant)) {
+        const administeredOn = new Date(Date.now() - v.daysAgo * day).toISOString().slice(0, 10);
+        const vac = await app.uow.run(staff, 'demo-seed', (w) => recordVaccination(w, patient.id, { product: v.product, doseNumber: v.doseNumber, seriesDoses: v.seriesDoses, administeredOn }, null));
+        await app.uow.run(staff, 'demo-seed', (w) => issueVaccinationPass(w, app.signer, vac.id));
+      }
       for (const pro of DEMO.professionals.filter((x) => x.careOf.includes(p.key))) {
         await app.uow.run(SEED, 'demo-seed', async (w) => {
           await w.tx.query('INSERT INTO care_relationship (professional_id, patient_id, since) VALUES ($1, $2, $3)', [accounts.get(pro.name)!, patient.id, new Date(Date.now() - 30 * day)]);
@@ -99,7 +105,7 @@ export interface DemoPrincipal {
   name: string;
   role: string;
   headers: { authorization: string };
-  canAccess: { patientId: string[]; resultId: string[]; documentId: string[]; passId: string[]; apiKeyId: string[] };
+  canAccess: { patientId: string[]; resultId: string[]; vaccinationId: string[]; documentId: string[]; passId: string[]; apiKeyId: string[] };
 }
 
 /**
@@ -115,6 +121,7 @@ export async function demoCredentials(app: App): Promise<{ principals: DemoPrinc
   const tenantAccess = async (tid: string, withKeys: boolean) => ({
     patientId: await q('SELECT id FROM patient WHERE tenant_id = $1', [tid]),
     resultId: await q('SELECT id FROM test_result WHERE tenant_id = $1', [tid]),
+    vaccinationId: await q('SELECT id FROM vaccination WHERE tenant_id = $1', [tid]),
     documentId: await q('SELECT id FROM document WHERE tenant_id = $1', [tid]),
     passId: await q('SELECT id FROM pass WHERE tenant_id = $1', [tid]),
     apiKeyId: withKeys ? await q('SELECT id FROM api_key WHERE tenant_id = $1', [tid]) : [],
@@ -140,6 +147,7 @@ export async function demoCredentials(app: App): Promise<{ principals: DemoPrinc
       canAccess: {
         patientId: await q('SELECT id FROM patient WHERE account_id = $1', [s.id]),
         resultId: await q('SELECT r.id FROM test_result r JOIN patient p ON p.id = r.patient_id WHERE p.account_id = $1', [s.id]),
+        vaccinationId: await q('SELECT v.id FROM vaccination v JOIN patient p ON p.id = v.patient_id WHERE p.account_id = $1', [s.id]),
         documentId: await q('SELECT d.id FROM document d JOIN patient p ON p.id = d.patient_id WHERE p.account_id = $1', [s.id]),
         passId: await q('SELECT x.id FROM pass x JOIN patient p ON p.id = x.patient_id WHERE p.account_id = $1', [s.id]),
         apiKeyId: [],
@@ -153,6 +161,7 @@ export async function demoCredentials(app: App): Promise<{ principals: DemoPrinc
       canAccess: {
         patientId: await q('SELECT patient_id AS id FROM care_relationship WHERE professional_id = $1', [s.id]),
         resultId: await q('SELECT r.id FROM test_result r JOIN care_relationship c ON c.patient_id = r.patient_id WHERE c.professional_id = $1', [s.id]),
+        vaccinationId: await q('SELECT v.id FROM vaccination v JOIN care_relationship c ON c.patient_id = v.patient_id WHERE c.professional_id = $1', [s.id]),
         documentId: [],
         passId: [],
         apiKeyId: [],
@@ -160,6 +169,6 @@ export async function demoCredentials(app: App): Promise<{ principals: DemoPrinc
     });
   }
   const d = await session(DEMO.dpo.login);
-  out.push({ name: DEMO.dpo.name, role: 'dpo', headers: { authorization: `Bearer ${d.token}` }, canAccess: { patientId: [], resultId: [], documentId: [], passId: [], apiKeyId: [] } });
+  out.push({ name: DEMO.dpo.name, role: 'dpo', headers: { authorization: `Bearer ${d.token}` }, canAccess: { patientId: [], resultId: [], vaccinationId: [], documentId: [], passId: [], apiKeyId: [] } });
   return { principals: out };
 }

@@ -11,25 +11,29 @@ export interface SubjectFacts {
 const CARE = `COALESCE((SELECT string_agg(c.professional_id::text, ',') FROM care_relationship c
   WHERE c.patient_id = p.id AND c.since <= $2 AND (c.until IS NULL OR c.until > $2)), '') AS care`;
 
+/** The kinds of record whose ownership facts the decision point can be given. */
+export type FactsKind = 'patient' | 'result' | 'vaccination' | 'document' | 'pass';
+
 type FactsRow = { patient_id: string; tenant_id: string; subject_ref: string; care: string; extra: string | null };
 
 /**
  * Loads the facts the decision point needs about one record: which tenant holds it, whose it is,
  * which professionals are currently in care. Only ownership, never content.
  */
-export async function loadFacts(tx: Tx, type: 'patient' | 'result' | 'document' | 'pass', id: string, now: Date): Promise<SubjectFacts | null> {
+export async function loadFacts(tx: Tx, type: FactsKind, id: string, now: Date): Promise<SubjectFacts | null> {
   const from = {
     pass: `FROM pass x JOIN patient p ON p.id = x.patient_id WHERE x.id = $1`,
     patient: `FROM patient p WHERE p.id = $1`,
     result: `FROM test_result r JOIN patient p ON p.id = r.patient_id WHERE r.id = $1`,
+    vaccination: `FROM vaccination v JOIN patient p ON p.id = v.patient_id WHERE v.id = $1`,
     document: `FROM document d JOIN patient p ON p.id = d.patient_id WHERE d.id = $1`,
   }[type];
-  const tenant = { patient: 'p.tenant_id', result: 'r.tenant_id', document: 'd.tenant_id', pass: 'x.tenant_id' }[type];
+  const tenant = { patient: 'p.tenant_id', result: 'r.tenant_id', vaccination: 'v.tenant_id', document: 'd.tenant_id', pass: 'x.tenant_id' }[type];
   const [row] = await tx.query<FactsRow>(`SELECT p.id AS patient_id, ${tenant} AS tenant_id, p.subject_ref, ${CARE} ${from}`, [id, now]);
   if (!row) return null;
   return { patientId: row.patient_id, tenantId: row.tenant_id, subjectRef: row.subject_ref, careProfessionalIds: row.care ? row.care.split(',') : [] };
 }
 
-export const asResource = (type: 'patient' | 'result' | 'document' | 'pass', id: string, f: SubjectFacts): Resource => ({
+export const asResource = (type: FactsKind, id: string, f: SubjectFacts): Resource => ({
   type, id, tenantId: f.tenantId, patientId: f.patientId, careProfessionalIds: f.careProfessionalIds,
 });

@@ -9,6 +9,7 @@ import { issueHc1, revocationHash, parseCoseSign1, DEFAULT_LIMITS, type Json } f
 import { nodeBackend } from '../hcert/node.ts';
 import type { DigestSigner } from '../signing/digest-signer.ts';
 import { activeDsc, COUNTRY } from './issuer-keys.ts';
+import { VACCINES, vaccinationForPass, type VaccinationView } from './vaccinations.ts';
 
 export const PASS_KINDS = ['test', 'recovery'] as const;
 export const PassRequest = z.strictObject({ kind: z.enum(PASS_KINDS).default('test') });
@@ -18,6 +19,7 @@ export interface PassView {
   kind: 'test' | 'vaccination' | 'recovery';
   patientId: string;
   resultId: string | null;
+  vaccinationId: string | null;
   issuedAt: string;
   expiresAt: string;
   revokedAt: string | null;
@@ -26,10 +28,10 @@ export interface PassView {
   hc1?: string;
 }
 
-type PassRow = { id: string; tenant_id: string; patient_id: string; result_id: string | null; kind: PassView['kind']; kid: string; hc1_enc: string; issued_at: Date; expires_at: Date; revoked_at: Date | null; replaced_by: string | null };
+type PassRow = { id: string; tenant_id: string; patient_id: string; result_id: string | null; vaccination_id: string | null; kind: PassView['kind']; kid: string; hc1_enc: string; issued_at: Date; expires_at: Date; revoked_at: Date | null; replaced_by: string | null };
 
 const view = (r: PassRow): PassView => ({
-  id: r.id, kind: r.kind, patientId: r.patient_id, resultId: r.result_id, issuedAt: new Date(r.issued_at).toISOString(),
+  id: r.id, kind: r.kind, patientId: r.patient_id, resultId: r.result_id, vaccinationId: r.vaccination_id, issuedAt: new Date(r.issued_at).toISOString(),
   expiresAt: new Date(r.expires_at).toISOString(), revokedAt: r.revoked_at ? new Date(r.revoked_at).toISOString() : null, replacedBy: r.replaced_by,
 });
 const hc1Ctx = (id: string) => `pass.hc1:${id}`;
@@ -50,19 +52,38 @@ const COVID = '840539006';
 const DEMO_RAT_DEVICE = '1232';
 const DAY = 86_400_000;
 
-interface Source { resultId: string; tenantId: string; patientId: string; testType: 'antigen' | 'pcr'; outcome: string; sampledAt: Date; tenantName: string }
+/** What a pass is issued from: a test result (test or recovery pass) or a vaccination. */
+type Source =
+  | { from: 'result'; resultId: string; tenantId: string; patientId: string; testType: 'antigen' | 'pcr'; outcome: string; sampledAt: Date; tenantName: string }
+  | { from: 'vaccination'; vaccination: VaccinationView & { tenantName: string }; tenantId: string; patientId: string };
 
 async function loadSource(w: Work, resultId: string): Promise<Source> {
   const [r] = await w.tx.query<{ tenant_id: string; patient_id: string; test_type: 'antigen' | 'pcr'; outcome_enc: string; sampled_at: Date; tenant_name: string }>(
     'SELECT r.tenant_id, r.patient_id, r.test_type, r.outcome_enc, r.sampled_at, t.name AS tenant_name FROM test_result r JOIN tenant t ON t.id = r.tenant_id WHERE r.id = $1', [resultId]);
-  return { resultId, tenantId: r!.tenant_id, patientId: r!.patient_id, testType: r!.test_type, outcome: w.fields.decrypt(`result.outcome:${resultId}`, r!.outcome_enc), sampledAt: new Date(r!.sampled_at), tenantName: r!.tenant_name };
+  return { from: 'result', resultId, tenantId: r!.tenant_id, patientId: r!.patient_id, testType: r!.test_type, outcome: w.fields.decrypt(`result.outcome:${resultId}`, r!.outcome_enc), sampledAt: new Date(r!.sampled_at), tenantName: r!.tenant_name };
 }
 
-/** The DCC for a result: a test certificate, or a recovery certificate from a positive PCR ≥ 11 days old. */
-function buildDcc(kind: 'test' | 'recovery', s: Source, who: { givenName: string; familyName: string; birthDate: string }, ci: string, now: Date): { dcc: Json; expiresAt: Date } {
+async function loadVaccinationSource(w: Work, vaccinationId: string): Promise<Source> {
+  const vaccination = await vaccinationForPass(w, vaccinationId);
+  return { from: 'vaccination', vaccination, tenantId: vaccination.tenantId, patientId: vaccination.patientId };
+}
+
+/**
+ * The DCC for a source: a vaccination certificate; a test certificate; or a recovery certificate
+ * from a positive PCR ≥ 11 days old.
+ */
+function buildDcc(kind: PassView['kind'], s: Source, who: { givenName: string; familyName: string; birthDate: string }, ci: string, now: Date): { dcc: Json; expiresAt: Date } {
   const nam = { fn: who.familyName.slice(0, 80), fnt: icao(who.familyName), gn: who.givenName.slice(0, 80), gnt: icao(who.givenName) };
   const base = { ver: '1.3.0', nam, dob: who.birthDate };
   const issuer = 'Saufconduit (demo issuing authority)';
+  if (s.from === 'vaccination') {
+    if (kind !== 'vaccination') throw new AppError('conflict', [{ path: 'kind', code: 'vaccination-gives-vaccination-pass' }]);
+    const v = s.vaccination;
+    const coding = VACCINES[v.product];
+    const entry = { tg: COVID, vp: coding.vp, mp: v.product, ma: coding.ma, dn: v.doseNumber, sd: v.seriesDoses, dt: v.administeredOn, co: COUNTRY, is: issuer, ci };
+    return { dcc: { ...base, v: [entry] }, expiresAt: new Date(now.getTime() + 365 * DAY) };
+  }
+  if (kind === 'vaccination') throw new AppError('conflict', [{ path: 'kind', code: 'result-gives-test-or-recovery-pass' }]);
   if (kind === 'test') {
     if (s.outcome !== 'negative' && s.outcome !== 'positive') throw new AppError('conflict', [{ path: 'result.outcome', code: 'inconclusive-result' }]);
     const t: Record<string, string> = { tg: COVID, tt: TEST_TYPE[s.testType], sc: s.sampledAt.toISOString().replace(/\.\d{3}Z$/, 'Z'), tr: TEST_RESULT[s.outcome], tc: s.tenantName.slice(0, 80), co: COUNTRY, is: issuer, ci };
@@ -80,7 +101,7 @@ function buildDcc(kind: 'test' | 'recovery', s: Source, who: { givenName: string
   return { dcc: { ...base, r: [{ tg: COVID, fr: day(fr), co: COUNTRY, is: issuer, df: day(df), du: day(du), ci }] }, expiresAt: du };
 }
 
-async function signAndStore(w: Work, signer: DigestSigner, s: Source, kind: 'test' | 'recovery', subjectRef: string): Promise<PassView & { hc1: string }> {
+async function signAndStore(w: Work, signer: DigestSigner, s: Source, kind: PassView['kind'], subjectRef: string): Promise<PassView & { hc1: string }> {
   const who = await patientIdentity(w, s.patientId);
   const ci = newUci();
   const { dcc, expiresAt } = buildDcc(kind, s, who, ci, w.now);
@@ -95,13 +116,15 @@ async function signAndStore(w: Work, signer: DigestSigner, s: Source, kind: 'tes
   const { signature } = parseCoseSign1(issued.cose, { maxDepth: DEFAULT_LIMITS.maxCborDepth, maxItems: DEFAULT_LIMITS.maxCborItems });
   const hash = (type: 'UCI' | 'COUNTRYCODEUCI' | 'SIGNATURE') => Buffer.from(revocationHash(nodeBackend, type, { ci, iss: COUNTRY, alg: 'ES256', signature })).toString('base64');
   const id = randomUUID();
+  const resultId = s.from === 'result' ? s.resultId : null;
+  const vaccinationId = s.from === 'vaccination' ? s.vaccination.id : null;
   await w.tx.query(
-    `INSERT INTO pass (id, tenant_id, patient_id, result_id, kind, kid, hc1_enc, issued_at, expires_at, uci_hash, country_uci_hash, signature_hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-    [id, s.tenantId, s.patientId, s.resultId, kind, kid, w.fields.encrypt(hc1Ctx(id), issued.hc1), w.now, expiresAt, hash('UCI'), hash('COUNTRYCODEUCI'), hash('SIGNATURE')],
+    `INSERT INTO pass (id, tenant_id, patient_id, result_id, vaccination_id, kind, kid, hc1_enc, issued_at, expires_at, uci_hash, country_uci_hash, signature_hash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+    [id, s.tenantId, s.patientId, resultId, vaccinationId, kind, kid, w.fields.encrypt(hc1Ctx(id), issued.hc1), w.now, expiresAt, hash('UCI'), hash('COUNTRYCODEUCI'), hash('SIGNATURE')],
   );
   w.record({ action: 'pass.issue', resourceType: 'Pass', resourceId: id, subjectRef, purpose: 'issuance', outcome: 'success', tenantId: s.tenantId });
-  return { id, kind, patientId: s.patientId, resultId: s.resultId, issuedAt: w.now.toISOString(), expiresAt: expiresAt.toISOString(), revokedAt: null, replacedBy: null, hc1: issued.hc1 };
+  return { id, kind, patientId: s.patientId, resultId, vaccinationId, issuedAt: w.now.toISOString(), expiresAt: expiresAt.toISOString(), revokedAt: null, replacedBy: null, hc1: issued.hc1 };
 }
 
 /** Issues a pass for a test result, for the tenant that recorded it or the patient it is about. */
@@ -111,6 +134,15 @@ export async function issuePass(w: Work, signer: DigestSigner, resultId: string,
   if (!facts) denyUnknown(w, 'pass.issue', target);
   w.access('pass.issue', asResource('pass', resultId, facts), target);
   return signAndStore(w, signer, await loadSource(w, resultId), kind, facts.subjectRef);
+}
+
+/** Issues a vaccination pass, for the tenant that recorded the vaccination or the patient it is about. */
+export async function issueVaccinationPass(w: Work, signer: DigestSigner, vaccinationId: string): Promise<PassView & { hc1: string }> {
+  const facts = await loadFacts(w.tx, 'vaccination', vaccinationId, w.now);
+  const target = { resourceType: 'Immunization', resourceId: vaccinationId, subjectRef: facts?.subjectRef ?? null };
+  if (!facts) denyUnknown(w, 'pass.issue', target);
+  w.access('pass.issue', asResource('pass', vaccinationId, facts), target);
+  return signAndStore(w, signer, await loadVaccinationSource(w, vaccinationId), 'vaccination', facts.subjectRef);
 }
 
 export async function getPass(w: Work, id: string): Promise<PassView & { hc1: string }> {
@@ -143,8 +175,9 @@ export async function reissuePass(w: Work, signer: DigestSigner, id: string): Pr
   w.access('pass.reissue', asResource('pass', id, facts), target);
   const [old] = await w.tx.query<PassRow>('SELECT * FROM pass WHERE id = $1 FOR UPDATE', [id]);
   if (old!.revoked_at) throw new AppError('conflict', [{ path: 'pass', code: 'already-revoked' }]);
-  if (!old!.result_id || old!.kind === 'vaccination') throw new AppError('conflict', [{ path: 'pass', code: 'not-reissuable' }]);
-  const fresh = await signAndStore(w, signer, await loadSource(w, old!.result_id), old!.kind, facts.subjectRef);
+  const source = old!.vaccination_id ? await loadVaccinationSource(w, old!.vaccination_id) : old!.result_id ? await loadSource(w, old!.result_id) : null;
+  if (!source) throw new AppError('conflict', [{ path: 'pass', code: 'not-reissuable' }]);
+  const fresh = await signAndStore(w, signer, source, old!.kind, facts.subjectRef);
   await w.tx.query('UPDATE pass SET revoked_at = $2, replaced_by = $3 WHERE id = $1', [id, w.now, fresh.id]);
   w.record({ action: 'pass.revoke', resourceType: 'Pass', resourceId: id, subjectRef: facts.subjectRef, purpose: 'holder-request', outcome: 'success', tenantId: facts.tenantId });
   return fresh;

@@ -1,11 +1,11 @@
 import type { Work } from './work.ts';
 import { denyUnknown } from './work.ts';
-import { asResource, loadFacts } from './facts.ts';
+import { asResource, loadFacts, type FactsKind } from './facts.ts';
 import type { Action } from '../policy/authorize.ts';
 
-const KIND: Record<string, 'patient' | 'result' | 'document' | 'pass'> = { patientId: 'patient', resultId: 'result', documentId: 'document', passId: 'pass' };
+const KIND: Record<string, FactsKind> = { patientId: 'patient', resultId: 'result', vaccinationId: 'vaccination', documentId: 'document', passId: 'pass' };
 /** Audit resource types, as the domain functions name them. */
-const RESOURCE_TYPE: Record<string, string> = { patientId: 'Patient', resultId: 'Observation', documentId: 'DocumentReference', passId: 'Pass', apiKeyId: 'ApiKey' };
+const RESOURCE_TYPE: Record<string, string> = { patientId: 'Patient', resultId: 'Observation', vaccinationId: 'Immunization', documentId: 'DocumentReference', passId: 'Pass', apiKeyId: 'ApiKey' };
 
 /**
  * Asks the decision point whether the principal may act on the record a path names, before anything

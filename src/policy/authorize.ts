@@ -8,6 +8,7 @@ import type { Principal, Scope } from './principal.ts';
 export type Action =
   | 'patient.create' | 'patient.list' | 'patient.read'
   | 'result.create' | 'result.list' | 'result.read'
+  | 'vaccination.create' | 'vaccination.list' | 'vaccination.read'
   | 'document.list' | 'document.read'
   | 'pass.issue' | 'pass.list' | 'pass.read' | 'pass.reissue'
   | 'registration-link.create'
@@ -18,7 +19,7 @@ export type Action =
 /** Facts about the resource that rules may use. Owner ids always come from the database. */
 export type Resource =
   | { type: 'tenant'; tenantId: string }
-  | { type: 'patient' | 'result' | 'document' | 'pass'; id: string | null; tenantId: string; patientId: string; careProfessionalIds: readonly string[] }
+  | { type: 'patient' | 'result' | 'vaccination' | 'document' | 'pass'; id: string | null; tenantId: string; patientId: string; careProfessionalIds: readonly string[] }
   | { type: 'self' }
   | { type: 'governance' };
 
@@ -41,7 +42,7 @@ const tenantScoped = (scope: Scope): Rule => (p, r) => {
 
 /** Readable by the tenant that holds it, by the patient it is about, and by professionals in care. */
 const clinicalRead = (scope: Scope): Rule => (p, r) => {
-  if (r.type !== 'patient' && r.type !== 'result' && r.type !== 'document' && r.type !== 'pass') return deny('wrong-resource');
+  if (r.type === 'self' || r.type === 'governance' || r.type === 'tenant') return deny('wrong-resource');
   switch (p.role) {
     case 'staff':
     case 'api-key':
@@ -75,6 +76,9 @@ const RULES: Readonly<Record<Action, Rule>> = {
   'document.list': (p, r) => (r.type === 'self' ? patientSelf(p, r) : tenantScoped('documents:read')(p, r)),
   'patient.read': clinicalRead('patients:read'),
   'result.read': clinicalRead('results:read'),
+  'vaccination.create': tenantScoped('results:write'),
+  'vaccination.list': clinicalRead('results:read'),
+  'vaccination.read': clinicalRead('results:read'),
   'document.read': clinicalRead('documents:read'),
   // Passes: the patient holds them; the pharmacy that tested may issue and hand them over.
   'pass.issue': clinicalRead('results:write'),

@@ -10,8 +10,9 @@ describe.each(ENGINES)('every read of personal data is audited on %s', (engine) 
   const lastSeq = async () => Number((await demo.app.db.query<{ seq: number }>('SELECT seq FROM audit_head'))[0]!.seq);
 
   it('each successful GET of a record leaves a success event naming the record, its subject and the actor', async () => {
-    const routes: [string, 'patientId' | 'resultId' | 'documentId', string][] = [
+    const routes: [string, 'patientId' | 'resultId' | 'vaccinationId' | 'documentId', string][] = [
       ['/api/patients/{id}', 'patientId', 'Patient'], ['/api/patients/{id}/results', 'patientId', 'Patient'],
+      ['/api/patients/{id}/vaccinations', 'patientId', 'Patient'], ['/api/vaccinations/{id}', 'vaccinationId', 'Immunization'],
       ['/api/results/{id}', 'resultId', 'Observation'], ['/api/documents/{id}', 'documentId', 'DocumentReference'],
     ];
     let checked = 0;

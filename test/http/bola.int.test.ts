@@ -14,7 +14,7 @@ type Kind = keyof DemoPrincipal['canAccess'];
 
 /** A digest per table of everything but the audit trail (which must grow). */
 async function snapshot(app: TestApp): Promise<Record<string, string>> {
-  const tables = ['tenant', 'account', 'patient', 'test_result', 'document', 'api_key', 'care_relationship', 'webauthn_credential', 'session', 'pass', 'signing_certificate', 'registration_link', 'registration'];
+  const tables = ['tenant', 'account', 'patient', 'test_result', 'document', 'api_key', 'care_relationship', 'webauthn_credential', 'session', 'pass', 'signing_certificate', 'registration_link', 'registration', 'vaccination'];
   const out: Record<string, string> = {};
   for (const t of tables) {
     const rows = await app.db.query(`SELECT * FROM ${t} ORDER BY 1`);
@@ -38,6 +38,7 @@ describe.each(ENGINES)('BOLA matrix on %s', (engine) => {
     openapi = (await server.inject({ method: 'GET', url: '/openapi.json' })).json();
     allIds.patientId = (await app.db.query<{ id: string }>('SELECT id FROM patient')).map((r) => r.id);
     allIds.resultId = (await app.db.query<{ id: string }>('SELECT id FROM test_result')).map((r) => r.id);
+    allIds.vaccinationId = (await app.db.query<{ id: string }>('SELECT id FROM vaccination')).map((r) => r.id);
     allIds.documentId = (await app.db.query<{ id: string }>('SELECT id FROM document')).map((r) => r.id);
     allIds.apiKeyId = (await app.db.query<{ id: string }>('SELECT id FROM api_key')).map((r) => r.id);
     allIds.passId = (await app.db.query<{ id: string }>('SELECT id FROM pass')).map((r) => r.id);
@@ -61,7 +62,7 @@ describe.each(ENGINES)('BOLA matrix on %s', (engine) => {
   it('the demo world has what the matrix needs', () => {
     expect(principals.map((p) => p.role).sort()).toEqual(['api-key', 'api-key', 'dpo', 'patient', 'patient', 'patient', 'professional', 'professional', 'staff', 'staff']);
     expect(templated().length).toBeGreaterThanOrEqual(6);
-    for (const kind of ['patientId', 'resultId', 'documentId', 'passId', 'apiKeyId'] as const) expect(allIds[kind].length).toBeGreaterThan(1);
+    for (const kind of ['patientId', 'resultId', 'vaccinationId', 'documentId', 'passId', 'apiKeyId'] as const) expect(allIds[kind].length).toBeGreaterThan(1);
   });
 
   const bodyFor = (method: string) => (method === 'POST' ? { payload: { testType: 'antigen', outcome: 'negative', sampledAt: new Date().toISOString() } } : {});

@@ -5,11 +5,11 @@ import { getResult, listMyResults, listPatientResults, recordResult, ResultInput
 import { getDocument, listDocuments } from '../../domain/documents.ts';
 import { AppError } from '../../errors/catalogue.ts';
 import { patientAccountFor } from '../../domain/patient-accounts.ts';
+import { idempotencyKeyOf } from '../idempotency.ts';
 
 const PatientParams = z.strictObject({ patientId: z.uuid() });
 const ResultParams = z.strictObject({ resultId: z.uuid() });
 const DocumentParams = z.strictObject({ documentId: z.uuid() });
-const IdempotencyKey = z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/);
 
 /**
  * Clinical records, one route per resource for every principal: who may see what is decided by
@@ -53,10 +53,8 @@ export const recordRoutes = [
     summary: 'Records a test result and its invoice. An Idempotency-Key header makes retries safe.', params: PatientParams, body: ResultInput,
     successStatus: 201,
     async handler({ app, principal, requestId, params, body, req, reply }) {
-      const raw = req.headers['idempotency-key'];
-      const key = raw === undefined ? null : IdempotencyKey.safeParse(raw);
-      if (key && !key.success) throw new AppError('invalid_request', [{ path: 'headers.idempotency-key', code: 'invalid_format' }]);
-      const out = await app.uow.run(principal, requestId, (w) => recordResult(w, params.patientId, body, key ? key.data : null));
+      const key = idempotencyKeyOf(req);
+      const out = await app.uow.run(principal, requestId, (w) => recordResult(w, params.patientId, body, key));
       const { replayed, ...view } = out;
       if (replayed) reply.status(200);
       return view;
