@@ -155,6 +155,21 @@ const en = {
   linkExpired: 'This link has expired: registration QR codes are valid for 15 minutes.',
   linkUnknown: 'This link is not valid.',
   linkClosedNext: 'Ask the pharmacy staff to show you a new QR code.',
+  pass: 'Pass',
+  issueTestPass: 'Issue a test pass',
+  issueRecoveryPass: 'Issue a recovery pass',
+  issueVaccinationPass: 'Issue a vaccination pass',
+  vaccinations: 'Vaccinations',
+  noVaccinations: 'No vaccinations recorded.',
+  administeredOn: 'Date given',
+  vaccine: 'Vaccine',
+  dose: 'Dose',
+  doseNumber: 'Dose number',
+  seriesDoses: 'Doses in the series',
+  vaccinateTitle: 'Record a vaccination',
+  recordVaccination: 'Record the vaccination',
+  passesIssued: 'Passes issued',
+  passesIssuedHelp: 'The patient downloads their passes from their space; print the PDF for someone without a smartphone.',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -314,6 +329,21 @@ const fr: Messages = {
   linkExpired: "Ce lien a expiré : les QR codes d'enregistrement sont valables 15 minutes.",
   linkUnknown: "Ce lien n'est pas valide.",
   linkClosedNext: "Demandez au personnel de la pharmacie de vous montrer un nouveau QR code.",
+  pass: 'Pass',
+  issueTestPass: 'Émettre un pass de test',
+  issueRecoveryPass: 'Émettre un pass de rétablissement',
+  issueVaccinationPass: 'Émettre un pass de vaccination',
+  vaccinations: 'Vaccinations',
+  noVaccinations: 'Aucune vaccination enregistrée.',
+  administeredOn: "Date d'injection",
+  vaccine: 'Vaccin',
+  dose: 'Dose',
+  doseNumber: 'Numéro de la dose',
+  seriesDoses: 'Doses du schéma',
+  vaccinateTitle: 'Enregistrer une vaccination',
+  recordVaccination: 'Enregistrer la vaccination',
+  passesIssued: 'Pass émis',
+  passesIssuedHelp: "Le patient télécharge ses pass depuis son espace ; imprimez le PDF pour une personne sans smartphone.",
 };
 
 const DICTIONARY: Record<Lang, Messages> = { en, fr };

@@ -12,6 +12,9 @@ import { formatDate, formatDateTime, translator, type MessageKey, type Translate
 import { cleanForm, field, fieldErrorsFromZod, formErrorSummary, page, passkeyArea, rememberLang, seeOther, select, sendPage, type FieldErrors } from '../layout.ts';
 import { patientAccountFor } from '../../domain/patient-accounts.ts';
 import { parisLocalNow, parisLocalToIso } from '../paris-time.ts';
+import { listPatientVaccinations, recordVaccination, VACCINES, VaccinationInput, type VaccinationView } from '../../domain/vaccinations.ts';
+import { issuePass, issueVaccinationPass, listPasses, type PassView } from '../../domain/passes.ts';
+import { refreshSigner } from '../../domain/issuer-keys.ts';
 import { FormText, PageQuery } from './common.ts';
 
 const PatientParams = z.strictObject({ patientId: z.uuid() });
@@ -21,6 +24,10 @@ const PatientForm = z.strictObject({
   givenName: FormText, familyName: FormText, birthDate: FormText, ssn: FormText, phone: FormText, email: FormText, address: FormText,
 });
 const ResultForm = z.strictObject({ testType: FormText, outcome: FormText, sampledAt: FormText, idempotencyKey: FormText });
+const VaccinationForm = z.strictObject({ product: FormText, doseNumber: FormText, seriesDoses: FormText, administeredOn: FormText, idempotencyKey: FormText });
+const IssueForm = z.strictObject({ kind: FormText });
+const ResultParams = z.strictObject({ resultId: z.uuid() });
+const VaccinationParams = z.strictObject({ vaccinationId: z.uuid() });
 
 type FormState = { values?: Record<string, string | undefined>; errors?: FieldErrors };
 
@@ -29,14 +36,39 @@ export const outcomeLabel = (t: Translate, v: ResultView['outcome']) => t(v === 
 export const outcomeBadge = (t: Translate, v: ResultView['outcome']) => html`<span class="badge ${v}" data-outcome="${v}">${outcomeLabel(t, v)}</span>`;
 export const invoiceHref = (documentId: string) => `/api/documents/${encodeURIComponent(documentId)}`;
 
-/** A results table; invoice links only for those who may read invoices (not professionals). */
-export function resultsTable(t: Translate, lang: Lang, results: readonly ResultView[], withInvoices: boolean): Html {
+/** The pass a result can give, if any: recovery from a positive PCR, a test certificate otherwise. */
+const passKindFor = (r: ResultView): 'test' | 'recovery' | null => (r.outcome === 'inconclusive' ? null : r.outcome === 'positive' && r.testType === 'pcr' ? 'recovery' : 'test');
+
+/** A button that issues a pass (staff of the pharmacy that holds the record). */
+const issueButton = (t: Translate, action: string, kind: 'test' | 'recovery' | 'vaccination') => html`<form method="post" action="${action}" class="inline" data-form="issue-pass">
+<input type="hidden" name="kind" value="${kind}"><button type="submit" class="secondary">${t(kind === 'test' ? 'issueTestPass' : kind === 'recovery' ? 'issueRecoveryPass' : 'issueVaccinationPass')}</button></form>`;
+
+/** A results table; invoice links only for those who may read invoices (not professionals), pass buttons for staff. */
+export function resultsTable(t: Translate, lang: Lang, results: readonly ResultView[], withInvoices: boolean, withPassButtons = false): Html {
   if (results.length === 0) return html`<p class="muted" data-empty="results">${t('noResults')}</p>`;
   return html`<div class="table-wrap"><table data-table="results">
-<thead><tr><th scope="col">${t('sampledAt')}</th><th scope="col">${t('testType')}</th><th scope="col">${t('outcome')}</th><th scope="col">${t('recordedAt')}</th>${withInvoices ? html`<th scope="col">${t('invoice')}</th>` : ''}</tr></thead>
+<thead><tr><th scope="col">${t('sampledAt')}</th><th scope="col">${t('testType')}</th><th scope="col">${t('outcome')}</th><th scope="col">${t('recordedAt')}</th>${withInvoices ? html`<th scope="col">${t('invoice')}</th>` : ''}${withPassButtons ? html`<th scope="col">${t('pass')}</th>` : ''}</tr></thead>
 <tbody>
-${results.map((r) => html`<tr data-result-id="${r.id}"><td>${formatDateTime(r.sampledAt, lang)}</td><td>${testTypeLabel(t, r.testType)}</td><td>${outcomeBadge(t, r.outcome)}</td><td>${formatDateTime(r.recordedAt, lang)}</td>${withInvoices ? html`<td>${r.invoiceId ? html`<a href="${invoiceHref(r.invoiceId)}" download data-invoice-link>${t('downloadInvoice')}</a>` : t('none')}</td>` : ''}</tr>`)}
+${results.map((r) => {
+    const kind = passKindFor(r);
+    return html`<tr data-result-id="${r.id}"><td>${formatDateTime(r.sampledAt, lang)}</td><td>${testTypeLabel(t, r.testType)}</td><td>${outcomeBadge(t, r.outcome)}</td><td>${formatDateTime(r.recordedAt, lang)}</td>${withInvoices ? html`<td>${r.invoiceId ? html`<a href="${invoiceHref(r.invoiceId)}" download data-invoice-link>${t('downloadInvoice')}</a>` : t('none')}</td>` : ''}${withPassButtons ? html`<td>${kind ? issueButton(t, `/pharmacy/results/${r.id}/passes`, kind) : t('none')}</td>` : ''}</tr>`;
+  })}
 </tbody></table></div>`;
+}
+
+/** Vaccinations of a patient, with a pass button for staff. */
+function vaccinationsTable(t: Translate, lang: Lang, items: readonly VaccinationView[], withPassButtons: boolean): Html {
+  if (items.length === 0) return html`<p class="muted" data-empty="vaccinations">${t('noVaccinations')}</p>`;
+  return html`<div class="table-wrap"><table data-table="vaccinations">
+<thead><tr><th scope="col">${t('administeredOn')}</th><th scope="col">${t('vaccine')}</th><th scope="col">${t('dose')}</th>${withPassButtons ? html`<th scope="col">${t('pass')}</th>` : ''}</tr></thead>
+<tbody>${items.map((v) => html`<tr data-vaccination-id="${v.id}"><td>${formatDate(v.administeredOn, lang)}</td><td>${v.productName}</td><td>${v.doseNumber}/${v.seriesDoses}</td>${withPassButtons ? html`<td>${issueButton(t, `/pharmacy/vaccinations/${v.id}/passes`, 'vaccination')}</td>` : ''}</tr>`)}</tbody>
+</table></div>`;
+}
+
+/** Passes this pharmacy issued for the patient: the PDF to print for someone without a smartphone. */
+function passesList(t: Translate, lang: Lang, passes: readonly PassView[]): Html {
+  if (passes.length === 0) return html`<p class="muted" data-empty="passes">${t('noPasses')}</p>`;
+  return html`<ul data-list="patient-passes">${passes.map((x) => html`<li data-pass="${x.id}"><strong>${t(`passKind_${x.kind}`)}</strong> — ${t('issuedAt')} ${formatDateTime(x.issuedAt, lang)}${x.revokedAt ? html` — <span class="badge positive" data-pass-revoked>${t('passRevoked')}</span>` : html` — <a href="/api/passes/${x.id}/pdf" download data-pass-pdf>${t('passPdf')}</a>`}</li>`)}</ul>`;
 }
 
 function pharmacyPage(lang: Lang, patients: readonly PatientView[], s: FormState = {}): Html {
@@ -74,7 +106,9 @@ ${field(t, { name: 'address', label: t('address'), value: v.address, error: e.ad
   });
 }
 
-function patientPage(lang: Lang, principal: Principal, base: string, patient: PatientView, results: readonly ResultView[], s: FormState = {}): Html {
+interface PatientRecord { patient: PatientView; results: ResultView[]; vaccinations: VaccinationView[]; passes: PassView[] }
+
+function patientPage(lang: Lang, principal: Principal, base: string, { patient, results, vaccinations, passes }: PatientRecord, s: FormState = {}, vs: FormState = {}): Html {
   const t = translator(lang);
   const e = s.errors ?? {};
   const v = s.values ?? {};
@@ -96,8 +130,17 @@ function patientPage(lang: Lang, principal: Principal, base: string, patient: Pa
 </section>
 <section aria-labelledby="results-h">
 <h2 id="results-h">${t('results')}</h2>
-${resultsTable(t, lang, results, principal.role !== 'professional')}
+${resultsTable(t, lang, results, principal.role !== 'professional', isStaff)}
 </section>
+<section aria-labelledby="vaccinations-h">
+<h2 id="vaccinations-h">${t('vaccinations')}</h2>
+${vaccinationsTable(t, lang, vaccinations, isStaff)}
+</section>
+${isStaff ? html`<section aria-labelledby="passes-h">
+<h2 id="passes-h">${t('passesIssued')}</h2>
+<p class="muted">${t('passesIssuedHelp')}</p>
+${passesList(t, lang, passes)}
+</section>` : ''}
 ${isStaff ? html`<section aria-labelledby="record-h">
 <h2 id="record-h">${t('recordTitle')}</h2>
 ${formErrorSummary(t, e)}
@@ -110,17 +153,32 @@ ${field(t, { name: 'sampledAt', label: t('sampledAt'), type: 'datetime-local', v
 </div>
 <div class="actions"><button type="submit">${t('record')}</button></div>
 </form>
+</section>
+<section aria-labelledby="vaccinate-h">
+<h2 id="vaccinate-h">${t('vaccinateTitle')}</h2>
+${formErrorSummary(t, vs.errors ?? {})}
+<form method="post" action="/pharmacy/patients/${patient.id}/vaccinations" novalidate data-form="record-vaccination">
+<input type="hidden" name="idempotencyKey" value="${vs.values?.idempotencyKey ?? `web-${randomToken(16)}`}">
+<div class="grid">
+${select(t, { name: 'product', label: t('vaccine'), value: vs.values?.product ?? 'EU/1/20/1528', error: vs.errors?.product, required: true, options: Object.entries(VACCINES).map(([value, v]) => ({ value, label: v.name })) })}
+${field(t, { name: 'doseNumber', label: t('doseNumber'), type: 'number', value: vs.values?.doseNumber ?? '1', error: vs.errors?.doseNumber, required: true, inputmode: 'numeric', maxlength: 1 })}
+${field(t, { name: 'seriesDoses', label: t('seriesDoses'), type: 'number', value: vs.values?.seriesDoses ?? '2', error: vs.errors?.seriesDoses, required: true, inputmode: 'numeric', maxlength: 1 })}
+${field(t, { name: 'administeredOn', label: t('administeredOn'), type: 'date', value: vs.values?.administeredOn ?? parisLocalNow().slice(0, 10), error: vs.errors?.administeredOn, required: true })}
+</div>
+<div class="actions"><button type="submit">${t('recordVaccination')}</button></div>
+</form>
 </section>` : ''}`,
   });
 }
 
-async function showPatient(ctx: RouteContext<PatientParams, unknown, unknown>, base: string, status: number, s: FormState = {}): Promise<FastifyReply> {
+async function showPatient(ctx: RouteContext<PatientParams, unknown, unknown>, base: string, status: number, s: FormState = {}, vs: FormState = {}): Promise<FastifyReply> {
   const { app, principal, requestId, params, lang, reply } = ctx;
-  const { patient, results } = await app.uow.run(principal, requestId, async (w) => {
+  const record = await app.uow.run(principal, requestId, async (w): Promise<PatientRecord> => {
     const patient = await getPatient(w, params.patientId);
-    return { patient, results: await listPatientResults(w, params.patientId) };
+    const passes = principal.role === 'staff' ? (await listPasses(w)).filter((x) => x.patientId === params.patientId) : [];
+    return { patient, results: await listPatientResults(w, params.patientId), vaccinations: await listPatientVaccinations(w, params.patientId), passes };
   });
-  return sendPage(reply, patientPage(lang, principal, base, patient, results, s), status);
+  return sendPage(reply, patientPage(lang, principal, base, record, s, vs), status);
 }
 
 async function showPharmacy(ctx: RouteContext<unknown, unknown, unknown>, status: number, s: FormState = {}): Promise<FastifyReply> {
@@ -195,6 +253,47 @@ export const recordPageRoutes = [
         throw e;
       }
       return seeOther(reply, `/pharmacy/patients/${params.patientId}`);
+    },
+  }),
+  route<PatientParams, undefined, z.infer<typeof VaccinationForm>>({
+    method: 'POST', url: '/pharmacy/patients/:patientId/vaccinations', surface: 'web', auth: 'principal', policy: 'vaccination.create', produces: 'text/html', form: true,
+    params: PatientParams, body: VaccinationForm,
+    summary: 'Record-a-vaccination form (staff): on success, back to the patient page; invalid fields re-render the form.',
+    async handler(ctx) {
+      const { app, principal, requestId, params, body, reply } = ctx;
+      const form = cleanForm(body);
+      const int = (v: string | undefined) => (v !== undefined && /^\d{1,2}$/.test(v) ? Number(v) : v);
+      const parsed = VaccinationInput.safeParse({ product: form.product, doseNumber: int(form.doseNumber), seriesDoses: int(form.seriesDoses), administeredOn: form.administeredOn });
+      const key = form.idempotencyKey && /^web-[A-Za-z0-9_-]{8,64}$/.test(form.idempotencyKey) ? form.idempotencyKey : null;
+      if (!parsed.success) return showPatient(ctx, '/pharmacy/patients', 400, {}, { values: form, errors: fieldErrorsFromZod(parsed.error, { administeredOn: 'errDate' }) });
+      try {
+        await app.uow.run(principal, requestId, (w) => recordVaccination(w, params.patientId, parsed.data, key));
+      } catch (e) {
+        if (e instanceof AppError && e.code === 'invalid_request' && e.issues) return showPatient(ctx, '/pharmacy/patients', 400, {}, { values: form, errors: issueMessages(e) });
+        throw e;
+      }
+      return seeOther(reply, `/pharmacy/patients/${params.patientId}`);
+    },
+  }),
+  route<{ resultId: string }, undefined, z.infer<typeof IssueForm>>({
+    method: 'POST', url: '/pharmacy/results/:resultId/passes', surface: 'web', auth: 'principal', policy: 'pass.issue', produces: 'text/html', form: true,
+    params: ResultParams, body: IssueForm,
+    summary: 'Issue-a-pass button on a result (staff): a test or recovery pass, then back to the patient page.',
+    async handler({ app, principal, requestId, params, body, reply }) {
+      const kind = body?.kind === 'recovery' ? 'recovery' : 'test';
+      const signer = await refreshSigner(app.db, app.fields, app.signer);
+      const pass = await app.uow.run(principal, requestId, (w) => issuePass(w, signer, params.resultId, kind));
+      return seeOther(reply, `/pharmacy/patients/${pass.patientId}`);
+    },
+  }),
+  route<{ vaccinationId: string }, undefined, z.infer<typeof IssueForm>>({
+    method: 'POST', url: '/pharmacy/vaccinations/:vaccinationId/passes', surface: 'web', auth: 'principal', policy: 'pass.issue', produces: 'text/html', form: true,
+    params: VaccinationParams, body: IssueForm,
+    summary: 'Issue-a-pass button on a vaccination (staff), then back to the patient page.',
+    async handler({ app, principal, requestId, params, reply }) {
+      const signer = await refreshSigner(app.db, app.fields, app.signer);
+      const pass = await app.uow.run(principal, requestId, (w) => issueVaccinationPass(w, signer, params.vaccinationId));
+      return seeOther(reply, `/pharmacy/patients/${pass.patientId}`);
     },
   }),
   route<PatientParams, PageQuery>({

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { useDemoServer } from '../support/demo.ts';
+
+/** Staff pages: record a vaccination, issue test and vaccination passes from the patient page. */
+describe('pass issuance on the pharmacy patient page', () => {
+  const demo = useDemoServer('pglite');
+  const form = (url: string, headers: Record<string, string>, payload: Record<string, string>) =>
+    demo.server.inject({ method: 'POST', url, headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(payload).toString() });
+
+  it('staff record a vaccination and issue passes; the patient page lists them with PDF links', async () => {
+    const staff = demo.who('pharmacy-a-staff');
+    const patientId = demo.who('patient-camille').canAccess.patientId.find((id) => staff.canAccess.patientId.includes(id))!;
+    const page = await demo.server.inject({ method: 'GET', url: `/pharmacy/patients/${patientId}?lang=en`, headers: staff.headers });
+    expect(page.body).toContain('data-form="record-vaccination"');
+    const before = (page.body.match(/data-pass-pdf/g) ?? []).length;
+
+    const bad = await form(`/pharmacy/patients/${patientId}/vaccinations`, staff.headers, { product: 'nope', doseNumber: '1', seriesDoses: '2', administeredOn: '2026-01-10' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.body).toContain('data-field-error="product"');
+    const ok = await form(`/pharmacy/patients/${patientId}/vaccinations`, staff.headers, { product: 'EU/1/20/1507', doseNumber: '2', seriesDoses: '2', administeredOn: '2026-01-10', idempotencyKey: 'web-abcdefgh1234' });
+    expect(ok.statusCode).toBe(303);
+
+    const shown = await demo.server.inject({ method: 'GET', url: `/pharmacy/patients/${patientId}?lang=en`, headers: staff.headers });
+    const vaccinationId = /data-vaccination-id="([0-9a-f-]{36})"><td>[^<]*<\/td><td>Spikevax/.exec(shown.body)?.[1];
+    expect(vaccinationId).toBeTruthy();
+    const resultId = /data-result-id="([0-9a-f-]{36})"/.exec(shown.body)![1]!;
+    expect((await form(`/pharmacy/vaccinations/${vaccinationId}/passes`, staff.headers, { kind: 'vaccination' })).statusCode).toBe(303);
+    expect((await form(`/pharmacy/results/${resultId}/passes`, staff.headers, { kind: 'test' })).statusCode).toBe(303);
+    const after = await demo.server.inject({ method: 'GET', url: `/pharmacy/patients/${patientId}?lang=fr`, headers: staff.headers });
+    expect((after.body.match(/data-pass-pdf/g) ?? []).length).toBe(before + 2);
+    expect(after.body).toContain('Certificat de vaccination');
+
+    // Another pharmacy's staff cannot issue from this record: 404, nothing issued.
+    const other = demo.who('pharmacy-b-staff');
+    const count = async () => (await demo.app.db.query('SELECT 1 FROM pass')).length;
+    const n = await count();
+    expect((await form(`/pharmacy/results/${resultId}/passes`, other.headers, { kind: 'test' })).statusCode).toBe(404);
+    expect((await form(`/pharmacy/vaccinations/${vaccinationId}/passes`, other.headers, { kind: 'vaccination' })).statusCode).toBe(404);
+    expect(await count()).toBe(n);
+  });
+
+  it('a professional in care sees vaccinations read-only, without pass buttons', async () => {
+    const pro = demo.who('professional-in-care');
+    const res = await demo.server.inject({ method: 'GET', url: `/professional/patients/${pro.canAccess.patientId[0]}?lang=en`, headers: pro.headers });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('data-table="vaccinations"');
+    expect(res.body).not.toContain('data-form="issue-pass"');
+    expect(res.body).not.toContain('data-form="record-vaccination"');
+  });
+});
