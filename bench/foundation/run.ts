@@ -5,12 +5,13 @@
  *   2. result intake over HTTP (POST /api/patients/{id}/results with a pharmacy API key):
  *      each request writes a result, its invoice and an audit event, and is answered after commit;
  *   3. audited document reads over HTTP (GET /api/documents/{id}, PDF): each read appends an audit
- *      event that is durable before the answer.
+ *      event that is durable before the answer;
+ *   4. pass issuance over HTTP (POST /api/results/{id}/passes, issue 4), beside the bare ES256 signing rate.
  * The server runs in its own process; the load generator (autocannon) in this one.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { join } from 'node:path';
 import { tmpdir, cpus } from 'node:os';
 // @ts-expect-error autocannon ships no type declarations
@@ -148,6 +149,21 @@ export async function runFoundationBench() {
     console.log(`audited document reads over HTTP (${docs.length} PDFs), ${CONNECTIONS} connections, ${DURATION}s …`);
     const reads = await load({ url: base, requests: docs.map((id) => ({ method: 'GET' as const, path: `/api/documents/${id}`, headers: staff.headers })) });
 
+    // Pass issuance through the API: each request decrypts the result and the holder's identity,
+    // builds and signs a DCC (ES256 over the digest only), stores the encrypted pass and audits it.
+    const issuable = (await (async () => {
+      const db = postgres(dbUrl, { max: 1, onnotice: () => undefined });
+      const rows = await db.unsafe(`SELECT r.id FROM test_result r JOIN tenant t ON t.id = r.tenant_id WHERE t.slug = 'pharmacie-des-tilleuls' LIMIT 500`);
+      await db.end();
+      return rows.map((r) => String(r.id));
+    })());
+    console.log(`pass issuance over HTTP (${issuable.length} results), ${CONNECTIONS} connections, ${DURATION}s …`);
+    const issuance = await load({
+      url: base,
+      requests: issuable.map((id) => ({ method: 'POST' as const, path: `/api/results/${id}/passes`, headers: { ...key.headers, 'content-type': 'application/json' }, body: '{"kind":"test"}' })),
+    });
+    const signFloor = es256SignRate();
+
     server.kill('SIGTERM');
     await new Promise((r) => server!.once('exit', r));
     server = undefined;
@@ -155,19 +171,20 @@ export async function runFoundationBench() {
     const db = postgres(dbUrl, { max: 1, onnotice: () => undefined });
     const results = Number((await db.unsafe('SELECT count(*)::int AS n FROM test_result'))[0]!.n);
     const events = Number((await db.unsafe('SELECT count(*)::int AS n FROM audit_event'))[0]!.n);
+    const passes = Number((await db.unsafe('SELECT count(*)::int AS n FROM pass'))[0]!.n);
     await db.end();
 
     const out = {
       date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, postgres: version,
       durationSeconds: DURATION, connections: CONNECTIONS, loadGenerator,
-      pgbench: reference, intake, reads,
-      ratios: { intakeVsPgbench: intake.perSecond / reference.perSecond, readsVsPgbench: reads.perSecond / reference.perSecond },
-      checks: { resultsStored: results, auditEvents: events, auditVerify: JSON.parse(audit.trim().split('\n').at(-1)!) },
+      pgbench: reference, intake, reads, issuance, es256SignsPerSecond: signFloor,
+      ratios: { intakeVsPgbench: intake.perSecond / reference.perSecond, readsVsPgbench: reads.perSecond / reference.perSecond, issuanceVsPgbench: issuance.perSecond / reference.perSecond, issuanceVsSign: issuance.perSecond / signFloor },
+      checks: { resultsStored: results, passesStored: passes, auditEvents: events, auditVerify: JSON.parse(audit.trim().split('\n').at(-1)!) },
     };
     mkdirSync(join(root, 'bench/results'), { recursive: true });
     writeFileSync(join(root, 'bench/results/foundation.json'), JSON.stringify(out, null, 2) + '\n');
     writeSection(out);
-    console.log(JSON.stringify({ pgbench: reference.perSecond, intake: intake.perSecond, reads: reads.perSecond, ratios: out.ratios }, null, 2));
+    console.log(JSON.stringify({ pgbench: reference.perSecond, intake: intake.perSecond, reads: reads.perSecond, issuance: issuance.perSecond, ratios: out.ratios }, null, 2));
     return out;
   } finally {
     server?.kill('SIGKILL');
@@ -177,7 +194,20 @@ export async function runFoundationBench() {
 
 type Out = Awaited<ReturnType<typeof runFoundationBench>>;
 
-function writeSection(o: { loadGenerator: string; date: string; node: string; cpus: number; cpu: string | undefined; postgres: string; durationSeconds: number; connections: number; pgbench: Throughput & { clients: number }; intake: Throughput; reads: Throughput; ratios: { intakeVsPgbench: number; readsVsPgbench: number }; checks: { resultsStored: number; auditEvents: number; auditVerify: { ok: boolean } } }) {
+/** ES256 signatures per second with node:crypto on one core: the floor under pass issuance. */
+function es256SignRate(): number {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const data = randomBytes(200);
+  let n = 0;
+  const start = performance.now();
+  while (performance.now() - start < 2000) {
+    sign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+    n++;
+  }
+  return n / ((performance.now() - start) / 1000);
+}
+
+function writeSection(o: { loadGenerator: string; date: string; node: string; cpus: number; cpu: string | undefined; postgres: string; durationSeconds: number; connections: number; pgbench: Throughput & { clients: number }; intake: Throughput; reads: Throughput; issuance: Throughput; es256SignsPerSecond: number; ratios: { intakeVsPgbench: number; readsVsPgbench: number; issuanceVsPgbench: number; issuanceVsSign: number }; checks: { resultsStored: number; passesStored: number; auditEvents: number; auditVerify: { ok: boolean } } }) {
   const f = (n: number) => Math.round(n).toLocaleString('en');
   const ms = (n: number) => n.toFixed(1);
   const section = `<!-- foundation:start -->
@@ -193,8 +223,13 @@ Raw JSON: \`bench/results/foundation.json\`.
 | pgbench TPC-B (reference) | ${f(o.pgbench.perSecond)} | ${ms(o.pgbench.p50Ms)} | ${ms(o.pgbench.p99Ms)} | 0 | 1.00 | |
 | result intake, HTTP + audit (POST) | ${f(o.intake.perSecond)} | ${ms(o.intake.p50Ms)} | ${ms(o.intake.p99Ms)} | ${o.intake.errors} | ${o.ratios.intakeVsPgbench.toFixed(2)} | ≥ 0.5 |
 | audited document reads, HTTP (GET PDF) | ${f(o.reads.perSecond)} | ${ms(o.reads.p50Ms)} | ${ms(o.reads.p99Ms)} | ${o.reads.errors} | ${o.ratios.readsVsPgbench.toFixed(2)} | ≥ 2, p99 < 20 ms |
+| pass issuance, HTTP (POST, issue 4) | ${f(o.issuance.perSecond)} | ${ms(o.issuance.p50Ms)} | ${ms(o.issuance.p99Ms)} | ${o.issuance.errors} | ${o.ratios.issuanceVsPgbench.toFixed(2)} | (no goal set) |
 
-After the run: ${f(o.checks.resultsStored)} results stored, ${f(o.checks.auditEvents)} audit events, chain verification ${o.checks.auditVerify.ok ? 'passed' : 'FAILED'}.
+Pass issuance decrypts the result and the holder's identity, builds the DCC, signs its digest (ES256),
+encrypts and stores the pass and audits it, per request. For scale: node:crypto alone signs
+${f(o.es256SignsPerSecond)} ES256 signatures/s on one core here, so issuance runs at ${(o.ratios.issuanceVsSign * 100).toFixed(0)} % of the bare signing rate.
+
+After the run: ${f(o.checks.resultsStored)} results stored, ${f(o.checks.passesStored)} passes stored, ${f(o.checks.auditEvents)} audit events, chain verification ${o.checks.auditVerify.ok ? 'passed' : 'FAILED'}.
 
 How: every request's audit event is committed in the same transaction as its data, and no answer leaves
 before that commit. Requests are grouped (src/domain/unit-of-work.ts): the requests queued while a
