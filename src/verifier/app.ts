@@ -78,7 +78,7 @@ async function handle(text: string): Promise<void> {
   if (busy || keeper.state.kind !== 'ready') return;
   busy = true;
   camera.pause();
-  performance.mark('decoded');
+  const decodedAt = performance.now();
   let verdict: Verdict | null = await checkPass(text, keeper.state.bundle, new Date());
   text = '';
   if (verdict.verdict === 'refused') {
@@ -90,8 +90,13 @@ async function handle(text: string): Promise<void> {
   }
   showVerdict(verdict);
   verdict = null;
-  performance.measure('verdict', 'decoded');
-  performance.clearMarks('decoded');
+  performance.measure('verdict', { start: decodedAt, end: performance.now() });
+  // And to the first frame painted with it (next animation frame, then after its paint).
+  requestAnimationFrame(() => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => performance.measure('verdict-painted', { start: decodedAt, end: performance.now() });
+    channel.port2.postMessage(null);
+  });
 }
 
 function showVerdict(v: Exclude<Verdict, { verdict: 'refused' }>): void {
@@ -103,8 +108,8 @@ function showVerdict(v: Exclude<Verdict, { verdict: 'refused' }>): void {
   box.querySelector('.verdict-name')!.textContent = valid ? v.name : '';
   box.querySelector('.verdict-dob')!.textContent = valid ? t('born', { dob: formatDob(lang, v.dob) }) : '';
   box.querySelector('.verdict-reason')!.textContent = valid ? '' : t(reasonKey(v.category));
+  // No focus(): it would force a synchronous layout; the section is a live alert region instead.
   box.hidden = false;
-  box.focus();
   verdictTimer = setTimeout(clearVerdict, VERDICT_MS);
 }
 

@@ -109,6 +109,21 @@ export function formatAge(t: Translate, seconds: number): string {
   return t('days', { n: Math.floor(hours / 24) });
 }
 
+/** Formatters are costly to build (milliseconds on a slow phone): one per language and use, built once. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(lang: VerifierLang, kind: 'dob' | 'until'): Intl.DateTimeFormat {
+  const key = `${lang}:${kind}`;
+  let f = formatters.get(key);
+  if (!f) {
+    const locale = lang === 'fr' ? 'fr-FR' : 'en-GB';
+    f = kind === 'dob'
+      ? new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })
+      : new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+    formatters.set(key, f);
+  }
+  return f;
+}
+
 /**
  * A date of birth as written in the DCC: `YYYY-MM-DD`, `YYYY-MM`, `YYYY` or empty (schema 1.3).
  * Full dates are spelled out in the UI language; partial ones are shown as they are.
@@ -117,10 +132,10 @@ export function formatDob(lang: VerifierLang, dob: string): string {
   if (!/^\d{4}-\d\d-\d\d$/.test(dob)) return dob.length === 7 ? `${dob.slice(5)}/${dob.slice(0, 4)}` : dob;
   const d = new Date(`${dob}T00:00:00Z`);
   if (Number.isNaN(d.getTime())) return dob;
-  return new Intl.DateTimeFormat(lang === 'fr' ? 'fr-FR' : 'en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(d);
+  return formatter(lang, 'dob').format(d);
 }
 
 /** Date and time for the trust expiry line (local time of the device). */
 export function formatUntil(lang: VerifierLang, epochSeconds: number): string {
-  return new Intl.DateTimeFormat(lang === 'fr' ? 'fr-FR' : 'en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' }).format(new Date(epochSeconds * 1000));
+  return formatter(lang, 'until').format(new Date(epochSeconds * 1000));
 }

@@ -44,7 +44,7 @@ export function verifierPage(assetVersion: string): string {
   </details>
   <p class="privacy" data-t="privacy">Rien n’est enregistré ni envoyé sur les personnes contrôlées.</p>
 </main>
-<section id="verdict" class="verdict" hidden tabindex="-1" aria-live="assertive">
+<section id="verdict" class="verdict" hidden role="alert">
   <p class="verdict-icon" aria-hidden="true"></p>
   <h2 class="verdict-title"></h2>
   <p class="verdict-name"></p>

@@ -9,8 +9,12 @@ const jsQR = ((jsQRModule as unknown as { default?: typeof jsQRModule }).default
 
 /** Frames are decoded at most this often (enough for a person holding up a phone). */
 const FRAME_INTERVAL_MS = 120;
-/** Frames are scaled down to at most this many pixels on their longer side before decoding. */
-const MAX_FRAME_SIDE = 960;
+/**
+ * Camera frames are decoded in their centre square (what the square viewfinder shows), scaled down
+ * to at most this many pixels a side: jsQR's cost grows with the pixel count, and a pass held up to
+ * the camera fills most of that square.
+ */
+const MAX_FRAME_SIDE = 640;
 /** Images larger than this (bytes) are refused before decoding. */
 const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
 const MAX_IMAGE_SIDE = 2048;
@@ -18,14 +22,16 @@ const MAX_IMAGE_SIDE = 2048;
 /** A found code and when its frame was decoded (performance.now()). */
 export type OnCode = (text: string) => void;
 
-function decodeCanvas(canvas: HTMLCanvasElement, source: CanvasImageSource, width: number, height: number, maxSide: number, invert: boolean): string | null {
-  const scale = Math.min(1, maxSide / Math.max(width, height));
-  const w = Math.max(1, Math.round(width * scale));
-  const h = Math.max(1, Math.round(height * scale));
+/** Decode the region (sx, sy, sw, sh) of `source`, scaled to at most `maxSide` pixels a side. */
+function decodeCanvas(canvas: HTMLCanvasElement, source: CanvasImageSource, region: readonly [number, number, number, number], maxSide: number, invert: boolean): string | null {
+  const [sx, sy, sw, sh] = region;
+  const scale = Math.min(1, maxSide / Math.max(sw, sh));
+  const w = Math.max(1, Math.round(sw * scale));
+  const h = Math.max(1, Math.round(sh * scale));
   if (canvas.width !== w) canvas.width = w;
   if (canvas.height !== h) canvas.height = h;
   const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
-  ctx.drawImage(source, 0, 0, w, h);
+  ctx.drawImage(source, sx, sy, sw, sh, 0, 0, w, h);
   const pixels = ctx.getImageData(0, 0, w, h);
   const code = jsQR(pixels.data, w, h, { inversionAttempts: invert ? 'attemptBoth' : 'dontInvert' });
   return code && code.data ? code.data : null;
@@ -89,7 +95,9 @@ export class CameraScanner {
     const v = this.video;
     if (!this.paused && v.readyState >= v.HAVE_CURRENT_DATA && v.videoWidth > 0) {
       const t0 = performance.now();
-      const text = decodeCanvas(this.canvas, v, v.videoWidth, v.videoHeight, MAX_FRAME_SIDE, false);
+      const side = Math.min(v.videoWidth, v.videoHeight);
+      const region = [(v.videoWidth - side) / 2, (v.videoHeight - side) / 2, side, side] as const;
+      const text = decodeCanvas(this.canvas, v, region, MAX_FRAME_SIDE, false);
       performance.measure('frame-decode', { start: t0, end: performance.now() });
       if (++this.measured % 500 === 0) performance.clearMeasures('frame-decode');
       if (text) this.onCode(text);
@@ -104,7 +112,7 @@ export async function decodeImageFile(file: Blob): Promise<string | null> {
   const bitmap = await createImageBitmap(file);
   const canvas = document.createElement('canvas');
   try {
-    return decodeCanvas(canvas, bitmap, bitmap.width, bitmap.height, MAX_IMAGE_SIDE, true);
+    return decodeCanvas(canvas, bitmap, [0, 0, bitmap.width, bitmap.height], MAX_IMAGE_SIDE, true);
   } finally {
     bitmap.close();
     wipe(canvas);
