@@ -4,5 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { runFoundationBench } from './foundation/run.ts';
 
 await runFoundationBench();
-const verify = spawnSync(process.execPath, ['--import', 'tsx', new URL('./verify/run.ts', import.meta.url).pathname], { stdio: 'inherit' });
-process.exit(verify.status ?? 1);
+const run = (script: string) => spawnSync(process.execPath, ['--import', 'tsx', new URL(script, import.meta.url).pathname], { stdio: 'inherit' }).status ?? 1;
+const verify = run('./verify/run.ts');
+const verifier = run('./verifier/run.ts');
+process.exit(verify || verifier);
