@@ -27,6 +27,9 @@ let lang: VerifierLang = preferredLang(navigator.languages ?? [navigator.languag
 let t: Translate = translator(lang);
 let verdictTimer: ReturnType<typeof setTimeout> | null = null;
 let busy = false;
+let verdicts = 0;
+/** Timing entries are dropped after this many verdicts. */
+const MAX_MEASURES = 5_000;
 
 const keeper = new TrustKeeper(renderTrust);
 const camera = new CameraScanner($<HTMLVideoElement>('video'), (text) => void handle(text));
@@ -52,7 +55,7 @@ function renderTrust(): void {
   else {
     const f = freshness(s.bundle, new Date());
     if (f.state === 'fresh') [state, message] = ['fresh', t('trustFresh', { age: formatAge(t, f.ageSeconds), until: formatUntil(lang, s.bundle.exp) })];
-    else if (f.state === 'expired') [state, message] = ['expired', t('trustExpired', { age: formatAge(t, f.ageSeconds) })];
+    else if (f.state === 'expired') [state, message] = keeper.refused ? ['refused', t('trustRefused')] : ['expired', t('trustExpired', { age: formatAge(t, f.ageSeconds) })];
     else [state, message] = ['clock', t('trustClock')];
   }
   line.dataset.state = state;
@@ -90,6 +93,8 @@ async function handle(text: string): Promise<void> {
   }
   showVerdict(verdict);
   verdict = null;
+  // Durations only, but a device may scan all day: keep the timeline bounded.
+  if (++verdicts % MAX_MEASURES === 0) ['verdict', 'verdict-painted', 'frame-decode'].forEach((m) => performance.clearMeasures(m));
   performance.measure('verdict', { start: decodedAt, end: performance.now() });
   // And to the first frame painted with it (next animation frame, then after its paint).
   requestAnimationFrame(() => {

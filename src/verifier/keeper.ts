@@ -51,6 +51,8 @@ async function download(url: string): Promise<string> {
 
 export class TrustKeeper {
   state: KeeperState = { kind: 'loading' };
+  /** The last bundle downloaded did not verify (for instance the publisher's key changed): reconnecting alone will not help. */
+  refused = false;
   private anchor: TrustAnchor | null = null;
   private refreshing: Promise<void> | null = null;
 
@@ -75,8 +77,12 @@ export class TrustKeeper {
       try {
         this.anchor ??= await this.pinnedAnchor();
         await this.adopt(await download(BUNDLE_URL), true);
+        this.refused = false;
       } catch (err) {
-        if (err instanceof TrustError && this.state.kind !== 'ready') this.set({ kind: 'none', refused: true });
+        if (!(err instanceof TrustError)) return; // offline or server unreachable: keep what we have
+        this.refused = true;
+        if (this.state.kind !== 'ready') this.set({ kind: 'none', refused: true });
+        else this.onChange();
       } finally {
         this.refreshing = null;
       }

@@ -332,6 +332,33 @@ describe('the /verify web app in Chromium', () => {
     }
   });
 
+  it('refuses trust material that does not verify under the pinned anchor, and never stores it', async () => {
+    const person = await issueFreshPass(s, uniquePerson(40));
+    const { context } = await launchVerifierBrowser({ base: s.base });
+    try {
+      const real = (await s.server.inject({ url: '/trust/bundle.jws' })).body;
+      const [h, p, sig] = real.split('.') as [string, string, string];
+      // The same bundle with a revocation list emptied after signing (a rollback attempt).
+      const body = JSON.parse(Buffer.from(p, 'base64url').toString('utf8')) as Record<string, unknown>;
+      const tampered = `${h}.${Buffer.from(JSON.stringify({ ...body, revocation: { UCI: [], COUNTRYCODEUCI: [], SIGNATURE: [] } })).toString('base64url')}.${sig}`;
+      await context.route('**/trust/bundle.jws', (route) => route.fulfill({ status: 200, contentType: 'application/jose', body: tampered }));
+      const page = context.pages()[0] ?? (await context.newPage());
+      await page.goto('/verify/');
+      await page.locator('#trust[data-state="refused"]').waitFor();
+      expect(await page.locator('#blocked').isVisible()).toBe(true);
+      expect(await page.locator('#scan').isVisible()).toBe(false);
+      const stored = await page.evaluate(async () => (await (await caches.open('verifier-trust')).keys()).map((r) => new URL(r.url).pathname));
+      expect(stored).toEqual(['/trust/anchor.json']);
+      // With the genuine bundle the same device verifies.
+      await context.unroute('**/trust/bundle.jws');
+      await page.reload();
+      await page.locator('#trust[data-state="fresh"]').waitFor();
+      expect((await paste(page, person.hc1)).verdict).toBe('valid');
+    } finally {
+      await context.close();
+    }
+  });
+
   it('is installable: manifest, icons and a service worker controlling /verify/, with no installability errors', async () => {
     const { context } = await launchVerifierBrowser({ base: s.base });
     try {
