@@ -47,8 +47,7 @@ export interface JobsOptions {
 }
 
 export interface Jobs {
-  /** Runs one relay pass now; returns how many rows it queued (tests, and a nudge after writes). */
-  relayNow(): Promise<number>;
+  /** Where reports go, or null when reporting is off. */
   readonly reportUrl: string | null;
   stop(): Promise<void>;
 }
@@ -147,7 +146,6 @@ export async function startJobs(app: App, options: JobsOptions = {}): Promise<Jo
 
   return {
     reportUrl,
-    relayNow: () => relay.pass(),
     async stop() {
       if (stopped) return;
       stopped = true;
