@@ -6,6 +6,9 @@ import { loadConfig } from '../../src/config/config.ts';
 import { startReceiver } from '../../src/reporting/receiver.ts';
 import { deriveReportingKeys, signRequest, trustedKeys } from '../../src/reporting/signature.ts';
 import { run as receiverCommand } from '../../src/cli/commands/receiver.ts';
+import { Journal, type JournalEntry } from '../../src/reporting/journal.ts';
+import { appendFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { tempDir } from './support.ts';
 
 const capture = () => {
@@ -57,6 +60,44 @@ describe('saufconduit receiver list', () => {
       expect(listed).toMatchObject({ count: 1, items: [{ seq: 1, idempotencyKey: 'list-0001', observations: ['urn:uuid:r1'], kid: keys.publicJwk.kid }] });
       expect(listed.items[0]).not.toHaveProperty('body');
       expect(await receiverCommand(['nonsense'], { stdin: new PassThrough(), stdout: out.stream, stderr: err.stream })).toBe(2);
+    } finally {
+      await dir.remove();
+    }
+  });
+});
+
+describe('receiver journal', () => {
+  const entry = (key: string) => (seq: number): JournalEntry => ({ seq, idempotencyKey: key, bodySha256: 'x', receivedAt: new Date().toISOString(), kid: 'k', observations: [key], body: {} });
+
+  it('stores concurrent requests with one key once, and each of many keys once', async () => {
+    const dir = await tempDir('journal');
+    try {
+      const j = await Journal.open(dir.path);
+      const same = await Promise.all(Array.from({ length: 5 }, () => j.admit('key-same', entry('key-same'))));
+      expect(same.filter((r) => r.created).length).toBe(1);
+      const many = await Promise.all(Array.from({ length: 50 }, (_, i) => j.admit(`key-${i}`, entry(`key-${i}`))));
+      expect(many.every((r) => r.created)).toBe(true);
+      expect(j.entries().map((e) => e.seq)).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
+      await j.close();
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('drops a torn last line (never acknowledged) and keeps everything before it', async () => {
+    const dir = await tempDir('journal-torn');
+    try {
+      const j = await Journal.open(dir.path);
+      await j.admit('key-a', entry('key-a'));
+      await j.admit('key-b', entry('key-b'));
+      await j.close();
+      await appendFile(join(dir.path, 'received.jsonl'), '{"seq":3,"idempotencyKey":"key-c","bodySh');
+      const again = await Journal.open(dir.path);
+      expect(again.entries().map((e) => e.idempotencyKey)).toEqual(['key-a', 'key-b']);
+      expect((await again.admit('key-c', entry('key-c'))).entry.seq).toBe(3);
+      await again.close();
+      const lines = (await readFile(join(dir.path, 'received.jsonl'), 'utf8')).split('\n');
+      expect(lines.filter(Boolean).map((l) => JSON.parse(l).idempotencyKey)).toEqual(['key-a', 'key-b', 'key-c']);
     } finally {
       await dir.remove();
     }
