@@ -170,10 +170,11 @@ describe('the /verify web app in Chromium', () => {
     const record = (r: Request) => pageRequests.push({ url: r.url(), headers: r.headers(), body: r.postData() });
     context.on('request', record);
     const consoleLines: string[] = [];
+    context.on('console', (m) => consoleLines.push(m.text()));
+    context.on('weberror', (e) => consoleLines.push(`page error: ${e.error().message}`));
     let page: Page;
     try {
       page = await openVerifier(context);
-      page.on('console', (m) => consoleLines.push(m.text()));
       page.on('request', record);
       await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
       // The recorders work: both saw the browser fetch the trust bundle.
@@ -255,6 +256,8 @@ describe('the /verify web app in Chromium', () => {
       for (const c of state.caches) found.push(...leaks(`cache ${c.url}`, c.url + c.headers + c.body));
       found.push(...leaks('dom', state.dom), ...leaks('url', state.url), ...leaks('performance', state.performance));
       for (const line of consoleLines) found.push(...leaks('console', line));
+      // The strict CSP held (no violation reported) and no script failed.
+      expect(consoleLines.filter((l) => /Content Security Policy|Refused to|page error/i.test(l))).toEqual([]);
       // Every request the page, its worker or the browser made, seen from both ends.
       for (const r of pageRequests) found.push(...leaks(`request ${r.url}`, r.url + JSON.stringify(r.headers) + (r.body ?? '')));
       for (const r of s.browserRequests) found.push(...leaks(`server saw ${r.url}`, r.url + JSON.stringify(r.headers) + r.body));
