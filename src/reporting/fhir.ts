@@ -84,6 +84,9 @@ export function renderReport(facts: ReportFacts, mode: IdentityMode, pseudonymKe
     performer: [{ identifier: { system: URI_SYSTEM, value: `urn:uuid:${facts.tenantId}` }, display: facts.tenantName }],
     valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: outcome.code, display: outcome.display }] },
   };
+  const patient = patientResource(facts, mode, pseudonymKey);
+  // The person is created once on the receiving side when we know a stable identifier (NIR or pseudonym).
+  const patientKey = (patient.identifier as { system: string; value: string }[] | undefined)?.[0];
   const bundle = {
     resourceType: 'Bundle',
     id: bundleId,
@@ -91,7 +94,7 @@ export function renderReport(facts: ReportFacts, mode: IdentityMode, pseudonymKe
     type: 'transaction',
     timestamp: facts.recordedAt,
     entry: [
-      { fullUrl: patientUrl, resource: patientResource(facts, mode, pseudonymKey), request: { method: 'POST', url: 'Patient' } },
+      { fullUrl: patientUrl, resource: patient, request: { method: 'POST', url: 'Patient', ...(patientKey ? { ifNoneExist: `identifier=${patientKey.system}|${patientKey.value}` } : {}) } },
       {
         fullUrl: `urn:uuid:${facts.resultId}`, resource: observation,
         // Conditional create: a FHIR server that ignores our Idempotency-Key still stores the result once.

@@ -23,6 +23,8 @@ describe('report payload (FHIR R4)', () => {
     });
     expect(observation.resource.code.coding[0]).toMatchObject({ system: 'http://loinc.org', code: '94558-4' });
     expect(observation.resource.valueCodeableConcept.coding[0]).toMatchObject({ system: 'http://snomed.info/sct', code: '10828004' });
+    expect(patient.request).toEqual({ method: 'POST', url: 'Patient', ifNoneExist: 'identifier=urn:oid:1.2.250.1.213.1.4.8|290047511234560' });
+    expect(JSON.parse(renderReport({ ...facts, identity: { ...facts.identity, nir: null } }, 'identified', key, 'b')).entry[0].request).toEqual({ method: 'POST', url: 'Patient' });
     expect(observation.resource.subject.reference).toBe(patient.fullUrl);
     expect(observation.resource.identifier[0].value).toBe(`urn:uuid:${facts.resultId}`);
     expect(observation.request.ifNoneExist).toContain(facts.resultId);
