@@ -130,4 +130,26 @@ describe('from the pharmacy counter to the venue door', () => {
       await context.close();
     }
   });
+
+  it('a vaccination pass issued by the pharmacy verifies green in the verifier (pasted text)', async () => {
+    const list = (await s.server.inject({ url: '/api/passes', headers: s.staff.headers })).json().items as { id: string; kind: string; revokedAt: string | null }[];
+    const vacc = list.find((p) => p.kind === 'vaccination' && !p.revokedAt)!;
+    const hc1 = (await s.server.inject({ url: `/api/passes/${vacc.id}`, headers: s.staff.headers })).json().hc1 as string;
+    const { context } = await launchVerifierBrowser({ base: s.base, locale: 'en-GB' });
+    try {
+      const page = context.pages()[0] ?? (await context.newPage());
+      await page.goto('/verify');
+      await page.locator('#trust[data-state="fresh"]').waitFor();
+      await page.click('#paste summary');
+      await page.fill('#paste-text', hc1);
+      await page.click('#paste-form button[type="submit"]');
+      const box = page.locator('#verdict[data-verdict]');
+      await box.waitFor({ state: 'visible' });
+      expect(await box.getAttribute('data-verdict')).toBe('valid');
+      expect(await box.innerText()).toContain('Camille Martin');
+      expect(await box.innerText()).not.toMatch(/vaccin|Comirnaty|dose/i);
+    } finally {
+      await context.close();
+    }
+  });
 });
