@@ -198,6 +198,22 @@ function connectionString(app: App, options: JobsOptions): string {
   return url;
 }
 
+/**
+ * Creates pg-boss's schema and our queues on PostgreSQL, as the schema owner (`saufconduit migrate`),
+ * so that an application role with data privileges only (`--app-role`) can run the workers.
+ */
+export async function installJobQueue(connectionString: string, reportTimeoutSeconds: number): Promise<void> {
+  const boss = new PgBoss({ connectionString, max: 1, schedule: false, supervise: false, application_name: 'saufconduit-migrate' });
+  boss.on('error', () => undefined);
+  await boss.start();
+  try {
+    const options = { retryLimit: RETRY_DEFAULTS.retryLimit, retryDelay: RETRY_DEFAULTS.retryDelaySeconds, retryBackoff: true, expireInSeconds: reportTimeoutSeconds + 5 };
+    for (const name of Object.values(QUEUES)) await ensureQueue(boss, name, options);
+  } finally {
+    await boss.stop({ graceful: false, wait: true });
+  }
+}
+
 async function ensureQueue(boss: PgBoss, name: string, options: Omit<PgBoss.Queue, 'name'>): Promise<void> {
   if (!(await boss.getQueue(name))) {
     // Two processes starting together may race to create it: the loser updates instead.

@@ -60,5 +60,13 @@ export async function grantAppRole(db: Db, role: string): Promise<void> {
     await tx.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role}`);
     await tx.query(`REVOKE UPDATE, DELETE, TRUNCATE ON audit_event, audit_checkpoint, schema_migration FROM ${role}`);
     await tx.query(`REVOKE INSERT, DELETE, TRUNCATE ON audit_head, schema_migration FROM ${role}`);
+    // The job queue (pg-boss) lives in its own schema, installed by `migrate`: data privileges only.
+    const boss = await tx.query(`SELECT 1 FROM pg_namespace WHERE nspname = 'pgboss'`);
+    if (boss.length > 0) {
+      await tx.query(`GRANT USAGE ON SCHEMA pgboss TO ${role}`);
+      await tx.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA pgboss TO ${role}`);
+      await tx.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA pgboss TO ${role}`);
+      await tx.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA pgboss TO ${role}`);
+    }
   });
 }

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import PgBoss from 'pg-boss';
+import postgres from 'postgres';
+import { clusterUrl, openTestApp } from '../support/engines.ts';
+import { grantAppRole } from '../../src/store/migrate.ts';
+import { installJobQueue, QUEUES } from '../../src/reporting/jobs.ts';
+
+/**
+ * README "Deploying on PostgreSQL": the owner runs `migrate --app-role`, the application logs in
+ * with a role that has data privileges only. The job queue must work under that role too.
+ */
+describe('the job queue under the restricted application role on PostgreSQL', () => {
+  it('migrate installs pg-boss and our queues as owner; the app role sends, fetches and completes jobs but cannot change the schema', async () => {
+    const app = await openTestApp('postgres');
+    const role = `app_${Math.random().toString(36).slice(2, 8)}`;
+    try {
+      await installJobQueue(app.dbUrl!, 10);
+      await grantAppRole(app.db, role);
+      await app.db.query(`ALTER ROLE ${role} LOGIN`);
+      const u = new URL(app.dbUrl!);
+      u.username = role;
+      const boss = new PgBoss({ connectionString: u.toString(), max: 2, schedule: false, supervise: true });
+      boss.on('error', () => undefined);
+      await boss.start();
+      try {
+        const id = await boss.send(QUEUES.report, { outboxId: 'x' });
+        expect(id).toBeTruthy();
+        const [job] = await boss.fetch(QUEUES.report);
+        expect(job?.id).toBe(id);
+        await boss.complete(QUEUES.report, job!.id);
+      } finally {
+        await boss.stop({ graceful: false, wait: true });
+      }
+      const asApp = postgres(u.toString(), { max: 1, onnotice: () => undefined });
+      try {
+        await expect(asApp.unsafe('DROP TABLE pgboss.job')).rejects.toThrow(/must be owner|permission denied/);
+        await expect(asApp.unsafe('CREATE TABLE pgboss.evil (x int)')).rejects.toThrow(/permission denied/);
+      } finally {
+        await asApp.end();
+      }
+    } finally {
+      await app.dispose();
+      const admin = postgres(clusterUrl(), { max: 1, onnotice: () => undefined });
+      await admin.unsafe(`DROP OWNED BY ${role}`).catch(() => undefined);
+      await admin.unsafe(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+      await admin.end();
+    }
+  });
+});
