@@ -2,23 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { compactVerify, importJWK } from 'jose';
 import { ENGINES } from '../support/engines.ts';
 import { useDemoServer } from '../support/demo.ts';
 import type { DemoPrincipal } from '../../src/demo/world.ts';
-import { run as verifyCli } from '../../src/cli/commands/verify.ts';
+import { verifyWithCli } from '../support/verify-cli.ts';
 import { icao } from '../../src/domain/passes.ts';
 import { rotateDsc } from '../../src/domain/issuer-keys.ts';
 
-async function verify(argv: string[]) {
-  const io = { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough() };
-  let out = '';
-  io.stdout.on('data', (c) => (out += c));
-  io.stdin.end('');
-  const code = await verifyCli(argv, io);
-  return { code, result: JSON.parse(out.trim().split('\n').at(-1)!) as { valid: boolean; reason: string | null; type: string | null; holder: { name: string; dob: string } | null } };
-}
+const verify = verifyWithCli;
 
 describe.each(ENGINES)('EU DCC passes on %s', (engine) => {
   const demo = useDemoServer(engine);

@@ -2,22 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { ENGINES } from '../support/engines.ts';
 import { useDemoServer } from '../support/demo.ts';
 import type { DemoPrincipal } from '../../src/demo/world.ts';
-import { run as verifyCli } from '../../src/cli/commands/verify.ts';
+import { verifyWithCli } from '../support/verify-cli.ts';
 import { DEFAULT_LIMITS, parseCoseSign1, parseCwtClaims, unwrapHc1 } from '../../src/hcert/index.ts';
 import { nodeBackend } from '../../src/hcert/node.ts';
 
-async function verify(argv: string[]) {
-  const io = { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough() };
-  let out = '';
-  io.stdout.on('data', (c) => (out += c));
-  io.stdin.end('');
-  const code = await verifyCli(argv, io);
-  return { code, result: JSON.parse(out.trim().split('\n').at(-1)!) as { valid: boolean; reason: string | null; type: string | null } };
-}
+const verify = verifyWithCli;
 
 /** Vaccinations recorded at the pharmacy and the EU DCC vaccination passes issued from them. */
 describe.each(ENGINES)('vaccination passes on %s', (engine) => {

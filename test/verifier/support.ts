@@ -6,7 +6,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
+import { freePort } from '../support/net.ts';
 import { randomBytes } from 'node:crypto';
 import QRCode from 'qrcode';
 import type { FastifyInstance } from 'fastify';
@@ -38,17 +38,6 @@ export interface VerifierServer {
   /** While true, every browser connection is dropped as by a network outage. */
   cut: { value: boolean };
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const fromBrowser = (ua: string | undefined) => /Chrome|HeadlessChrome/.test(ua ?? '');

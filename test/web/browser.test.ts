@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from '../support/net.ts';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page, type Response } from 'playwright-core';
 import { openTestApp, type TestApp } from '../support/engines.ts';
@@ -27,17 +27,6 @@ let base = '';
 const cspViolations: string[] = [];
 const pageErrors: string[] = [];
 const htmlResponses: { url: string; csp: string | undefined }[] = [];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Watches a page: CSP reports in the console, uncaught script errors, and the CSP header of every HTML page. */
 function watch(page: Page): Page {
