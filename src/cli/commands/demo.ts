@@ -47,5 +47,8 @@ export function demoLoginHelp(publicUrl: string): string {
   }
   lines.push('', 'Patients (e-mail, then the one-time code written to the data/mail folder, then the birth date):');
   for (const p of DEMO.patients) lines.push(`  ${p.name.padEnd(22)} ${p.login.padEnd(30)} born ${p.birthDate}`);
+  lines.push('', 'Try the chain:',
+    `  counter self-registration  ${publicUrl}/pharmacy/counter  (as staff; the patient scans the QR code with a phone)`,
+    `  venue verifier (offline)   ${publicUrl}/verify  (camera, image or pasted QR text)`);
   return lines.join('\n') + '\n';
 }
