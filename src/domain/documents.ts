@@ -1,6 +1,6 @@
 import type { Work } from './work.ts';
 import { denyUnknown } from './work.ts';
-import { asResource, loadFacts } from './facts.ts';
+import { asResource, loadFactsWith } from './facts.ts';
 import { patientIdentity } from './patients.ts';
 import { renderInvoicePdf, type InvoiceFacts } from './invoice-pdf.ts';
 
@@ -29,16 +29,19 @@ const ctx = (id: string) => `document.content:${id}`;
  * intake (cheap) and rendered to PDF on first download, then kept encrypted as the PDF.
  */
 export async function getDocument(w: Work, id: string): Promise<DocumentContent> {
-  const facts = await loadFacts(w.tx, 'document', id, w.now);
+  // Facts and content in one round trip: this is the hottest audited read. Nothing of the content
+  // is touched before the decision point allows it.
+  const found = await loadFactsWith<Pick<DocRow, 'media_type' | 'content_enc'>>(w.tx, 'document', id, w.now, 'd.media_type, d.content_enc');
+  const facts = found?.facts;
   const target = { resourceType: 'DocumentReference', resourceId: id, subjectRef: facts?.subjectRef ?? null };
   if (!facts) denyUnknown(w, 'document.read', target);
   w.access('document.read', asResource('document', id, facts), target);
-  const [row] = await w.tx.query<DocRow>('SELECT * FROM document WHERE id = $1', [id]);
-  let bytes = w.fields.decryptBytes(ctx(id), row!.content_enc);
-  if (row!.media_type === 'application/json') {
+  const row = { ...found!.row, patient_id: facts.patientId, tenant_id: facts.tenantId };
+  let bytes = w.fields.decryptBytes(ctx(id), row.content_enc);
+  if (row.media_type === 'application/json') {
     const stored = JSON.parse(bytes.toString('utf8')) as Omit<InvoiceFacts, 'number' | 'tenantName' | 'patientName' | 'patientAddress'>;
-    const who = await patientIdentity(w, row!.patient_id);
-    const [tenant] = await w.tx.query<{ name: string }>('SELECT name FROM tenant WHERE id = $1', [row!.tenant_id]);
+    const who = await patientIdentity(w, row.patient_id);
+    const [tenant] = await w.tx.query<{ name: string }>('SELECT name FROM tenant WHERE id = $1', [row.tenant_id]);
     bytes = Buffer.from(await renderInvoicePdf({
       ...stored, number: id.slice(0, 8).toUpperCase(), tenantName: tenant!.name,
       patientName: `${who.givenName} ${who.familyName}`, patientAddress: who.address,

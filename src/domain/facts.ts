@@ -21,6 +21,15 @@ type FactsRow = { patient_id: string; tenant_id: string; subject_ref: string; ca
  * which professionals are currently in care. Only ownership, never content.
  */
 export async function loadFacts(tx: Tx, type: FactsKind, id: string, now: Date): Promise<SubjectFacts | null> {
+  return (await loadFactsWith<Record<string, never>>(tx, type, id, now, ''))?.facts ?? null;
+}
+
+/**
+ * The facts and, in the same round trip, some columns of the record itself (`x`, `r`, `v`, `d`
+ * or `p` by kind), for hot paths that read the record right after the decision. The caller must
+ * not use the columns before the decision point allowed the access.
+ */
+export async function loadFactsWith<T>(tx: Tx, type: FactsKind, id: string, now: Date, columns: string): Promise<{ facts: SubjectFacts; row: T } | null> {
   const from = {
     pass: `FROM pass x JOIN patient p ON p.id = x.patient_id WHERE x.id = $1`,
     patient: `FROM patient p WHERE p.id = $1`,
@@ -29,9 +38,9 @@ export async function loadFacts(tx: Tx, type: FactsKind, id: string, now: Date):
     document: `FROM document d JOIN patient p ON p.id = d.patient_id WHERE d.id = $1`,
   }[type];
   const tenant = { patient: 'p.tenant_id', result: 'r.tenant_id', vaccination: 'v.tenant_id', document: 'd.tenant_id', pass: 'x.tenant_id' }[type];
-  const [row] = await tx.query<FactsRow>(`SELECT p.id AS patient_id, ${tenant} AS tenant_id, p.subject_ref, ${CARE} ${from}`, [id, now]);
+  const [row] = await tx.query<FactsRow & T>(`SELECT p.id AS patient_id, ${tenant} AS tenant_id, p.subject_ref, ${CARE}${columns ? `, ${columns}` : ''} ${from}`, [id, now]);
   if (!row) return null;
-  return { patientId: row.patient_id, tenantId: row.tenant_id, subjectRef: row.subject_ref, careProfessionalIds: row.care ? row.care.split(',') : [] };
+  return { facts: { patientId: row.patient_id, tenantId: row.tenant_id, subjectRef: row.subject_ref, careProfessionalIds: row.care ? row.care.split(',') : [] }, row };
 }
 
 export const asResource = (type: FactsKind, id: string, f: SubjectFacts): Resource => ({
