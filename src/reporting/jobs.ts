@@ -104,6 +104,7 @@ export async function startJobs(app: App, options: JobsOptions = {}): Promise<Jo
   if (!target) log.warn({}, 'SAUFCONDUIT_REPORT_URL is not set: national reports stay queued in the outbox');
 
   const workerIds: string[] = [];
+  const workerOf: Record<string, string> = {};
   const pollingIntervalSeconds = options.pollingIntervalSeconds ?? 2;
   type Data = { outboxId?: unknown };
   const handle = (queue: string, run: (outboxId: string) => Promise<unknown>) => async (jobs: PgBoss.Job<Data>[]) => {
@@ -119,13 +120,17 @@ export async function startJobs(app: App, options: JobsOptions = {}): Promise<Jo
         await boss.fail(queue, job.id, { code }).catch(() => undefined);
       }
     }));
+    // A full batch means a backlog: fetch the next one at once instead of sleeping the polling
+    // interval (which would cap delivery at batchSize per interval, about 8/s).
+    const worker = workerOf[queue];
+    if (jobs.length >= batchSize && worker) boss.notifyWorker(worker);
   };
   if (target) {
     const deps = { db: app.db, uow: app.uow, fields: app.fields, target };
-    workerIds.push(await boss.work<Data>(QUEUES.report, { batchSize, pollingIntervalSeconds }, handle(QUEUES.report, (id) => deliverReport(deps, id))));
+    workerIds.push(workerOf[QUEUES.report] = await boss.work<Data>(QUEUES.report, { batchSize, pollingIntervalSeconds }, handle(QUEUES.report, (id) => deliverReport(deps, id))));
   }
   const notifyDeps = { uow: app.uow, mailer: app.mailer, publicUrl: app.config.publicUrl };
-  workerIds.push(await boss.work<Data>(QUEUES.notification, { batchSize, pollingIntervalSeconds }, handle(QUEUES.notification, (id) => sendResultNotification(notifyDeps, id))));
+  workerIds.push(workerOf[QUEUES.notification] = await boss.work<Data>(QUEUES.notification, { batchSize, pollingIntervalSeconds }, handle(QUEUES.notification, (id) => sendResultNotification(notifyDeps, id))));
 
   const kinds: OutboxKind[] = target ? ['report', 'notification'] : ['notification'];
   const relay = new Relay(app.db, boss, kinds, rearmAfterMs, () => workerIds.forEach((w) => boss.notifyWorker(w)));
