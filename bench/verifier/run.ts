@@ -1,5 +1,5 @@
 /**
- * `npm run bench:verifier` — the venue verifier web app (issue 5):
+ * `npm run bench:verifier` — the venue verifier web app (issue 4):
  *  - size: the bundled script, service worker, style sheet and page, minified, gzip -9;
  *  - time from a decoded QR text to the verdict on screen (the app's `verdict` performance measure:
  *    mark when the text is decoded, measure once the verdict is in the DOM), in Debian Chromium with
@@ -160,7 +160,7 @@ function writeDocs(r: {
   const pu = r.verdict.paintedUnthrottled;
   const f = r.frameDecode;
   const section = `<!-- verifier:start -->
-## Venue verifier web app (issue 5)
+## Venue verifier web app (issue 4)
 
 Measured by \`npm run bench:verifier\` on ${r.date.slice(0, 10)}: ${r.chromium} (headless), Node ${r.node}, ${r.cpu}, ${r.logicalCpus} logical CPUs shared with other work
 (1-min load average ${r.loadAverage1m.before} before, ${r.loadAverage1m.after} after). Raw JSON: \`bench/results/verifier.json\`.
