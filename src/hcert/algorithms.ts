@@ -11,11 +11,31 @@ export const COSE_ALGORITHMS = {
 /** Name of an allowed algorithm. */
 export type AlgorithmName = 'ES256' | 'PS256';
 
-/** Look up a COSE `alg` header value; `undefined` means "not allowed". */
-export function algorithmFor(alg: unknown): { id: number; name: AlgorithmName; keyType: 'ec' | 'rsa'; signatureLength?: number } | undefined {
-  if (typeof alg !== 'number' || !Object.hasOwn(COSE_ALGORITHMS, alg)) return undefined;
-  const entry = COSE_ALGORITHMS[alg as keyof typeof COSE_ALGORITHMS];
-  return { id: alg, ...entry };
+/** An allowed algorithm, as `algorithmFor` describes it. */
+export interface AllowedAlgorithm {
+  id: number;
+  name: AlgorithmName;
+  keyType: 'ec' | 'rsa';
+  signatureLength?: number;
+}
+
+/** Look up a COSE `alg` header value; `undefined` means "not allowed". Returns a fresh object. */
+export function algorithmFor(alg: unknown): AllowedAlgorithm | undefined {
+  const entry = allowedAlgorithm(alg);
+  return entry && { ...entry };
+}
+
+// The same descriptions, built once and frozen, for the per-pass lookup (no object per call).
+const ALLOWED: ReadonlyMap<number, Readonly<AllowedAlgorithm>> = new Map(
+  Object.keys(COSE_ALGORITHMS).map((k) => {
+    const id = Number(k);
+    return [id, Object.freeze({ id, ...COSE_ALGORITHMS[id as keyof typeof COSE_ALGORITHMS] })] as const;
+  }),
+);
+
+/** `algorithmFor` without the copy: the shared frozen description, or `undefined` if not allowed. */
+export function allowedAlgorithm(alg: unknown): Readonly<AllowedAlgorithm> | undefined {
+  return typeof alg === 'number' ? ALLOWED.get(alg) : undefined;
 }
 
 /** COSE `alg` identifier for an algorithm name (issuance side). */

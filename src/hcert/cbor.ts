@@ -43,11 +43,15 @@ export interface CborLimits {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** WHATWG "latin1" is windows-1252: one UTF-16 unit per byte, equal to the byte below 0x80. */
+const LATIN1 = new TextDecoder('latin1');
 
 /** The bounded decoder state; `item` decodes generically, `json` decodes a DCC straight to JSON. */
 export class CborReader {
   pos = 0;
   items = 0;
+  /** `buf` as one string, one char per byte (see `jsonText`); decoded on first need. */
+  latin: string | undefined = undefined;
   constructor(
     readonly buf: Uint8Array,
     readonly limits: CborLimits,
@@ -169,7 +173,7 @@ export class CborReader {
     if (major === 3) {
       this.pos++;
       this.count(1);
-      return this.text(ib & 31);
+      return this.jsonText(ib & 31);
     }
     if (major === 4) {
       this.pos++;
@@ -195,6 +199,12 @@ export class CborReader {
       }
       return out;
     }
+    if (major === 0 && (ib & 31) < 24) {
+      // Small unsigned integer (doses, ranks): what item() returns for it, without the switch.
+      this.pos++;
+      this.count(1);
+      return ib & 31;
+    }
     const v = this.item(depth);
     if (typeof v === 'string' || typeof v === 'boolean' || v === null) return v;
     if (typeof v === 'number') {
@@ -213,13 +223,60 @@ export class CborReader {
   }
 
   jsonEntry(out: { [k: string]: Json }, depth: number): void {
-    const k = this.item(depth + 1);
-    if (typeof k !== 'string') throw formatError(typeof k === 'number' ? 'dcc-key' : 'cbor-map-key-type');
+    const k = this.jsonKey(depth + 1);
     if (Object.prototype.hasOwnProperty.call(out, k)) throw formatError('cbor-duplicate-key');
     const v = this.json(depth + 1);
     // defineProperty for "__proto__" so it stays data and cannot change the prototype.
     if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
     else out[k] = v;
+  }
+
+  /**
+   * A DCC map key: must be text. A short definite text is read here, in item()'s order of checks
+   * (depth, item count, length), and a known DCC key comes back as the interned string constant,
+   * so no string is built and the property store needs no internalization; anything else goes
+   * through item() and fails there exactly as before.
+   */
+  jsonKey(depth: number): string {
+    const buf = this.buf;
+    const pos = this.pos;
+    const ib = pos < buf.length ? buf[pos]! : 0;
+    if (ib >> 5 === 3 && (ib & 31) < 24 && depth <= this.limits.maxDepth) {
+      const n = ib & 31;
+      this.count(1);
+      if (n > buf.length - pos - 1) throw formatError('cbor-length');
+      this.pos = pos + 1 + n;
+      if (n <= 3) {
+        const b0 = n > 0 ? buf[pos + 1]! : 0;
+        const b1 = n > 1 ? buf[pos + 2]! : 0;
+        const b2 = n > 2 ? buf[pos + 3]! : 0;
+        const known = DCC_KEYS.get((n << 24) | (b0 << 16) | (b1 << 8) | b2);
+        if (known !== undefined) return known;
+      }
+      return decodeTextRange(buf, pos + 1, pos + 1 + n);
+    }
+    const k = this.item(depth);
+    if (typeof k !== 'string') throw formatError(typeof k === 'number' ? 'dcc-key' : 'cbor-map-key-type');
+    return k;
+  }
+
+  /**
+   * A DCC text value, as `text` returns it. A definite ASCII text is a slice of the whole buffer
+   * decoded once as latin1 (one char per byte, identical to ASCII below 0x80): one native decode per
+   * DCC and a cheap slice per string instead of building each string from its bytes.
+   */
+  jsonText(ai: number): string {
+    if (ai === 31) return this.text(ai);
+    const n = this.length(ai, 1);
+    const start = this.pos;
+    const end = start + n;
+    this.pos = end;
+    const buf = this.buf;
+    let high = 0;
+    for (let i = start; i < end; i++) high |= buf[i]!;
+    if (high >= 0x80) return decodeTextRange(buf, start, end);
+    if (this.latin === undefined) this.latin = LATIN1.decode(buf);
+    return this.latin.slice(start, end);
   }
 
   isBreak(): boolean {
@@ -296,16 +353,21 @@ export class CborReader {
 
 function decodeTextRange(buf: Uint8Array, start: number, end: number): string {
   // DCC strings are short and mostly ASCII: building them directly is several times faster than a
-  // TextDecoder call per string.
+  // TextDecoder call per string; eight characters per fromCharCode call, not one.
   if (end - start <= 64) {
-    let s = '';
-    let i = start;
-    for (; i < end; i++) {
-      const c = buf[i]!;
-      if (c > 0x7f) break;
-      s += String.fromCharCode(c);
+    let high = 0;
+    for (let i = start; i < end; i++) high |= buf[i]!;
+    if (high < 0x80) {
+      let s = '';
+      let i = start;
+      for (; i + 8 <= end; i += 8) s += String.fromCharCode(buf[i]!, buf[i + 1]!, buf[i + 2]!, buf[i + 3]!, buf[i + 4]!, buf[i + 5]!, buf[i + 6]!, buf[i + 7]!);
+      if (end - i >= 4) {
+        s += String.fromCharCode(buf[i]!, buf[i + 1]!, buf[i + 2]!, buf[i + 3]!);
+        i += 4;
+      }
+      for (; i < end; i++) s += String.fromCharCode(buf[i]!);
+      return s;
     }
-    if (i === end) return s;
   }
   try {
     return utf8.decode(buf.subarray(start, end));
@@ -313,6 +375,18 @@ function decodeTextRange(buf: Uint8Array, start: number, end: number): string {
     throw formatError('cbor-utf8');
   }
 }
+
+/**
+ * The map keys of the DCC schema (1.3.3: every property name at any level), by their bytes packed
+ * as length << 24 | bytes: a known key is returned as this constant instead of a fresh string.
+ */
+const DCC_KEYS: ReadonlyMap<number, string> = new Map(
+  ['ver', 'nam', 'dob', 'v', 't', 'r', 'fn', 'fnt', 'gn', 'gnt', 'tg', 'vp', 'mp', 'ma', 'dn', 'sd', 'dt', 'co', 'is', 'ci', 'tt', 'nm', 'sc', 'tr', 'tc', 'fr', 'df', 'du'].map((k) => {
+    let code = k.length << 24;
+    for (let i = 0; i < k.length; i++) code |= k.charCodeAt(i) << (16 - 8 * i);
+    return [code, k] as const;
+  }),
+);
 
 function decodeText(bytes: Uint8Array): string {
   // DCC strings are short and mostly ASCII: building them directly is several times faster than a

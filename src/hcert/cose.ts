@@ -67,32 +67,57 @@ export function coseKid(msg: CoseSign1): Uint8Array | undefined {
  * (RFC 9052 §4.4). Built by hand because it is a fixed shape and sits on the hot path.
  */
 export function sigStructure(protectedBytes: Uint8Array, payload: Uint8Array): Uint8Array {
-  const ph = head(2, protectedBytes.length);
-  const pl = head(2, payload.length);
-  const out = new Uint8Array(1 + SIGNATURE1.length + ph.length + protectedBytes.length + 1 + pl.length + payload.length);
+  return sigStructureInto(protectedBytes, payload, new Uint8Array(sigStructureLength(protectedBytes, payload)));
+}
+
+/** Length of the Sig_structure of `protectedBytes` and `payload`. */
+export function sigStructureLength(protectedBytes: Uint8Array, payload: Uint8Array): number {
+  return 1 + SIGNATURE1.length + headLength(protectedBytes.length) + protectedBytes.length + 1 + headLength(payload.length) + payload.length;
+}
+
+/**
+ * The Sig_structure written at the start of `out` (at least `sigStructureLength` bytes long: the
+ * verification path passes a reused buffer); returns the view of the bytes written.
+ */
+export function sigStructureInto(protectedBytes: Uint8Array, payload: Uint8Array, out: Uint8Array): Uint8Array {
   let o = 0;
   out[o++] = 0x84;
-  out.set(SIGNATURE1, o);
-  o += SIGNATURE1.length;
-  out.set(ph, o);
-  o += ph.length;
+  for (let i = 0; i < SIGNATURE1.length; i++) out[o++] = SIGNATURE1[i]!;
+  o = writeHead(out, o, 2, protectedBytes.length);
   out.set(protectedBytes, o);
   o += protectedBytes.length;
   out[o++] = 0x40; // external_aad: empty byte string
-  out.set(pl, o);
-  o += pl.length;
+  o = writeHead(out, o, 2, payload.length);
   out.set(payload, o);
-  return out;
+  o += payload.length;
+  return o === out.length ? out : out.subarray(0, o);
 }
 
 const SIGNATURE1 = encodeCbor('Signature1');
 
-function head(major: number, n: number): Uint8Array {
+function headLength(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+}
+
+/** The CBOR head of major type `major` with argument `n` (< 2^32) at `o`; returns the next offset. */
+function writeHead(out: Uint8Array, o: number, major: number, n: number): number {
   const m = major << 5;
-  if (n < 24) return Uint8Array.of(m | n);
-  if (n < 0x100) return Uint8Array.of(m | 24, n);
-  if (n < 0x10000) return Uint8Array.of(m | 25, n >> 8, n & 0xff);
-  return Uint8Array.of(m | 26, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
+  if (n < 24) out[o++] = m | n;
+  else if (n < 0x100) {
+    out[o++] = m | 24;
+    out[o++] = n;
+  } else if (n < 0x10000) {
+    out[o++] = m | 25;
+    out[o++] = n >> 8;
+    out[o++] = n & 0xff;
+  } else {
+    out[o++] = m | 26;
+    out[o++] = n >>> 24;
+    out[o++] = (n >> 16) & 0xff;
+    out[o++] = (n >> 8) & 0xff;
+    out[o++] = n & 0xff;
+  }
+  return o;
 }
 
 /** Serialize a COSE_Sign1 (issuance), tagged 18 as the hcert spec recommends. */

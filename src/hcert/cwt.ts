@@ -38,18 +38,22 @@ export function parseCwtClaims(payload: Uint8Array, limits: CborLimits): HcertCl
     decodeCbor(payload, limits); // a malformed item reports its own CBOR error first
     throw formatError('cwt-not-map');
   }
-  const claims = new Map<CborKey, CborValue>();
+  // Keys seen so far in each map (duplicates are rejected), and the three claims kept in locals
+  // rather than a Map of every claim.
+  const seen = CLAIM_KEYS.reset();
+  let iss: CborValue;
+  let iat: CborValue;
+  let exp: CborValue;
   let dcc: Json | undefined;
   let hcertSeen = false;
   r.count(1);
   const n = r.length(r.byte() & 31, 2);
   for (let i = 0; n < 0 ? !r.isBreak() : i < n; i++) {
-    const k = claimKey(r, claims, 1);
+    const k = claimKey(r, seen, 1);
     if (k === CLAIM_HCERT && r.pos < payload.length && payload[r.pos]! >> 5 === 5) {
       // hcert: { 1: DCC, … }
       hcertSeen = true;
-      claims.set(k, null);
-      const inner = new Map<CborKey, CborValue>();
+      const inner = HCERT_KEYS.reset();
       r.count(1);
       const m = r.length(r.byte() & 31, 2);
       for (let j = 0; m < 0 ? !r.isBreak() : j < m; j++) {
@@ -58,24 +62,54 @@ export function parseCwtClaims(payload: Uint8Array, limits: CborLimits): HcertCl
           const v = r.json(2);
           if (typeof v !== 'object' || v === null || Array.isArray(v)) throw formatError('cwt-dcc-missing');
           dcc = v;
-          inner.set(hk, null);
-        } else inner.set(hk, r.item(2));
+        } else r.item(2);
       }
-    } else claims.set(k, r.item(1));
+    } else {
+      const v = r.item(1);
+      if (k === CLAIM_ISS) iss = v;
+      else if (k === CLAIM_IAT) iat = v;
+      else if (k === CLAIM_EXP) exp = v;
+    }
   }
   if (r.pos !== payload.length) throw formatError('cbor-trailing-bytes');
-  const iss = claims.get(CLAIM_ISS);
   if (iss !== undefined && typeof iss !== 'string') throw formatError('cwt-iss');
   if (!hcertSeen) throw formatError('cwt-hcert-missing');
   if (dcc === undefined) throw formatError('cwt-dcc-missing');
-  return { iss, iat: numericDate(claims.get(CLAIM_IAT), 'iat'), exp: numericDate(claims.get(CLAIM_EXP), 'exp'), dcc };
+  return { iss, iat: numericDate(iat, 'iat'), exp: numericDate(exp, 'exp'), dcc };
 }
 
-// A map key at `depth`: integer or text, not seen before in this map.
-function claimKey(r: CborReader, seen: Map<CborKey, CborValue>, depth: number): CborKey {
+/** The keys of one map so far: a short list (a CWT has a handful of claims), a Set past 16 keys. */
+class SeenKeys {
+  list: CborKey[] = [];
+  set: Set<CborKey> | null = null;
+  reset(): this {
+    this.list.length = 0;
+    this.set = null;
+    return this;
+  }
+  /** Record `k`; false if it was already there. */
+  add(k: CborKey): boolean {
+    if (this.set) {
+      if (this.set.has(k)) return false;
+      this.set.add(k);
+      return true;
+    }
+    if (this.list.includes(k)) return false;
+    this.list.push(k);
+    if (this.list.length > 16) this.set = new Set(this.list); // a hostile map of thousands stays linear
+    return true;
+  }
+}
+
+// Reused by every call (module state: parseCwtClaims is synchronous and nothing it calls re-enters it).
+const CLAIM_KEYS = new SeenKeys();
+const HCERT_KEYS = new SeenKeys();
+
+// A map key at `depth`: integer or text, not seen before in this map (`seen` collects them).
+function claimKey(r: CborReader, seen: SeenKeys, depth: number): CborKey {
   const k = r.item(depth);
   if (typeof k !== 'number' && typeof k !== 'string') throw formatError('cbor-map-key-type');
-  if (seen.has(k)) throw formatError('cbor-duplicate-key');
+  if (!seen.add(k)) throw formatError('cbor-duplicate-key');
   return k;
 }
 

@@ -2,7 +2,7 @@
  * Unwrapping the transport layers of an HCERT QR text: `HC1:` prefix → base45 → zlib → COSE bytes.
  */
 import type { HcertBackend } from './backend.ts';
-import { decodeBase45 } from './base45.ts';
+import { decodeBase45, decodeBase45Into } from './base45.ts';
 import { formatError } from './errors.ts';
 import type { Limits } from './limits.ts';
 import { inflateBounded } from './zlib.ts';
@@ -24,3 +24,29 @@ export function unwrapHc1(text: string, limits: Limits, backend: HcertBackend): 
   const compressed = decodeBase45(unprefix(text, limits), limits.maxBase45Bytes);
   return inflateBounded(backend, compressed, limits.maxInflatedBytes);
 }
+
+/** Reusable buffers for `unwrapHc1Into` (and the Sig_structure, in verify.ts). */
+export interface UnwrapScratch {
+  compressed: Uint8Array;
+  cose: Uint8Array;
+}
+
+/**
+ * `unwrapHc1` writing the base45 and inflate outputs into `scratch` (grown up to 64 KiB, after which
+ * larger outputs are allocated as before): same checks and errors, no allocation per pass. The
+ * result is a view of `scratch.cose`, valid until the next call with the same scratch.
+ */
+export function unwrapHc1Into(text: string, limits: Limits, backend: HcertBackend, scratch: UnwrapScratch): Uint8Array {
+  const t = unprefix(text, limits);
+  if (scratch.compressed.length < limits.maxBase45Bytes && scratch.compressed.length < SCRATCH_MAX) {
+    scratch.compressed = new Uint8Array(Math.min(limits.maxBase45Bytes, SCRATCH_MAX));
+  }
+  const compressed = decodeBase45Into(t, limits.maxBase45Bytes, scratch.compressed);
+  if (scratch.cose.length < limits.maxInflatedBytes && scratch.cose.length < SCRATCH_MAX) {
+    scratch.cose = new Uint8Array(Math.min(limits.maxInflatedBytes, SCRATCH_MAX));
+  }
+  return inflateBounded(backend, compressed, limits.maxInflatedBytes, scratch.cose);
+}
+
+/** Largest reused buffer: beyond it (only with limits far above the defaults) outputs are allocated. */
+export const SCRATCH_MAX = 1 << 16;

@@ -52,15 +52,36 @@ const ROOT_BITS = 9; // as zlib's literal/length root table
 const CODES = 0; // the code-length code: must be complete
 const LENS_OR_DISTS = 1; // may be incomplete only when it is a single 1-bit code (as zlib allows)
 
-function buildTable(lengths: Uint8Array, kind: number): Table {
-  const count = new Uint16Array(16);
-  for (let i = 0; i < lengths.length; i++) count[lengths[i]!]!++;
+/** A table with room for any code (up to 288 symbols, ROOT_BITS-bit lookup), rebuilt in place. */
+function newTable(): Table {
+  return { t: new Uint16Array(1 << ROOT_BITS), bits: 1, max: 0, count: new Uint16Array(16), symbol: new Uint16Array(288) };
+}
+
+// Scratch for building tables (module state: inflateZlib is synchronous and calls nothing outside
+// this module, so one call never sees another's tables).
+const NEXT = new Uint16Array(16);
+const OFFS = new Uint16Array(16);
+
+/**
+ * Build the decoding table of the code with these `n` code lengths into `tab` (whose arrays are
+ * large enough for any code: see newTable). Throws for an over-subscribed or incomplete code.
+ */
+function buildTable(lengths: Uint8Array, start: number, n: number, kind: number, tab: Table): Table {
+  const count = tab.count;
+  count.fill(0);
+  for (let i = 0; i < n; i++) count[lengths[start + i]!]!++;
   count[0] = 0;
   let max = 15;
   while (max > 0 && count[max] === 0) max--;
-  const symbol = new Uint16Array(lengths.length);
+  const symbol = tab.symbol;
+  tab.max = max;
   // No codes at all: every lookup fails (legal for a distance code of a literal-only block).
-  if (max === 0) return { t: new Uint16Array(2), bits: 1, max: 0, count, symbol };
+  if (max === 0) {
+    tab.bits = 1;
+    tab.t[0] = 0;
+    tab.t[1] = 0;
+    return tab;
+  }
   let left = 1;
   for (let len = 1; len <= max; len++) {
     left = (left << 1) - count[len]!;
@@ -68,8 +89,9 @@ function buildTable(lengths: Uint8Array, kind: number): Table {
   }
   if (left > 0 && (kind === CODES || max !== 1)) throw formatError('zlib-data'); // incomplete
   // First code of each length (RFC 1951 §3.2.2), and where each length starts in `symbol`.
-  const next = new Uint16Array(16);
-  const offs = new Uint16Array(16);
+  const next = NEXT;
+  const offs = OFFS;
+  offs[1] = 0;
   for (let len = 1, code = 0; len <= max; len++) {
     code = (code + count[len - 1]!) << 1;
     next[len] = code;
@@ -77,19 +99,21 @@ function buildTable(lengths: Uint8Array, kind: number): Table {
   }
   const bits = max < ROOT_BITS ? max : ROOT_BITS;
   const size = 1 << bits;
-  const t = new Uint16Array(size);
-  for (let sym = 0; sym < lengths.length; sym++) {
-    const len = lengths[sym]!;
+  const t = tab.t;
+  t.fill(0, 0, size);
+  for (let sym = 0; sym < n; sym++) {
+    const len = lengths[start + sym]!;
     if (len === 0) continue;
     symbol[offs[len]!++] = sym;
     const code = next[len]!++;
     if (len > bits) continue;
     // Huffman codes are packed MSB first; the bit reader is LSB first, so index by the reversed code.
-    const rev = ((REV8[code & 0xff]! << 8) | REV8[code >>> 8]!) >>> (16 - len);
+    const rev = ((REV8[code & 0xff]! << 8) | REV8[code >> 8]!) >> (16 - len); // `>>`: see inflateZlib
     const entry = (sym << 4) | len;
     for (let i = rev; i < size; i += 1 << len) t[i] = entry;
   }
-  return { t, bits, max, count, symbol };
+  tab.bits = bits;
+  return tab;
 }
 
 /**
@@ -102,7 +126,7 @@ function decodeLong(tab: Table, bitbuf: number): number {
   let index = 0;
   for (let len = 1; len <= tab.max; len++) {
     code |= bitbuf & 1;
-    bitbuf >>>= 1;
+    bitbuf >>= 1;
     const count = tab.count[len]!;
     if (code - count < first) return (tab.symbol[index + (code - first)]! << 4) | len;
     index += count;
@@ -116,17 +140,25 @@ function decodeLong(tab: Table, bitbuf: number): number {
 const FIXED_LIT = (() => {
   const l = new Uint8Array(288);
   l.fill(8, 0, 144).fill(9, 144, 256).fill(7, 256, 280).fill(8, 280, 288);
-  return buildTable(l, LENS_OR_DISTS);
+  return buildTable(l, 0, 288, LENS_OR_DISTS, newTable());
 })();
 // 32 five-bit codes, of which 30 and 31 are invalid (rejected when decoded, as zlib does).
-const FIXED_DIST = buildTable(new Uint8Array(32).fill(5), LENS_OR_DISTS);
+const FIXED_DIST = buildTable(new Uint8Array(32).fill(5), 0, 32, LENS_OR_DISTS, newTable());
+// Tables of the current dynamic block, and its code lengths (rebuilt per block, never allocated).
+const DYN_LIT = newTable();
+const DYN_DIST = newTable();
+const DYN_CL = newTable();
+const CL_LENGTHS = new Uint8Array(19);
+const LENGTHS = new Uint8Array(286 + 30);
 
 /**
  * Inflate a zlib stream (2-byte header already validated by the caller) into at most `maxOutput`
  * bytes. Throws `HcertError('format')`: `zlib-output-limit` as soon as the output would exceed
  * the limit, `zlib-data` for anything malformed, truncated or failing the Adler-32 check.
  */
-export function inflateZlib(data: Uint8Array, maxOutput: number): Uint8Array {
+export function inflateZlib(data: Uint8Array, maxOutput: number, scratch?: Uint8Array): Uint8Array {
+  // Shifts use `>>`, not `>>>`: the bit buffer never holds more than 28 bits, so both give the same
+  // value, but `>>>` types it as uint32 and V8 then keeps it as a float64 (measured 2× slower).
   const n = data.length;
   let ip = 2; // after CMF, FLG
   let bitbuf = 0;
@@ -134,8 +166,11 @@ export function inflateZlib(data: Uint8Array, maxOutput: number): Uint8Array {
   // Bits appended past the end of the input (as zeros) so table lookups never need a length check;
   // consuming any of them means the stream is truncated.
   let phantom = 0;
-  let cap = Math.min(maxOutput, Math.max(1024, n * 4));
-  let out: Uint8Array = new Uint8Array(cap);
+  // Output goes to `scratch` when given (the verification path reuses one buffer; stale bytes in it
+  // are never read: a match may only copy from what this call has written, `distance > op` fails).
+  // `cap` never exceeds `maxOutput`, so every write past the limit goes through grow(), which throws.
+  let out: Uint8Array = scratch ?? new Uint8Array(Math.min(maxOutput, Math.max(1024, n * 4)));
+  let cap = Math.min(maxOutput, out.length);
   let op = 0;
 
   let final = 0;
@@ -146,17 +181,17 @@ export function inflateZlib(data: Uint8Array, maxOutput: number): Uint8Array {
       bitcnt += 8;
     }
     final = bitbuf & 1;
-    const type = (bitbuf >>> 1) & 3;
-    bitbuf >>>= 3;
+    const type = (bitbuf >> 1) & 3;
+    bitbuf >>= 3;
     bitcnt -= 3;
     if (bitcnt < phantom) throw formatError('zlib-data');
 
     if (type === 0) {
       // Stored block: skip to a byte boundary, LEN, NLEN, then LEN raw bytes.
-      bitbuf >>>= bitcnt & 7;
+      bitbuf >>= bitcnt & 7;
       bitcnt -= bitcnt & 7;
       if (phantom > 0) throw formatError('zlib-data');
-      ip -= bitcnt >>> 3; // give back the whole bytes still buffered
+      ip -= bitcnt >> 3; // give back the whole bytes still buffered
       bitbuf = 0;
       bitcnt = 0;
       if (ip + 4 > n) throw formatError('zlib-data');
@@ -185,12 +220,13 @@ export function inflateZlib(data: Uint8Array, maxOutput: number): Uint8Array {
         bitcnt += 8;
       }
       const nlen = (bitbuf & 31) + 257;
-      const ndist = ((bitbuf >>> 5) & 31) + 1;
-      const ncode = ((bitbuf >>> 10) & 15) + 4;
-      bitbuf >>>= 14;
+      const ndist = ((bitbuf >> 5) & 31) + 1;
+      const ncode = ((bitbuf >> 10) & 15) + 4;
+      bitbuf >>= 14;
       bitcnt -= 14;
       if (bitcnt < phantom || nlen > 286 || ndist > 30) throw formatError('zlib-data');
-      const cl = new Uint8Array(19);
+      const cl = CL_LENGTHS;
+      cl.fill(0);
       for (let i = 0; i < ncode; i++) {
         while (bitcnt < 3) {
           if (ip < n) bitbuf |= data[ip++]! << bitcnt;
@@ -198,13 +234,13 @@ export function inflateZlib(data: Uint8Array, maxOutput: number): Uint8Array {
           bitcnt += 8;
         }
         cl[CLORDER[i]!] = bitbuf & 7;
-        bitbuf >>>= 3;
+        bitbuf >>= 3;
         bitcnt -= 3;
       }
       if (bitcnt < phantom) throw formatError('zlib-data');
-      const clt = buildTable(cl, CODES);
+      const clt = buildTable(cl, 0, 19, CODES, DYN_CL);
       const clmask = (1 << clt.bits) - 1;
-      const lengths = new Uint8Array(nlen + ndist);
+      const lengths = LENGTHS; // every entry up to nlen + ndist is written before it is read
       for (let i = 0; i < nlen + ndist; ) {
         while (bitcnt < 14) {
           if (ip < n) bitbuf |= data[ip++]! << bitcnt;
@@ -213,9 +249,9 @@ export function inflateZlib(data: Uint8Array, maxOutput: number): Uint8Array {
         }
         let e = clt.t[bitbuf & clmask]!;
         if (e === 0 && (e = decodeLong(clt, bitbuf)) === 0) throw formatError('zlib-data');
-        bitbuf >>>= e & 15;
+        bitbuf >>= e & 15;
         bitcnt -= e & 15;
-        const sym = e >>> 4;
+        const sym = e >> 4;
         if (sym < 16) {
           lengths[i++] = sym;
           continue;
@@ -226,15 +262,15 @@ export function inflateZlib(data: Uint8Array, maxOutput: number): Uint8Array {
           if (i === 0) throw formatError('zlib-data');
           value = lengths[i - 1]!;
           repeat = 3 + (bitbuf & 3);
-          bitbuf >>>= 2;
+          bitbuf >>= 2;
           bitcnt -= 2;
         } else if (sym === 17) {
           repeat = 3 + (bitbuf & 7);
-          bitbuf >>>= 3;
+          bitbuf >>= 3;
           bitcnt -= 3;
         } else {
           repeat = 11 + (bitbuf & 127);
-          bitbuf >>>= 7;
+          bitbuf >>= 7;
           bitcnt -= 7;
         }
         if (i + repeat > nlen + ndist) throw formatError('zlib-data');
@@ -242,8 +278,8 @@ export function inflateZlib(data: Uint8Array, maxOutput: number): Uint8Array {
       }
       if (bitcnt < phantom) throw formatError('zlib-data');
       if (lengths[256] === 0) throw formatError('zlib-data'); // no end-of-block code
-      lit = buildTable(lengths.subarray(0, nlen), LENS_OR_DISTS);
-      dist = buildTable(lengths.subarray(nlen), LENS_OR_DISTS);
+      lit = buildTable(lengths, 0, nlen, LENS_OR_DISTS, DYN_LIT);
+      dist = buildTable(lengths, nlen, ndist, LENS_OR_DISTS, DYN_DIST);
     } else throw formatError('zlib-data');
 
     // Compressed data: literal/length symbols, each length followed by a distance.
@@ -251,7 +287,55 @@ export function inflateZlib(data: Uint8Array, maxOutput: number): Uint8Array {
     const lmask = (1 << lit.bits) - 1;
     const dt = dist.t;
     const dmask = (1 << dist.bits) - 1;
-    for (;;) {
+    block: for (;;) {
+      // Fast loop, as zlib's inflate_fast: while 8 input bytes remain (one literal/length code with
+      // its extra bits and one distance code with its extra bits take at most 48 bits) and the
+      // longest match (258 bytes) fits below `cap`, neither the input nor the output can run out,
+      // so the end-of-input (`phantom` is 0 here) and output-room checks are skipped. Every check
+      // on the data itself is the same, in the same order, as in the careful loop below.
+      while (ip + 8 <= n && op + 258 <= cap) {
+        if (bitcnt < 15) {
+          bitbuf |= (data[ip]! | (data[ip + 1]! << 8)) << bitcnt; // ≤ 30 bits buffered
+          ip += 2;
+          bitcnt += 16;
+        }
+        let e = lt[bitbuf & lmask]!;
+        if (e === 0 && (e = decodeLong(lit, bitbuf)) === 0) throw formatError('zlib-data');
+        bitbuf >>= e & 15;
+        bitcnt -= e & 15;
+        const sym = e >> 4;
+        if (sym < 256) {
+          out[op++] = sym;
+          continue;
+        }
+        if (sym === 256) break block;
+        const li = sym - 257;
+        if (li >= 29) throw formatError('zlib-data'); // 286, 287 are not valid codes
+        while (bitcnt < 20) {
+          bitbuf |= data[ip++]! << bitcnt;
+          bitcnt += 8;
+        }
+        const le = LEXT[li]!;
+        const len = LBASE[li]! + (bitbuf & ((1 << le) - 1));
+        bitbuf >>= le;
+        bitcnt -= le;
+        let d = dt[bitbuf & dmask]!;
+        if (d === 0 && (d = decodeLong(dist, bitbuf)) === 0) throw formatError('zlib-data');
+        bitbuf >>= d & 15;
+        bitcnt -= d & 15;
+        const di = d >> 4;
+        if (di >= 30) throw formatError('zlib-data'); // 30, 31 are not valid codes
+        while (bitcnt < 13) {
+          bitbuf |= data[ip++]! << bitcnt;
+          bitcnt += 8;
+        }
+        const de = DEXT[di]!;
+        const distance = DBASE[di]! + (bitbuf & ((1 << de) - 1));
+        bitbuf >>= de;
+        bitcnt -= de;
+        if (distance > op) throw formatError('zlib-data'); // before the start of the output
+        for (let from = op - distance, end = op + len; op < end; ) out[op++] = out[from++]!;
+      }
       while (bitcnt < 15) {
         if (ip < n) bitbuf |= data[ip++]! << bitcnt;
         else phantom += 8;
@@ -259,16 +343,16 @@ export function inflateZlib(data: Uint8Array, maxOutput: number): Uint8Array {
       }
       let e = lt[bitbuf & lmask]!;
       if (e === 0 && (e = decodeLong(lit, bitbuf)) === 0) throw formatError('zlib-data');
-      bitbuf >>>= e & 15;
+      bitbuf >>= e & 15;
       bitcnt -= e & 15;
       if (bitcnt < phantom) throw formatError('zlib-data');
-      const sym = e >>> 4;
+      const sym = e >> 4;
       if (sym < 256) {
         if (op >= cap) cap = (out = grow(out, op, op + 1, maxOutput)).length;
         out[op++] = sym;
         continue;
       }
-      if (sym === 256) break;
+      if (sym === 256) break block;
       const li = sym - 257;
       if (li >= 29) throw formatError('zlib-data'); // 286, 287 are not valid codes
       while (bitcnt < 20) {
@@ -278,13 +362,13 @@ export function inflateZlib(data: Uint8Array, maxOutput: number): Uint8Array {
       }
       const le = LEXT[li]!;
       const len = LBASE[li]! + (bitbuf & ((1 << le) - 1));
-      bitbuf >>>= le;
+      bitbuf >>= le;
       bitcnt -= le;
       let d = dt[bitbuf & dmask]!;
       if (d === 0 && (d = decodeLong(dist, bitbuf)) === 0) throw formatError('zlib-data');
-      bitbuf >>>= d & 15;
+      bitbuf >>= d & 15;
       bitcnt -= d & 15;
-      const di = d >>> 4;
+      const di = d >> 4;
       if (di >= 30) throw formatError('zlib-data'); // 30, 31 are not valid codes
       while (bitcnt < 13) {
         if (ip < n) bitbuf |= data[ip++]! << bitcnt;
@@ -293,7 +377,7 @@ export function inflateZlib(data: Uint8Array, maxOutput: number): Uint8Array {
       }
       const de = DEXT[di]!;
       const distance = DBASE[di]! + (bitbuf & ((1 << de) - 1));
-      bitbuf >>>= de;
+      bitbuf >>= de;
       bitcnt -= de;
       if (bitcnt < phantom) throw formatError('zlib-data');
       if (distance > op) throw formatError('zlib-data'); // before the start of the output
@@ -306,7 +390,7 @@ export function inflateZlib(data: Uint8Array, maxOutput: number): Uint8Array {
   // Adler-32 trailer (big-endian), right after the byte holding the last bit of the stream.
   bitcnt -= bitcnt & 7;
   if (phantom > bitcnt) throw formatError('zlib-data');
-  ip -= (bitcnt - phantom) >>> 3;
+  ip -= (bitcnt - phantom) >> 3;
   if (ip + 4 > n) throw formatError('zlib-data');
   const expected = ((data[ip]! << 24) | (data[ip + 1]! << 16) | (data[ip + 2]! << 8) | data[ip + 3]!) >>> 0;
   if (adler32(out, op) !== expected) throw formatError('zlib-data');

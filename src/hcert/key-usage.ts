@@ -25,7 +25,14 @@ const ALL_DCC_OIDS = new Set(Object.values(KEY_USAGE_OIDS).flat());
  */
 export function keyUsageAllows(extendedKeyUsage: readonly string[] | undefined, type: CertificateType): boolean {
   if (!extendedKeyUsage) return true;
-  const dccOids = extendedKeyUsage.filter((o) => ALL_DCC_OIDS.has(o));
-  if (dccOids.length === 0) return true;
-  return dccOids.some((o) => KEY_USAGE_OIDS[type].includes(o));
+  // Plain loops, no closures or intermediate array: this runs once per verification.
+  const allowed = KEY_USAGE_OIDS[type];
+  let restricted = false;
+  for (let i = 0; i < extendedKeyUsage.length; i++) {
+    const o = extendedKeyUsage[i]!;
+    if (!ALL_DCC_OIDS.has(o)) continue;
+    if (allowed.includes(o)) return true;
+    restricted = true;
+  }
+  return !restricted;
 }

@@ -14,17 +14,17 @@
  * the holder unless the signature and schema hold. Any unexpected exception while handling input is
  * reported as `format`: the function never throws for hostile input.
  */
-import { algorithmFor, type AlgorithmName } from './algorithms.ts';
+import { allowedAlgorithm, type AlgorithmName } from './algorithms.ts';
 import type { HcertBackend } from './backend.ts';
-import { parseCoseSign1, coseKid, sigStructure, HEADER_ALG } from './cose.ts';
+import { parseCoseSign1, coseKid, sigStructureInto, sigStructureLength, HEADER_ALG } from './cose.ts';
 import { parseCwtClaims, type HcertClaims, type Json } from './cwt.ts';
 import { HcertError, classify, type ReasonCode } from './errors.ts';
-import { unwrapHc1 } from './hc1.ts';
+import { unwrapHc1Into, SCRATCH_MAX, type UnwrapScratch } from './hc1.ts';
 import { keyUsageAllows, type CertificateType } from './key-usage.ts';
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';
 import { EMPTY_REVOCATION_LIST, findRevocation, type RevocationList } from './revocation.ts';
 import type { TrustList, TrustedKey } from './trust-list.ts';
-import { toBase64 } from './bytes.ts';
+import { kidKey } from './bytes.ts';
 
 /** A DCC validator: true when the payload satisfies the DCC JSON schema. */
 export type DccValidator = (dcc: unknown) => boolean;
@@ -82,31 +82,56 @@ export type VerifyResult = VerifySuccess | VerifyFailure;
  * if (!r.valid) console.log(r.reason); // 'expired', 'signature', …
  */
 export function verifyHc1(text: string, options: VerifyOptions): VerifyResult {
+  // The intermediate bytes (base45 output, COSE bytes, Sig_structure) go to reused buffers: none of
+  // them outlives this call (the result holds strings and numbers only). A nested call — a backend
+  // or validator that itself verifies a pass — gets buffers of its own.
+  const scratch = shared.busy ? newScratch() : shared;
+  scratch.busy = true;
+  try {
+    return verifyWith(text, options, scratch);
+  } finally {
+    scratch.busy = false;
+  }
+}
+
+interface Scratch extends UnwrapScratch {
+  signed: Uint8Array;
+  busy: boolean;
+}
+
+const DEFAULT_CBOR_LIMITS = Object.freeze({ maxDepth: DEFAULT_LIMITS.maxCborDepth, maxItems: DEFAULT_LIMITS.maxCborItems });
+
+const newScratch = (): Scratch => ({ compressed: new Uint8Array(0), cose: new Uint8Array(0), signed: new Uint8Array(0), busy: false });
+const shared = newScratch();
+
+function verifyWith(text: string, options: VerifyOptions, scratch: Scratch): VerifyResult {
   let known: { type: CertificateType; holder: Holder } | null = null;
   try {
     const limits = options.limits ?? DEFAULT_LIMITS;
-    const cborLimits = { maxDepth: limits.maxCborDepth, maxItems: limits.maxCborItems };
+    const cborLimits = limits === DEFAULT_LIMITS ? DEFAULT_CBOR_LIMITS : { maxDepth: limits.maxCborDepth, maxItems: limits.maxCborItems };
     const { backend } = options;
 
     // 1. Envelope.
-    const msg = parseCoseSign1(unwrapHc1(text, limits, backend), cborLimits);
+    const msg = parseCoseSign1(unwrapHc1Into(text, limits, backend, scratch), cborLimits);
 
     // 2. Header against the allowlist. alg is read from the protected header, else the unprotected
     // one (some issuers, and official vector common/CO20, put it there). An unprotected alg could be
     // rewritten, but that gains nothing: each trusted key is bound to exactly one algorithm at
     // import (P-256 ⇒ ES256, RSA ⇒ PS256), so a swapped alg only selects no key and fails.
-    const alg = algorithmFor(msg.protectedHeader.get(HEADER_ALG) ?? msg.unprotectedHeader.get(HEADER_ALG));
+    const alg = allowedAlgorithm(msg.protectedHeader.get(HEADER_ALG) ?? msg.unprotectedHeader.get(HEADER_ALG));
     if (!alg) return fail('signature', 'alg-not-allowed');
 
     // 3. Key resolution.
     const kid = coseKid(msg);
     if (!kid) return fail('unknown-key', 'no-kid');
-    const published = options.trustList.byKid.get(toBase64(kid));
+    const published = options.trustList.byKid.get(kidKey(kid));
     if (!published) return fail('unknown-key', 'kid-not-trusted');
 
     // 4. Signature: every trusted key published under this kid for this algorithm is tried (kids
     // can collide); each key is bound to one algorithm at import, so only those of this alg.
-    const data = sigStructure(msg.protectedBytes, msg.payload);
+    const size = sigStructureLength(msg.protectedBytes, msg.payload);
+    if (scratch.signed.length < size && size <= SCRATCH_MAX) scratch.signed = new Uint8Array(Math.max(size, Math.min(2 * scratch.signed.length, SCRATCH_MAX), 1024));
+    const data = sigStructureInto(msg.protectedBytes, msg.payload, size <= scratch.signed.length ? scratch.signed.subarray(0, size) : new Uint8Array(size));
     let signer: TrustedKey | undefined;
     for (let i = 0; i < published.length; i++) {
       const k = published[i]!;
@@ -137,7 +162,7 @@ export function verifyHc1(text: string, options: VerifyOptions): VerifyResult {
     const hit = findRevocation(backend, options.revocation ?? EMPTY_REVOCATION_LIST, {
       ci: certificateId(claims.dcc, known.type),
       iss: claims.iss,
-      alg: alg.name as AlgorithmName,
+      alg: alg.name,
       signature: msg.signature,
     });
     if (hit) return fail('revoked', hit, known);
