@@ -69,9 +69,9 @@ export function revocationHash(
 
 /**
  * The first hash type under which the pass is revoked, or `undefined`. Hashes only non-empty lists.
- * The hashes are computed by the core's own SHA-256 (sha256.ts: no allocation, ≈ 3× cheaper than a
- * node:crypto call at these sizes); `revocationHash` above, through the backend, is the reference
- * it is tested against. `backend` is kept in the signature for callers of this module.
+ * The hashes are computed synchronously by @noble/hashes (sha256.ts: at these sizes cheaper than a
+ * native call, and synchronous in the browser); `revocationHash` above, through the backend, is the
+ * reference it is tested against. `backend` is kept in the signature for callers of this module.
  */
 export function findRevocation(
   _backend: HcertBackend,

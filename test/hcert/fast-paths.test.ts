@@ -59,7 +59,7 @@ function outcome<T>(f: () => T): { value: T } | { error: string } {
 /** Strings mixing ASCII, Latin-1, BMP, astral characters and lone surrogates. */
 const anyText = fc.string({ unit: fc.oneof(fc.constantFrom('a', 'Z', '0', '#', ':', ' '), fc.constantFrom('é', 'ß', '\u00ff', '€', '中', '😀', '\ud800', '\udc00', '\udbff')), maxLength: 80 });
 
-describe('SHA-256 (sha256.ts) against node:crypto', () => {
+describe('SHA-256 (sha256.ts over @noble/hashes) against node:crypto', () => {
   const ref = (b: Uint8Array) => createHash('sha256').update(b).digest();
   it('hashes the FIPS 180-4 examples', () => {
     expect(Buffer.from(sha256(new TextEncoder().encode('abc'))).toString('hex')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
