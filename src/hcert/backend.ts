@@ -12,6 +12,12 @@ export type PublicKeyHandle = unknown;
 export interface HcertBackend {
   /** SHA-256 digest. */
   sha256(data: Uint8Array): Uint8Array;
+  /**
+   * Optional fast form of `sha256` for the per-pass revocation lookups: the digest of `data` (a
+   * string is hashed as its UTF-8, as `TextEncoder` encodes it) as a 32-char string, one char per
+   * byte (latin1). Without it the core hashes with @noble/hashes (sha256.ts), synchronously.
+   */
+  sha256Latin1?(data: string | Uint8Array): string;
   /** Import a DER SubjectPublicKeyInfo for use with `alg`. Called once per trust-list entry. */
   importPublicKey(spki: Uint8Array, alg: AlgorithmName): PublicKeyHandle;
   /** Verify a COSE signature (ES256: raw r‖s, PS256: RSASSA-PSS with SHA-256). Never throws. */

@@ -101,16 +101,20 @@ function buildTable(lengths: Uint8Array, start: number, n: number, kind: number,
   const size = 1 << bits;
   const t = tab.t;
   t.fill(0, 0, size);
+  // `symbol` serves only decodeLong, i.e. codes longer than the table: when there are none, a
+  // lookup that finds no entry matches no code at all and decodeLong returns 0 without reading it.
+  const long = max > bits;
   for (let sym = 0; sym < n; sym++) {
     const len = lengths[start + sym]!;
     if (len === 0) continue;
-    symbol[offs[len]!++] = sym;
+    if (long) symbol[offs[len]!++] = sym;
     const code = next[len]!++;
     if (len > bits) continue;
     // Huffman codes are packed MSB first; the bit reader is LSB first, so index by the reversed code.
     const rev = ((REV8[code & 0xff]! << 8) | REV8[code >> 8]!) >> (16 - len); // `>>`: see inflateZlib
     const entry = (sym << 4) | len;
-    for (let i = rev; i < size; i += 1 << len) t[i] = entry;
+    const step = 1 << len;
+    for (let i = rev; i < size; i += step) t[i] = entry;
   }
   tab.bits = bits;
   return tab;
@@ -410,8 +414,22 @@ function grow(out: Uint8Array, used: number, need: number, max: number): Uint8Ar
 function adler32(b: Uint8Array, len: number): number {
   let a = 1;
   let s = 0;
-  for (let i = 0; i < len; ) {
-    const end = Math.min(i + 5552, len); // largest run before the sums can overflow 2^32
+  let i = 0;
+  while (i < len) {
+    // Runs of at most 2,600 bytes keep both sums below 2^30 (s ≤ 65520 + 65520·n + 255·n(n+1)/2 for
+    // n bytes), so they stay small integers; four bytes per step.
+    const end = Math.min(i + 2600, len);
+    const end4 = end - ((end - i) & 3);
+    for (; i < end4; i += 4) {
+      a += b[i]!;
+      s += a;
+      a += b[i + 1]!;
+      s += a;
+      a += b[i + 2]!;
+      s += a;
+      a += b[i + 3]!;
+      s += a;
+    }
     for (; i < end; i++) {
       a += b[i]!;
       s += a;

@@ -69,20 +69,25 @@ export function revocationHash(
 
 /**
  * The first hash type under which the pass is revoked, or `undefined`. Hashes only non-empty lists.
- * The hashes are computed synchronously by @noble/hashes (sha256.ts: at these sizes cheaper than a
- * native call, and synchronous in the browser); `revocationHash` above, through the backend, is the
- * reference it is tested against. `backend` is kept in the signature for callers of this module.
+ * The hashes come from the backend's `sha256Latin1` when it has one (Node: node:crypto, returning
+ * the key form directly), else from @noble/hashes (sha256.ts), synchronously in the browser too;
+ * `revocationHash` above, through the backend's `sha256`, is the reference both are tested against.
  */
 export function findRevocation(
-  _backend: HcertBackend,
+  backend: HcertBackend,
   list: RevocationList,
   input: { ci: string; iss: string | undefined; alg: AlgorithmName; signature: Uint8Array },
 ): RevocationHashType | undefined {
+  const s = input.signature;
+  const sigEnd = input.alg === 'ES256' ? s.length >> 1 : s.length; // the r half, as subarray(0, length / 2)
+  if (backend.sha256Latin1) {
+    if (list.UCI.size !== 0 && list.UCI.has(backend.sha256Latin1(input.ci).slice(0, HASH_BYTES))) return 'UCI';
+    if (list.COUNTRYCODEUCI.size !== 0 && list.COUNTRYCODEUCI.has(backend.sha256Latin1((input.iss ?? '') + input.ci).slice(0, HASH_BYTES))) return 'COUNTRYCODEUCI';
+    if (list.SIGNATURE.size !== 0 && list.SIGNATURE.has(backend.sha256Latin1(sigEnd === s.length ? s : s.subarray(0, sigEnd)).slice(0, HASH_BYTES))) return 'SIGNATURE';
+    return undefined;
+  }
   if (list.UCI.size !== 0 && list.UCI.has(sha256TextKey16(input.ci))) return 'UCI';
   if (list.COUNTRYCODEUCI.size !== 0 && list.COUNTRYCODEUCI.has(sha256TextKey16(input.iss ?? '', input.ci))) return 'COUNTRYCODEUCI';
-  if (list.SIGNATURE.size !== 0) {
-    const s = input.signature;
-    if (list.SIGNATURE.has(sha256BytesKey16(s, 0, input.alg === 'ES256' ? s.length >> 1 : s.length))) return 'SIGNATURE'; // the r half, as subarray(0, length / 2)
-  }
+  if (list.SIGNATURE.size !== 0 && list.SIGNATURE.has(sha256BytesKey16(s, 0, sigEnd))) return 'SIGNATURE';
   return undefined;
 }

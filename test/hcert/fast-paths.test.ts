@@ -100,6 +100,16 @@ describe('SHA-256 (sha256.ts over @noble/hashes) against node:crypto', () => {
 });
 
 describe('revocation lookup (findRevocation) against the backend hashes (revocationHash)', () => {
+  const { sha256Latin1: _omitted, ...withoutLatin1 } = nodeBackend;
+  it('the node backend sha256Latin1 is the digest of TextEncoder UTF-8, as latin1', () => {
+    fc.assert(
+      fc.property(fc.oneof(anyText, fc.uint8Array({ maxLength: 300 })), (d) => {
+        const bytes = typeof d === 'string' ? new TextEncoder().encode(d) : d;
+        expect(nodeBackend.sha256Latin1!(d)).toBe(createHash('sha256').update(bytes).digest('binary'));
+      }),
+      { numRuns: 2000 },
+    );
+  });
   it('finds exactly the hash types whose list holds the reference hash', () => {
     const input = fc.record({
       ci: anyText,
@@ -116,7 +126,9 @@ describe('revocation lookup (findRevocation) against the backend hashes (revocat
           if (listed.includes(t)) json[t]!.push(Buffer.from(revocationHash(nodeBackend, t, inp)).toString('base64'));
         }
         const expected = REVOCATION_HASH_TYPES.find((t) => listed.includes(t));
-        expect(findRevocation(nodeBackend, parseRevocationList(json), inp)).toBe(expected);
+        const list = parseRevocationList(json);
+        expect(findRevocation(nodeBackend, list, inp)).toBe(expected); // node:crypto sha256Latin1
+        expect(findRevocation(withoutLatin1, list, inp)).toBe(expected); // @noble/hashes fallback
       }),
       { numRuns: 600 },
     );
