@@ -43,15 +43,11 @@ export interface CborLimits {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-/** WHATWG "latin1" is windows-1252: one UTF-16 unit per byte, equal to the byte below 0x80. */
-const LATIN1 = new TextDecoder('latin1');
 
 /** The bounded decoder state; `item` decodes generically, `json` decodes a DCC straight to JSON. */
 export class CborReader {
   pos = 0;
   items = 0;
-  /** `buf` as one string, one char per byte (see `jsonText`); decoded on first need. */
-  latin: string | undefined = undefined;
   constructor(
     readonly buf: Uint8Array,
     readonly limits: CborLimits,
@@ -261,9 +257,8 @@ export class CborReader {
   }
 
   /**
-   * A DCC text value, as `text` returns it. A definite ASCII text is a slice of the whole buffer
-   * decoded once as latin1 (one char per byte, identical to ASCII below 0x80): one native decode per
-   * DCC and a cheap slice per string instead of building each string from its bytes.
+   * A DCC text value, as `text` returns it: a definite ASCII text is built by `asciiString` (one
+   * fromCharCode call per eight characters), anything else as `text` does.
    */
   jsonText(ai: number): string {
     if (ai === 31) return this.text(ai);
@@ -275,8 +270,7 @@ export class CborReader {
     let high = 0;
     for (let i = start; i < end; i++) high |= buf[i]!;
     if (high >= 0x80) return decodeTextRange(buf, start, end);
-    if (this.latin === undefined) this.latin = LATIN1.decode(buf);
-    return this.latin.slice(start, end);
+    return asciiString(buf, start, end);
   }
 
   isBreak(): boolean {
@@ -349,6 +343,31 @@ export class CborReader {
         throw formatError('cbor-simple');
     }
   }
+}
+
+/** The ASCII bytes `buf[start, end)` as a string: one fromCharCode call up to eight characters. */
+function asciiString(b: Uint8Array, i: number, end: number): string {
+  switch (end - i) {
+    case 0:
+      return '';
+    case 1:
+      return String.fromCharCode(b[i]!);
+    case 2:
+      return String.fromCharCode(b[i]!, b[i + 1]!);
+    case 3:
+      return String.fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!);
+    case 4:
+      return String.fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!);
+    case 5:
+      return String.fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!);
+    case 6:
+      return String.fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!, b[i + 5]!);
+    case 7:
+      return String.fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!, b[i + 5]!, b[i + 6]!);
+  }
+  let s = '';
+  for (; i + 8 <= end; i += 8) s += String.fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!, b[i + 5]!, b[i + 6]!, b[i + 7]!);
+  return i === end ? s : s + asciiString(b, i, end);
 }
 
 function decodeTextRange(buf: Uint8Array, start: number, end: number): string {

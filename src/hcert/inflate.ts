@@ -59,7 +59,6 @@ function newTable(): Table {
 
 // Scratch for building tables (module state: inflateZlib is synchronous and calls nothing outside
 // this module, so one call never sees another's tables).
-const NEXT = new Uint16Array(16);
 const OFFS = new Uint16Array(16);
 
 /**
@@ -88,33 +87,36 @@ function buildTable(lengths: Uint8Array, start: number, n: number, kind: number,
     if (left < 0) throw formatError('zlib-data'); // over-subscribed
   }
   if (left > 0 && (kind === CODES || max !== 1)) throw formatError('zlib-data'); // incomplete
-  // First code of each length (RFC 1951 §3.2.2), and where each length starts in `symbol`.
-  const next = NEXT;
+  // Symbols sorted by (length, symbol) — the canonical code order — through where each length starts.
   const offs = OFFS;
   offs[1] = 0;
-  for (let len = 1, code = 0; len <= max; len++) {
-    code = (code + count[len - 1]!) << 1;
-    next[len] = code;
-    if (len > 1) offs[len] = offs[len - 1]! + count[len - 1]!;
-  }
-  const bits = max < ROOT_BITS ? max : ROOT_BITS;
-  const size = 1 << bits;
-  const t = tab.t;
-  t.fill(0, 0, size);
-  // `symbol` serves only decodeLong, i.e. codes longer than the table: when there are none, a
-  // lookup that finds no entry matches no code at all and decodeLong returns 0 without reading it.
-  const long = max > bits;
+  for (let len = 2; len <= max; len++) offs[len] = offs[len - 1]! + count[len - 1]!;
   for (let sym = 0; sym < n; sym++) {
     const len = lengths[start + sym]!;
-    if (len === 0) continue;
-    if (long) symbol[offs[len]!++] = sym;
-    const code = next[len]!++;
-    if (len > bits) continue;
-    // Huffman codes are packed MSB first; the bit reader is LSB first, so index by the reversed code.
-    const rev = ((REV8[code & 0xff]! << 8) | REV8[code >> 8]!) >> (16 - len); // `>>`: see inflateZlib
-    const entry = (sym << 4) | len;
-    const step = 1 << len;
-    for (let i = rev; i < size; i += step) t[i] = entry;
+    if (len !== 0) symbol[offs[len]!++] = sym;
+  }
+  // The table is built one code length at a time, as libdeflate does: at length `len` it has 2^len
+  // entries, and each code of that length fills exactly one, at its bit-reversed code (the bit
+  // reader is LSB first, Huffman codes MSB first). Going to the next length doubles the table by
+  // copying it onto its upper half (a code of length ≤ len repeats every 2^len entries), so the
+  // entries are written once each in JavaScript and replicated natively. Unused entries stay 0.
+  const bits = max < ROOT_BITS ? max : ROOT_BITS;
+  const t = tab.t;
+  t[0] = 0;
+  t[1] = 0;
+  let size = 2;
+  let code = 0; // canonical code (RFC 1951 §3.2.2) of the next symbol
+  let k = 0; // index in `symbol`
+  for (let len = 1; len <= bits; len++) {
+    if (len > 1) {
+      t.copyWithin(size, 0, size);
+      size <<= 1;
+    }
+    for (let c = count[len]!; c > 0; c--, k++, code++) {
+      const rev = ((REV8[code & 0xff]! << 8) | REV8[code >> 8]!) >> (16 - len); // `>>`: see inflateZlib
+      t[rev] = (symbol[k]! << 4) | len;
+    }
+    code <<= 1;
   }
   tab.bits = bits;
   return tab;
