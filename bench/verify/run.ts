@@ -34,6 +34,7 @@ import { makeSigner, trustListJson, issue, SAMPLE_DCC } from '../../test/hcert/f
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const MIN_MS = 3000; // peer only
+const PEER_ROUNDS = 5;
 
 interface Case {
   hc1: string;
@@ -218,17 +219,23 @@ async function main(): Promise<void> {
     const first = await peer.unpackAndVerify(generated[0]!.hc1);
     if (first.status !== 'verified') peerResult = { loaded: true, error: `peer did not verify a valid pass: status ${first.status}` };
     else {
+      // Rounds alternating the peer (≈ 1 s) and ours over the same 2,000 passes, so machine load hits
+      // both alike: the "× peer" ratio is the median of the per-round ratios.
       const sub = generated.slice(0, 2000);
-      const rate = await measureAsync(sub.length, async (i) => {
+      const peerFn = async (i: number) => {
         const r = await peer.unpackAndVerify(sub[i]!.hc1);
         if (r.status !== 'verified') throw new Error(`peer status ${r.status}`);
-      });
-      peerResult = { loaded: true, generated: rate, checks: 'base45, zlib, COSE signature only (no schema, expiry or revocation)' };
+      };
+      const oursSub = oursFn(sub);
+      const rates: { peer: number; ours: number }[] = [];
+      for (let r = 0; r < PEER_ROUNDS; r++) rates.push({ peer: await measureAsync(sub.length, peerFn, 1000), ours: timeSlice(sub.length, 0, sub.length, oursSub) });
+      const ratio = median(rates.map((x) => x.ours / x.peer));
+      peerResult = { loaded: true, generated: median(rates.map((x) => x.peer)), oursSameRounds: median(rates.map((x) => x.ours)), oursVsPeerMedian: ratio, rounds: rates, checks: 'base45, zlib, COSE signature only (no schema, expiry or revocation)' };
     }
   }
   console.log('peer', peerResult);
 
-  const peerRate = typeof peerResult.generated === 'number' ? peerResult.generated : undefined;
+  const peerRatio = typeof peerResult.oursVsPeerMedian === 'number' ? peerResult.oursVsPeerMedian : undefined;
   Object.assign(results, {
     date: new Date().toISOString(),
     node: process.version,
@@ -244,7 +251,7 @@ async function main(): Promise<void> {
     ratios: {
       oursVsRawEs256Generated: gen.ratio,
       oursVsRawEs256Official: off.ratio,
-      oursVsPeerGenerated: peerRate ? ours.generated / peerRate : null,
+      oursVsPeerGenerated: peerRatio ?? null,
     },
     perRound: { generated: gen.rounds, officialEs256: off.rounds },
   });
@@ -279,27 +286,49 @@ function writeDocs(r: Record<string, any>): void {
     `| ${r.counts.officialEs256} official vectors, ES256 | ${f(o.ours.officialEs256)} | ${f(o.rawNodeCryptoEs256.officialEs256)} | | ${pct(r.ratios.oursVsRawEs256Official)} | |`,
     `| ${r.counts.officialAccepted} official vectors, ES256 + PS256 | ${f(o.ours.official)} | | | | |`,
     '',
-    'Where the time goes (`node --import tsx bench/verify/stages.ts [STAGE_SET=official]`: each stage timed alone, best of 6 rounds;',
-    'and `--cpu-prof` of the full loop). Before this work, per pass: ES256 verify ≈ 60 µs; node:zlib `inflateSync` 10–25 µs (a',
-    'native zlib handle per call, plus garbage); CWT/DCC CBOR decoding 14–20 µs (a Map tree converted to JSON afterwards, and a',
-    'closure per map that tsx wraps in `__name`); revocation hashes ≈ 4–5 µs; base45 ≈ 1.5 µs; COSE 2–4 µs; schema ≈ 1.3 µs.',
-    'Now: inflate ≈ 3 µs (generated passes, fixed Huffman) / ≈ 6.6 µs (official vectors, dynamic Huffman) with the pure bounded',
-    'inflater (`src/hcert/inflate.ts`, also what the browser verifier needs); CWT + DCC ≈ 3–4 µs, decoded straight to JSON; schema',
-    '1.4–2.8 µs; revocation 3.5–4.7 µs (three SHA-256 — all three lists are non-empty here on purpose; empty lists are not hashed),',
-    'Set keys built in one call instead of hex. Timed alone the non-signature stages sum to ≈ 15–20 µs; inside the full pipeline',
-    'the cost is higher (garbage collection, cache and inline-cache effects of running everything in one loop). The signature',
-    'path was already minimal: KeyObjects imported once per trust-list entry, COSE r‖s handed to `crypto.verify` with',
-    "`dsaEncoding: 'ieee-p1363'` (no DER conversion), one trust-list lookup per pass.",
+    'The floor: `crypto.verify` of the same Sig_structure bytes and signatures, with the very KeyObjects of the trust lists the',
+    "pipeline uses (imported once), `dsaEncoding: 'ieee-p1363'` as in the Node backend; the signed bytes are prepared beforehand,",
+    'so it pays for nothing but the check.',
+    '',
+    'Where the time goes. Non-signature work per pass, measured alone (signature check stubbed, the two versions of the code',
+    'alternating in one process, median of 40 rounds): generated passes 23.7 µs before this round → 10.8 µs now; official',
+    'vectors 32.1 → 16.1 µs. Inside the full pipeline the same work costs about twice as much (measured in the bench process:',
+    'before the signature check ≈ 5 µs alone / ≈ 8 µs in the loop, after it ≈ 7 / ≈ 14 µs, and the ES256 check itself ≈ 3 µs',
+    'slower than in the floor loop): each ES256 check runs ≈ 80 µs of OpenSSL (P-256 code and its ≈ 150 KB generator table)',
+    'between two stretches of JavaScript, so both run with cold caches. That cold-cache cost, not any single stage, is what',
+    'stands between the measured ratio and the goal on the official vectors.',
+    '',
+    'What this round changed (each fast path is property-tested against the reference path it replaces, `test/hcert/fast-paths.test.ts`):',
+    'intermediate bytes go to reused buffers instead of a fresh ArrayBuffer each (base45 output, COSE bytes, Sig_structure, Huffman',
+    'tables: a typed array over 64 bytes costs ≈ 0.7–2 µs to allocate and collect); base45 reads the text through one',
+    '`TextEncoder.encodeInto` (per-character `charCodeAt` on a sliced string costs a representation check each); the inflater gets',
+    'a zlib-style fast loop (no end-of-input or output checks while 8 input bytes and 258 output bytes remain), `>>` instead of `>>>`',
+    '(which made V8 keep the bit buffer as a float64), tables built one code length at a time, Adler-32 four bytes a step;',
+    'revocation hashes through the backend\'s `sha256Latin1` (node:crypto one-shot hash with latin1 output, already the list\'s key',
+    'form: ≈ 0.4 µs a hash; @noble/hashes stays the fallback for other backends and measured ≈ 1.3 µs, 12 µs when loaded through',
+    'tsx); DCC keys interned, text built in one call, the claim set without Maps; date formats by character scan instead of regular',
+    'expressions, `ucs2length` without a string iterator; a constant algorithm table, the kid\'s base64 without `btoa`.',
+    'node:zlib `inflateSync` was measured again for the Node backend and not used: ≈ 9–10 µs a pass against ≈ 0.6 µs (stored),',
+    '≈ 2.5 µs (fixed Huffman) and ≈ 9.5 µs (dynamic Huffman) for the pure inflater.',
+    '',
+    'What remains, per official pass alone: inflate ≈ 3–4 µs (dynamic-Huffman passes ≈ 9.5 µs, of which ≈ 40 % building tables),',
+    'CWT/DCC decoding ≈ 2 µs (object construction with per-issuer key orders, string building), three revocation hashes and',
+    'lookups ≈ 2–3 µs (all three lists are non-empty here on purpose; empty lists are not hashed), base45 ≈ 1 µs, the generated',
+    'schema validator ≈ 1 µs (ajv builds error objects for the two `oneOf` branches a valid DCC does not take), COSE ≈ 0.5 µs.',
     '',
     'fflate (0.8.3) was measured as the inflater and rejected: with a preallocated `out` buffer it cannot stop early — a 6 KB',
     'QR-sized bomb keeps being decoded to the end of its input with writes silently dropped (≈ 95 ms, and the overflow is not',
     'reported), and without `out` it allocates ≥ 128 KiB per call (≈ 48 µs). Ours throws `zlib-output-limit` before the first byte',
     'past the limit; it is checked against node:zlib by differential property tests (`test/hcert/inflate.test.ts`).',
     '',
-    'The peer needed no npm `overrides`: its 2021 WebCrypto dependencies install and run on Node 20; what fails is only its',
-    '`esm`-loader entry point (see below).',
+    'The peer needs no npm `overrides`: its 2021 WebCrypto dependencies install and run on Node 20; what fails is only its',
+    '`esm`-loader entry point (see below). Its lockfile lists react-native/expo as optional peers of a transitive dependency,',
+    'which `npm ci` on npm 11 refuses ("Missing: @expo/env from lock file"), so the bench installs it with `--legacy-peer-deps`:',
+    'the 79 pinned packages it runs on install exactly as locked. The "× peer" ratio is the median of 5 rounds alternating the',
+    'peer (≈ 1 s) and ours over the same 2,000 passes, as the peer rate alone swung between 500 and 970 verify/s with the load.',
     '',
     o.peer.loaded === false || o.peer.error ? `Peer: not measured — ${o.peer.error}` : `Peer: @pathcheck/dcc-sdk 0.0.27 (bench/verify/peer, pinned lockfile), same passes, key given as a cached certificate; it checks ${o.peer.checks}. Its \`lib/index.js\` boots through the \`esm\` loader, which crashes on Node 20, so the bench imports its ESM sources (\`lib/main.js\`) through tsx; nothing else is patched.`,
+    '',
     '',
   ].join('\n');
   let doc = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
