@@ -33,7 +33,11 @@ const WEBCRYPTO_ALGORITHMS: Readonly<Record<AlgorithmName, { importParams: EcKey
   PS256: { importParams: { name: 'RSA-PSS', hash: 'SHA-256' }, verifyParams: { name: 'RSA-PSS', saltLength: 32 } },
 };
 
-/** Rounds needed by a verification: signatures, then revocation hashes, then the final run. */
+/**
+ * At most this many rounds: the signature checks, then the final run. (Revocation hashes no longer
+ * need a round: the core computes them synchronously; the SHA-256 path here still serves any other
+ * digest the core may ask for.)
+ */
 const MAX_ROUNDS = 6;
 
 const subtleCrypto = (): SubtleCrypto => globalThis.crypto.subtle;
