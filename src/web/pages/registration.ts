@@ -2,10 +2,9 @@ import { z } from 'zod';
 import QRCode from 'qrcode';
 import type { FastifyReply } from 'fastify';
 import { route, type RouteContext } from '../../http/route.ts';
-import { linkPrincipal } from '../../http/authenticate.ts';
 import { registrationUrl } from '../../http/surfaces/registration.ts';
 import {
-  createRegistrationLink, displayCode, inspectLink, LinkInput, lookupRegistration, LookupInput, selfRegister, SelfRegistrationInput,
+  createRegistrationLink, displayCode, inspectLink, LinkInput, lookupRegistration, LookupInput, registrantFor, selfRegister, SelfRegistrationInput,
   type LinkState, type NewLink,
 } from '../../domain/registrations.ts';
 import { AppError } from '../../errors/catalogue.ts';
@@ -196,8 +195,8 @@ export const registrationPageRoutes = [
         return sendPage(reply, selfRegPage(lang, params.linkToken, state, { values: form, errors: fieldErrorsFromZod(parsed.error, { birthDate: 'errDate', ssn: 'errSsn', phone: 'errPhone', email: 'errEmail' }) }), 400);
       }
       try {
-        const { principal, link } = await linkPrincipal(app, params.linkToken);
-        const done = await app.uow.run(principal, requestId, (w) => selfRegister(w, app, link.id, parsed.data));
+        // The link was inspected above; selfRegister spends it atomically (a concurrent use answers link_used).
+        const done = await app.uow.run(registrantFor(state), requestId, (w) => selfRegister(w, app, state.id, parsed.data));
         return sendPage(reply, await donePage(lang, params.linkToken, done.code, done.expiresAt), 201);
       } catch (e) {
         // Used by a concurrent submission, or expired while the form was being filled.
