@@ -154,11 +154,15 @@ export async function getPass(w: Work, id: string): Promise<PassView & { hc1: st
   return { ...view(row!), hc1: w.fields.decrypt(hc1Ctx(id), row!.hc1_enc) };
 }
 
-export async function listPasses(w: Work): Promise<PassView[]> {
+/** Passes a principal may list: a patient's own; a pharmacy's latest 200, or all it issued for one patient. */
+export async function listPasses(w: Work, forPatientId?: string): Promise<PassView[]> {
   const a = w.actor;
   if (a.role === 'staff' || a.role === 'api-key') {
     w.access('pass.list', { type: 'tenant', tenantId: a.tenantId }, { resourceType: 'Pass', resourceId: null, subjectRef: null });
-    return (await w.tx.query<PassRow>('SELECT * FROM pass WHERE tenant_id = $1 ORDER BY issued_at DESC LIMIT 200', [a.tenantId])).map(view);
+    const rows = forPatientId
+      ? await w.tx.query<PassRow>('SELECT * FROM pass WHERE tenant_id = $1 AND patient_id = $2 ORDER BY issued_at DESC', [a.tenantId, forPatientId])
+      : await w.tx.query<PassRow>('SELECT * FROM pass WHERE tenant_id = $1 ORDER BY issued_at DESC LIMIT 200', [a.tenantId]);
+    return rows.map(view);
   }
   w.access('pass.list', { type: 'self' }, { resourceType: 'Pass', resourceId: null, subjectRef: null });
   return (await w.tx.query<PassRow>('SELECT x.* FROM pass x JOIN patient p ON p.id = x.patient_id WHERE p.account_id = $1 ORDER BY x.issued_at DESC', [a.id])).map(view);

@@ -175,7 +175,7 @@ async function showPatient(ctx: RouteContext<PatientParams, unknown, unknown>, b
   const { app, principal, requestId, params, lang, reply } = ctx;
   const record = await app.uow.run(principal, requestId, async (w): Promise<PatientRecord> => {
     const patient = await getPatient(w, params.patientId);
-    const passes = principal.role === 'staff' ? (await listPasses(w)).filter((x) => x.patientId === params.patientId) : [];
+    const passes = principal.role === 'staff' ? await listPasses(w, params.patientId) : [];
     return { patient, results: await listPatientResults(w, params.patientId), vaccinations: await listPatientVaccinations(w, params.patientId), passes };
   });
   return sendPage(reply, patientPage(lang, principal, base, record, s, vs), status);
