@@ -1,5 +1,4 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import helmet from '@fastify/helmet';
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import formbody from '@fastify/formbody';
@@ -15,6 +14,7 @@ import { allRoutes } from './routes.ts';
 import { ACTIONS, type Action } from '../policy/authorize.ts';
 import { assertMayTarget } from '../domain/visibility.ts';
 import { buildOpenApi } from './openapi.ts';
+import { securityHeaders } from './security-headers.ts';
 
 export interface ServerOptions {
   /** Where JSON logs go (tests capture them to prove they hold no personal data). */
@@ -53,18 +53,10 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
 
   await server.register(cookie, { secret: createHash('sha256').update(app.keys.lookup).update('cookie').digest() });
   await server.register(formbody, { bodyLimit: BODY_LIMIT });
-  await server.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'none'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'", 'data:', 'blob:'],
-        connectSrc: ["'self'"], fontSrc: ["'self'"], formAction: ["'self'"], frameAncestors: ["'none'"], baseUri: ["'none'"],
-        manifestSrc: ["'self'"], workerSrc: ["'self'"], mediaSrc: ["'self'", 'blob:'],
-      },
-    },
-    strictTransportSecurity: config.secureCookies ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-    referrerPolicy: { policy: 'no-referrer' },
-    crossOriginEmbedderPolicy: false,
+  const security = securityHeaders({ secureCookies: config.secureCookies });
+  server.addHook('onRequest', (_req, reply, done) => {
+    reply.headers(security);
+    done();
   });
   await server.register(rateLimit, {
     global: true,
