@@ -24,22 +24,43 @@ export async function loadFacts(tx: Tx, type: FactsKind, id: string, now: Date):
   return (await loadFactsWith<Record<string, never>>(tx, type, id, now, ''))?.facts ?? null;
 }
 
+/** The record of each kind, joined to its patient; `k` is the alias whose id is looked up. */
+const SOURCES: Record<FactsKind, { from: string; tenant: string; key: string }> = {
+  pass: { from: 'pass x JOIN patient p ON p.id = x.patient_id', tenant: 'x.tenant_id', key: 'x.id' },
+  patient: { from: 'patient p', tenant: 'p.tenant_id', key: 'p.id' },
+  result: { from: 'test_result r JOIN patient p ON p.id = r.patient_id', tenant: 'r.tenant_id', key: 'r.id' },
+  vaccination: { from: 'vaccination v JOIN patient p ON p.id = v.patient_id', tenant: 'v.tenant_id', key: 'v.id' },
+  document: { from: 'document d JOIN patient p ON p.id = d.patient_id', tenant: 'd.tenant_id', key: 'd.id' },
+};
+
+/** Every record id is a UUID: anything else names no record (and must not reach a uuid cast). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
  * The facts and, in the same round trip, some columns of the record itself (`x`, `r`, `v`, `d`
  * or `p` by kind), for hot paths that read the record right after the decision. The caller must
  * not use the columns before the decision point allowed the access.
+ *
+ * Inside a unit-of-work batch, the lookups of the batch's concurrent operations for the same kind
+ * and columns are one query (`tx.lookups`); alone, one query for this id.
  */
 export async function loadFactsWith<T>(tx: Tx, type: FactsKind, id: string, now: Date, columns: string): Promise<{ facts: SubjectFacts; row: T } | null> {
-  const from = {
-    pass: `FROM pass x JOIN patient p ON p.id = x.patient_id WHERE x.id = $1`,
-    patient: `FROM patient p WHERE p.id = $1`,
-    result: `FROM test_result r JOIN patient p ON p.id = r.patient_id WHERE r.id = $1`,
-    vaccination: `FROM vaccination v JOIN patient p ON p.id = v.patient_id WHERE v.id = $1`,
-    document: `FROM document d JOIN patient p ON p.id = d.patient_id WHERE d.id = $1`,
-  }[type];
-  const tenant = { patient: 'p.tenant_id', result: 'r.tenant_id', vaccination: 'v.tenant_id', document: 'd.tenant_id', pass: 'x.tenant_id' }[type];
-  const [row] = await tx.query<FactsRow & T>(`SELECT p.id AS patient_id, ${tenant} AS tenant_id, p.subject_ref, ${CARE}${columns ? `, ${columns}` : ''} ${from}`, [id, now]);
+  if (!UUID.test(id)) return null;
+  const src = SOURCES[type];
+  const select = `SELECT ${src.key} AS facts_key, p.id AS patient_id, ${src.tenant} AS tenant_id, p.subject_ref, ${CARE}${columns ? `, ${columns}` : ''} FROM ${src.from}`;
+  type Row = FactsRow & T & { facts_key: string };
+  let row: Row | undefined;
+  if (tx.lookups) {
+    const many = `${select} WHERE ${src.key} = ANY(string_to_array($1, ',')::uuid[])`;
+    row = await tx.lookups.load(`facts:${type}:${columns}:${now.getTime()}`, id.toLowerCase(), async (keys) => {
+      const rows = await tx.query<Row>(many, [keys.join(','), now]);
+      return new Map(rows.map((r) => [String(r.facts_key).toLowerCase(), r]));
+    });
+  } else {
+    [row] = await tx.query<Row>(`${select} WHERE ${src.key} = $1`, [id, now]);
+  }
   if (!row) return null;
+  // Facts are built per caller: two operations of a batch may look up the same record.
   return { facts: { patientId: row.patient_id, tenantId: row.tenant_id, subjectRef: row.subject_ref, careProfessionalIds: row.care ? row.care.split(',') : [] }, row };
 }
 

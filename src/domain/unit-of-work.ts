@@ -1,4 +1,5 @@
 import { isReadOnlySql, type Db, type Tx } from '../store/db.ts';
+import { Lookups } from '../store/lookups.ts';
 import type { FieldCipher } from '../crypto/fields.ts';
 import type { KeyRing } from '../crypto/keys.ts';
 import type { AuditEventInput } from '../audit/event.ts';
@@ -109,6 +110,8 @@ export class UnitOfWork {
         outcomes.length = 0;
         const now = this.clock();
         const perItem: AuditEventInput[][] = batch.map(() => []);
+        // Shared by the batch's operations: their concurrent lookups become one query each.
+        const lookups = new Lookups();
         const runOne = async (item: Item, i: number) => {
           const own: AuditEventInput[] = [];
           let wrote = false;
@@ -119,6 +122,7 @@ export class UnitOfWork {
               return tx.query(sql, params);
             },
             savepoint: (fn) => tx.savepoint(fn),
+            lookups,
           };
           const w = makeWork(tracked, item.actor, item.requestId, now, this.opts.fields, own);
           try {

@@ -3,6 +3,8 @@
  * PostgreSQL via postgres.js) and run the very same SQL text, so a query proven on one engine is
  * the query the other runs.
  */
+import type { Lookups } from './lookups.ts';
+
 export type SqlParam = string | number | boolean | null | Date | bigint;
 
 export interface Queryable {
@@ -13,6 +15,8 @@ export interface Queryable {
 export interface Tx extends Queryable {
   /** Runs fn inside a savepoint: if fn throws, only its own writes are rolled back, then the error is rethrown. */
   savepoint<T>(fn: () => Promise<T>): Promise<T>;
+  /** Set when concurrent operations share this transaction (unit of work): their lookups may be coalesced. */
+  readonly lookups?: Lookups;
 }
 
 export interface Db extends Queryable {

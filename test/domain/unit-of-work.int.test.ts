@@ -9,6 +9,7 @@ import { principalFor } from '../../src/domain/accounts.ts';
 import type { Principal } from '../../src/policy/principal.ts';
 import { AppError } from '../../src/errors/catalogue.ts';
 import { UnitOfWork } from '../../src/domain/unit-of-work.ts';
+import type { Db } from '../../src/store/db.ts';
 
 /**
  * Group commit must keep every guarantee of one-transaction-per-request: each operation's audit
@@ -78,6 +79,47 @@ describe.each(ENGINES)('unit of work (group commit) on %s', (engine) => {
     await Promise.all(ops);
     expect((await verifyAudit(app.db, app.keys.auditVerify)).ok).toBe(true);
     expect(await count(`SELECT count(*)::int AS n FROM audit_event WHERE request_id LIKE 'proc-%'`)).toBe(30);
+  });
+
+  it('the concurrent lookups of a batch are one query per kind, and each operation gets its own record', async () => {
+    // A store that counts the ownership lookups (facts queries) its transactions run.
+    let factQueries = 0;
+    const counting: Db = {
+      ...app.db,
+      transaction: (fn) => app.db.transaction((tx) => fn({
+        query: (sql, params) => {
+          if (sql.includes('facts_key')) factQueries += 1;
+          return tx.query(sql, params);
+        },
+        savepoint: (inner) => tx.savepoint(inner),
+      })),
+    };
+    const uow = new UnitOfWork(counting, { fields: app.fields, keys: app.keys, checkpointEvery: 50 });
+    const creds = await demoCredentials(app);
+    const foreignDoc = creds.principals.find((p) => p.name === 'pharmacy-b-staff')!.canAccess.documentId[0]!;
+    const ids = [...docsA, ...docsA, foreignDoc, 'not-a-uuid', '00000000-0000-4000-8000-000000000000'];
+    const settled = await Promise.allSettled(ids.map((id, i) => uow.read(staffA, `coalesce-${i}`, (w) => getDocument(w, id))));
+    // The first operation opens a transaction at once, alone; the others queue behind it and form
+    // the next batch: one query for all of their document lookups (duplicates and unknown ids included).
+    expect(factQueries).toBe(2);
+    settled.forEach((s, i) => {
+      if (i < 2 * docsA.length) {
+        expect(s.status).toBe('fulfilled');
+        expect((s as PromiseFulfilledResult<{ id: string }>).value.id).toBe(ids[i]);
+      } else {
+        expect(s.status).toBe('rejected');
+        expect(((s as PromiseRejectedResult).reason as AppError).code).toBe('not_found');
+      }
+    });
+    const events = await app.db.query<{ request_id: string; outcome: string; resource_id: string }>(
+      `SELECT request_id, outcome, resource_id FROM audit_event WHERE request_id LIKE 'coalesce-%' ORDER BY seq`);
+    expect(events.length).toBe(ids.length);
+    for (const e of events) {
+      const i = Number(e.request_id.slice('coalesce-'.length));
+      expect(e.resource_id).toBe(ids[i]);
+      expect(e.outcome).toBe(i < 2 * docsA.length ? 'success' : 'denied');
+    }
+    expect((await verifyAudit(app.db, app.keys.auditVerify)).ok).toBe(true);
   });
 
   it('a read that breaks its transaction does not take the batch down with it', async () => {
