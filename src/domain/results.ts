@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Work } from './work.ts';
 import { denyUnknown } from './work.ts';
-import { asResource, loadFacts } from './facts.ts';
+import { asResource, loadFacts, loadFactsWith } from './facts.ts';
 import { AppError } from '../errors/catalogue.ts';
-import { enqueueResultOutbox } from '../reporting/outbox.ts';
+import { OUTBOX_COLUMNS, OUTBOX_IDENTITY_COLUMNS, resultOutboxRows, type OutboxIdentity } from '../reporting/outbox.ts';
 
 export const TEST_TYPES = ['antigen', 'pcr'] as const;
 export const OUTCOMES = ['negative', 'positive', 'inconclusive'] as const;
@@ -41,7 +41,10 @@ const SELECT = `SELECT r.id, r.patient_id, r.tenant_id, r.test_type, r.outcome_e
  * and writes nothing.
  */
 export async function recordResult(w: Work, patientId: string, input: ResultInput, idempotencyKey: string | null): Promise<ResultView & { replayed: boolean }> {
-  const facts = await loadFacts(w.tx, 'patient', patientId, w.now);
+  // The identity the national report freezes comes with the facts (one lookup); it is used only
+  // after the decision point allowed the access.
+  const found = await loadFactsWith<OutboxIdentity>(w.tx, 'patient', patientId, w.now, OUTBOX_IDENTITY_COLUMNS);
+  const facts = found?.facts;
   const target = { resourceType: 'Observation', resourceId: null, subjectRef: facts?.subjectRef ?? null };
   if (!facts) denyUnknown(w, 'result.create', { ...target, resourceType: 'Patient', resourceId: patientId });
   w.access('result.create', asResource('patient', patientId, facts), { ...target, resourceType: 'Patient', resourceId: patientId });
@@ -56,19 +59,22 @@ export async function recordResult(w: Work, patientId: string, input: ResultInpu
   }
   const id = randomUUID();
   const invoiceId = randomUUID();
-  await w.tx.query(
-    `INSERT INTO test_result (id, tenant_id, patient_id, test_type, outcome_enc, sampled_at, recorded_by, idempotency_key, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [id, facts.tenantId, patientId, input.testType, w.fields.encrypt(`result.outcome:${id}`, input.outcome), sampledAt, w.actor.id, idempotencyKey, w.now],
-  );
   // The invoice's content is rendered to PDF on first download (see documents.ts); here we keep its facts.
   const invoice = JSON.stringify({ resultId: id, testType: input.testType, amountCents: PRICES[input.testType], currency: 'EUR', issuedAt: w.now.toISOString() });
+  // The national report and the patient's notification (transactional outbox), written with the result.
+  const outbox = resultOutboxRows(w, { resultId: id, patientId, tenantId: facts.tenantId, testType: input.testType, outcome: input.outcome, sampledAt }, facts.subjectRef, found!.row, 12);
+  // Result, invoice and outbox rows in one statement: one round trip, all or nothing.
   await w.tx.query(
-    `INSERT INTO document (id, tenant_id, patient_id, result_id, kind, media_type, content_enc, created_at) VALUES ($1, $2, $3, $4, 'invoice', 'application/json', $5, $6)`,
-    [invoiceId, facts.tenantId, patientId, id, w.fields.encrypt(`document.content:${invoiceId}`, invoice), w.now],
+    `WITH result AS (
+       INSERT INTO test_result (id, tenant_id, patient_id, test_type, outcome_enc, sampled_at, recorded_by, idempotency_key, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id),
+     invoice AS (
+       INSERT INTO document (id, tenant_id, patient_id, result_id, kind, media_type, content_enc, created_at)
+       SELECT $10, $2, $3, result.id, 'invoice', 'application/json', $11, $9 FROM result RETURNING id)
+     INSERT INTO outbox (${OUTBOX_COLUMNS}) SELECT * FROM (VALUES ${outbox.values}) AS o WHERE EXISTS (SELECT 1 FROM invoice)`,
+    [id, facts.tenantId, patientId, input.testType, w.fields.encrypt(`result.outcome:${id}`, input.outcome), sampledAt, w.actor.id, idempotencyKey, w.now,
+      invoiceId, w.fields.encrypt(`document.content:${invoiceId}`, invoice), ...outbox.params],
   );
-  // The national report and the patient's notification, in this same transaction (transactional outbox).
-  await enqueueResultOutbox(w, { resultId: id, patientId, tenantId: facts.tenantId, testType: input.testType, outcome: input.outcome, sampledAt });
   w.record({ action: 'result.create', resourceType: 'Observation', resourceId: id, subjectRef: facts.subjectRef, purpose: 'tenant-service', outcome: 'success', tenantId: facts.tenantId });
   return {
     id, patientId, tenantId: facts.tenantId, testType: input.testType, outcome: input.outcome, sampledAt: sampledAt.toISOString(),
