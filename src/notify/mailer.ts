@@ -19,12 +19,26 @@ export interface Mailer {
  * says that a message was written, never to whom or what.
  */
 export class FileMailer implements Mailer {
+  /** The directory, created on first use (once, not per message). */
+  private ready: Promise<unknown> | undefined;
   constructor(private readonly dir: string) {}
   async send(mail: Mail): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    this.ready ??= mkdir(this.dir, { recursive: true, mode: 0o700 });
+    try {
+      await this.ready;
+    } catch (err) {
+      this.ready = undefined; // try again next time (the directory may be creatable later)
+      throw err;
+    }
     const file = join(this.dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}.eml`);
     const body = `To: ${mail.to}\nFrom: Saufconduit <no-reply@saufconduit.invalid>\nSubject: ${mail.subject}\nContent-Type: text/plain; charset=utf-8\n\n${mail.text}\n`;
-    await writeFile(file, body, { mode: 0o600 });
+    try {
+      await writeFile(file, body, { mode: 0o600 });
+    } catch (err) {
+      // The directory went away (cleaned up by hand): create it again on the retry.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.ready = undefined;
+      throw err;
+    }
   }
 }
 

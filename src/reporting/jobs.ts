@@ -69,7 +69,11 @@ export async function startJobs(app: App, options: JobsOptions = {}): Promise<Jo
   const retryDelay = options.retryDelaySeconds ?? RETRY_DEFAULTS.retryDelaySeconds;
   const rearmAfterMs = options.rearmAfterMs ?? RETRY_DEFAULTS.rearmAfterMs;
   const relayIntervalMs = options.relayIntervalMs ?? 200;
-  const batchSize = options.batchSize ?? 16;
+  // Jobs per fetch: a fetch sorts the queue's waiting jobs, so under a backlog fewer, larger fetches
+  // cost the database much less; a batch's jobs run concurrently (notifications: one unit-of-work
+  // batch). Reports go out fewer at a time: each is a request to the national endpoint.
+  const batchSize = options.batchSize ?? 100;
+  const reportBatchSize = options.batchSize ?? 25;
 
   const boss = new PgBoss({
     ...(app.db.engine === 'pglite'
@@ -107,7 +111,7 @@ export async function startJobs(app: App, options: JobsOptions = {}): Promise<Jo
   const workerOf: Record<string, string> = {};
   const pollingIntervalSeconds = options.pollingIntervalSeconds ?? 2;
   type Data = { outboxId?: unknown };
-  const handle = (queue: string, run: (outboxId: string) => Promise<unknown>) => async (jobs: PgBoss.Job<Data>[]) => {
+  const handle = (queue: string, size: number, run: (outboxId: string) => Promise<unknown>) => async (jobs: PgBoss.Job<Data>[]) => {
     await Promise.all(jobs.map(async (job) => {
       try {
         const id = job.data?.outboxId;
@@ -123,14 +127,14 @@ export async function startJobs(app: App, options: JobsOptions = {}): Promise<Jo
     // A full batch means a backlog: fetch the next one at once instead of sleeping the polling
     // interval (which would cap delivery at batchSize per interval, about 8/s).
     const worker = workerOf[queue];
-    if (jobs.length >= batchSize && worker) boss.notifyWorker(worker);
+    if (jobs.length >= size && worker) boss.notifyWorker(worker);
   };
   if (target) {
     const deps = { db: app.db, uow: app.uow, fields: app.fields, target };
-    workerIds.push(workerOf[QUEUES.report] = await boss.work<Data>(QUEUES.report, { batchSize, pollingIntervalSeconds }, handle(QUEUES.report, (id) => deliverReport(deps, id))));
+    workerIds.push(workerOf[QUEUES.report] = await boss.work<Data>(QUEUES.report, { batchSize: reportBatchSize, pollingIntervalSeconds }, handle(QUEUES.report, reportBatchSize, (id) => deliverReport(deps, id))));
   }
   const notifyDeps = { uow: app.uow, mailer: app.mailer, publicUrl: app.config.publicUrl };
-  workerIds.push(workerOf[QUEUES.notification] = await boss.work<Data>(QUEUES.notification, { batchSize, pollingIntervalSeconds }, handle(QUEUES.notification, (id) => sendResultNotification(notifyDeps, id))));
+  workerIds.push(workerOf[QUEUES.notification] = await boss.work<Data>(QUEUES.notification, { batchSize, pollingIntervalSeconds }, handle(QUEUES.notification, batchSize, (id) => sendResultNotification(notifyDeps, id))));
 
   const kinds: OutboxKind[] = target ? ['report', 'notification'] : ['notification'];
   const relay = new Relay(app.db, boss, kinds, rearmAfterMs, () => workerIds.forEach((w) => boss.notifyWorker(w)));
@@ -184,11 +188,10 @@ class Relay {
         `SELECT id, kind FROM outbox WHERE ${where} ORDER BY created_at LIMIT ${Relay.BATCH} FOR UPDATE SKIP LOCKED`, [stale]);
       if (rows.length === 0) return 0;
       const db = transactionConnection(tx);
-      for (const r of rows) {
-        // Same transaction as the mark below: a job exists if and only if its row is marked queued.
-        const jobId = await this.boss.send(QUEUES[r.kind], { outboxId: r.id }, { db });
-        if (!jobId) throw new Error('job queue refused a job (queue missing?)');
-      }
+      // Same transaction as the mark below: a job exists if and only if its row is marked queued.
+      // Sent together, so the inserts are pipelined on the transaction's connection.
+      const jobIds = await Promise.all(rows.map((r) => this.boss.send(QUEUES[r.kind], { outboxId: r.id }, { db })));
+      if (jobIds.some((id) => !id)) throw new Error('job queue refused a job (queue missing?)');
       await tx.query(`UPDATE outbox SET queued_at = $2 WHERE id = ANY(string_to_array($1, ',')::uuid[])`, [rows.map((r) => r.id).join(','), new Date()]);
       return rows.length;
     });
