@@ -47,6 +47,16 @@ describe('saufconduit verify', () => {
     expect(JSON.parse(r.last).valid).toBe(true);
   });
 
+  it('an oversized QR on stdin is an invalid pass (format, exit 1), as it is as an argument', async () => {
+    const huge = 'HC1:' + 'A'.repeat(3_000_000);
+    const fromStdin = await cli(['--trust', trust, '--at', at, '--json', '-'], huge);
+    expect(fromStdin.code).toBe(1);
+    expect(JSON.parse(fromStdin.last)).toEqual({ valid: false, reason: 'format', type: null, holder: null });
+    const fromArg = await cli(['--trust', trust, '--at', at, '--json', huge.slice(0, 200_000)]);
+    expect(fromArg.code).toBe(1);
+    expect(JSON.parse(fromArg.last)).toEqual(JSON.parse(fromStdin.last));
+  });
+
   it('exits 1 with a reason code for invalid passes', async () => {
     const cases: [string[], string][] = [
       [['--at', '2030-01-01T00:00:00Z', pass], 'expired'],
