@@ -80,7 +80,7 @@ export async function seedDemo(app: App): Promise<boolean> {
       const patient = await app.uow.run(staff, 'demo-seed', (w) => registerPatient(w, tenantIds.get(tenant)!, {
         givenName: p.givenName, familyName: p.familyName, birthDate: p.birthDate,
         ...(p.ssn ? { ssn: p.ssn } : {}), ...(p.phone ? { phone: p.phone } : {}), ...(p.address ? { address: p.address } : {}), email: p.login,
-      }, accounts.get(p.name)!));
+      }, { accountId: accounts.get(p.name)! }));
       for (const [k, t] of p.tests.filter((x) => x.tenant === tenant).entries()) {
         const result = await app.uow.run(staff, 'demo-seed', (w) => recordResult(w, patient.id, { testType: t.testType, outcome: t.outcome, sampledAt: new Date(Date.now() - (n + k + 1) * day).toISOString() }, null));
         if (t.outcome === 'negative') await app.uow.run(staff, 'demo-seed', (w) => issuePass(w, app.signer, result.id, 'test'));

@@ -6,6 +6,8 @@ export interface SubjectFacts {
   tenantId: string;
   subjectRef: string;
   careProfessionalIds: string[];
+  /** The patient account this record is offered to, pending its holder's acceptance (record-offers.ts). */
+  offeredTo: string | null;
 }
 
 const CARE = `COALESCE((SELECT string_agg(c.professional_id::text, ',') FROM care_relationship c
@@ -14,7 +16,7 @@ const CARE = `COALESCE((SELECT string_agg(c.professional_id::text, ',') FROM car
 /** The kinds of record whose ownership facts the decision point can be given. */
 export type FactsKind = 'patient' | 'result' | 'vaccination' | 'document' | 'pass';
 
-type FactsRow = { patient_id: string; tenant_id: string; subject_ref: string; care: string; extra: string | null };
+type FactsRow = { patient_id: string; tenant_id: string; subject_ref: string; care: string; offered_to: string | null; extra: string | null };
 
 /**
  * Loads the facts the decision point needs about one record: which tenant holds it, whose it is,
@@ -47,7 +49,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export async function loadFactsWith<T>(tx: Tx, type: FactsKind, id: string, now: Date, columns: string): Promise<{ facts: SubjectFacts; row: T } | null> {
   if (!UUID.test(id)) return null;
   const src = SOURCES[type];
-  const select = `SELECT ${src.key} AS facts_key, p.id AS patient_id, ${src.tenant} AS tenant_id, p.subject_ref, ${CARE}${columns ? `, ${columns}` : ''} FROM ${src.from}`;
+  const select = `SELECT ${src.key} AS facts_key, p.id AS patient_id, ${src.tenant} AS tenant_id, p.subject_ref, p.offered_to, ${CARE}${columns ? `, ${columns}` : ''} FROM ${src.from}`;
   type Row = FactsRow & T & { facts_key: string };
   let row: Row | undefined;
   if (tx.lookups) {
@@ -61,9 +63,9 @@ export async function loadFactsWith<T>(tx: Tx, type: FactsKind, id: string, now:
   }
   if (!row) return null;
   // Facts are built per caller: two operations of a batch may look up the same record.
-  return { facts: { patientId: row.patient_id, tenantId: row.tenant_id, subjectRef: row.subject_ref, careProfessionalIds: row.care ? row.care.split(',') : [] }, row };
+  return { facts: { patientId: row.patient_id, tenantId: row.tenant_id, subjectRef: row.subject_ref, careProfessionalIds: row.care ? row.care.split(',') : [], offeredTo: row.offered_to ?? null }, row };
 }
 
 export const asResource = (type: FactsKind, id: string, f: SubjectFacts): Resource => ({
-  type, id, tenantId: f.tenantId, patientId: f.patientId, careProfessionalIds: f.careProfessionalIds,
+  type, id, tenantId: f.tenantId, patientId: f.patientId, careProfessionalIds: f.careProfessionalIds, offeredTo: f.offeredTo,
 });

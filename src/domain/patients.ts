@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { PatientLink } from './patient-accounts.ts';
 import { z } from 'zod';
 import type { Work } from './work.ts';
 import { denyUnknown } from './work.ts';
@@ -39,17 +40,24 @@ type PatientRow = {
 
 const ctx = (id: string, field: string) => `patient.${field}:${id}`;
 
-export async function registerPatient(w: Work, tenantId: string, input: PatientInput, accountId: string | null = null): Promise<PatientView> {
+/**
+ * Registers a patient record at a tenant, attached to `link.accountId` (the patient's space), or
+ * offered to `link.offeredTo` until that account's holder accepts it (record-offers.ts), or neither.
+ */
+export async function registerPatient(w: Work, tenantId: string, input: PatientInput, link: Partial<PatientLink> = {}): Promise<PatientView> {
   const id = randomUUID();
   const subjectRef = `sub_${randomToken(12)}`;
   w.access('patient.create', { type: 'tenant', tenantId }, { resourceType: 'Patient', resourceId: null, subjectRef });
+  const accountId = link.accountId ?? null;
+  const offeredTo = accountId === null ? (link.offeredTo ?? null) : null;
   const enc = (field: string, v: string | undefined) => (v === undefined ? null : w.fields.encrypt(ctx(id, field), v));
   await w.tx.query(
-    `INSERT INTO patient (id, tenant_id, account_id, subject_ref, given_name_enc, family_name_enc, birth_date_enc, ssn_enc, phone_enc, email_enc, address_enc, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-    [id, tenantId, accountId, subjectRef, enc('given_name', input.givenName)!, enc('family_name', input.familyName)!, enc('birth_date', input.birthDate)!,
+    `INSERT INTO patient (id, tenant_id, account_id, offered_to, subject_ref, given_name_enc, family_name_enc, birth_date_enc, ssn_enc, phone_enc, email_enc, address_enc, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+    [id, tenantId, accountId, offeredTo, subjectRef, enc('given_name', input.givenName)!, enc('family_name', input.familyName)!, enc('birth_date', input.birthDate)!,
       enc('ssn', input.ssn), enc('phone', input.phone), enc('email', input.email), enc('address', input.address), w.now],
   );
+  if (offeredTo) w.record({ action: 'record-offer.create', resourceType: 'Patient', resourceId: id, subjectRef, purpose: 'patient-registration', outcome: 'success', tenantId });
   return { id, tenantId, givenName: input.givenName, familyName: input.familyName, birthDate: input.birthDate, ssnMasked: input.ssn ? maskNir(input.ssn) : null,
     phone: input.phone ?? null, email: input.email ?? null, address: input.address ?? null, createdAt: w.now.toISOString() };
 }

@@ -106,8 +106,8 @@ export async function selfRegister(w: Work, app: { keys: KeyRing; fields: FieldC
     const [row] = await w.tx.query<{ used_at: Date | null }>('SELECT used_at FROM registration_link WHERE id = $1', [linkId]);
     throw closedLinkError(row?.used_at ? 'used' : 'expired');
   }
-  const accountId = await patientAccountFor(app, w, input.email, `${input.givenName} ${input.familyName}`);
-  const patient = await registerPatient(w, tenantId, input, accountId);
+  const link = await patientAccountFor(app, w, input.email, `${input.givenName} ${input.familyName}`);
+  const patient = await registerPatient(w, tenantId, input, link);
   const id = randomUUID();
   const expiresAt = new Date(w.now.getTime() + CODE_TTL_MS);
   // 32^8 ≈ 10^12 codes against a few live ones per pharmacy; a collision only costs a retry.

@@ -18,6 +18,7 @@ export const ERRORS = {
   conflict: { status: 409 },
   link_expired: { status: 410 },
   link_used: { status: 410 },
+  offer_mismatch: { status: 422 },
   payload_too_large: { status: 413 },
   unsupported_media_type: { status: 415 },
   rate_limited: { status: 429 },

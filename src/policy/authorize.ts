@@ -12,6 +12,7 @@ export type Action =
   | 'document.list' | 'document.read'
   | 'pass.issue' | 'pass.list' | 'pass.read' | 'pass.reissue'
   | 'registration-link.create'
+  | 'record-offer.list' | 'record-offer.answer'
   | 'api-key.manage'
   | 'access-log.read'
   | 'audit.read';
@@ -19,7 +20,9 @@ export type Action =
 /** Facts about the resource that rules may use. Owner ids always come from the database. */
 export type Resource =
   | { type: 'tenant'; tenantId: string }
-  | { type: 'patient' | 'result' | 'vaccination' | 'document' | 'pass'; id: string | null; tenantId: string; patientId: string; careProfessionalIds: readonly string[] }
+  | { type: 'patient' | 'result' | 'vaccination' | 'document' | 'pass'; id: string | null; tenantId: string; patientId: string; careProfessionalIds: readonly string[];
+      /** The patient account a record is offered to, until its holder accepts or declines it. */
+      offeredTo?: string | null }
   | { type: 'self' }
   | { type: 'governance' };
 
@@ -67,6 +70,10 @@ const RULES: Readonly<Record<Action, Rule>> = {
     ? (r.type === 'tenant' && p.tenantId === r.tenantId ? allow('self-registration') : deny('other-tenant'))
     : tenantScoped('patients:write')(p, r)),
   'registration-link.create': tenantScoped('patients:write'),
+  // A record registered with the e-mail of an existing account is only offered to that account: its
+  // holder, and nobody else, may see that the offer exists and accept or decline it.
+  'record-offer.list': (p, r) => patientSelf(p, r),
+  'record-offer.answer': (p, r) => (p.role === 'patient' && r.type === 'patient' && r.offeredTo === p.id ? allow('own-record') : deny('not-offered')),
   'result.create': tenantScoped('results:write'),
   'patient.list': (p, r) => {
     if (r.type === 'self') return p.role === 'professional' ? allow('care') : p.role === 'patient' ? allow('own-record') : deny('role');

@@ -33,6 +33,16 @@ describe('authorize: the one decision point', () => {
     expect(authorize(pro, 'result.read', record('result', T1, 'p-a', ['other']))).toEqual({ allow: false, reason: 'no-care-relationship' });
     expect(authorize(pro, 'document.read', record('document', T1, 'p-a', ['doc'])).allow).toBe(false);
   });
+  it('a record offered to a patient account can be answered by that account only', () => {
+    const offered = (to: string | null): Resource => ({ ...record('patient', T1, 'p-new'), offeredTo: to });
+    expect(authorize(patientA, 'record-offer.answer', offered('pa'))).toEqual({ allow: true, purpose: 'own-record' });
+    expect(authorize(patientA, 'record-offer.answer', offered('someone-else'))).toEqual({ allow: false, reason: 'not-offered' });
+    expect(authorize(patientA, 'record-offer.answer', offered(null)).allow).toBe(false);
+    expect(authorize(patientA, 'record-offer.answer', record('patient', T1, 'p-a')).allow).toBe(false);
+    for (const p of [staff1, key1, pro, dpo]) expect(authorize(p, 'record-offer.answer', offered(p.id)).allow).toBe(false);
+    // Being offered a record does not open it.
+    expect(authorize(patientA, 'patient.read', offered('pa')).allow).toBe(false);
+  });
   it('the DPO governs but reads no clinical record', () => {
     expect(authorize(dpo, 'audit.read', { type: 'governance' }).allow).toBe(true);
     for (const a of ['patient.read', 'result.read', 'document.read'] as const) expect(authorize(dpo, a, record('patient', T1, 'p-a')).allow).toBe(false);

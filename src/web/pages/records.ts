@@ -217,8 +217,8 @@ export const recordPageRoutes = [
       const input = parsed.data;
       const tenantId = principal.tenantId;
       const patient = await app.uow.run(principal, requestId, async (w) => {
-        const accountId = await patientAccountFor(app, w, input.email, `${input.givenName} ${input.familyName}`);
-        return registerPatient(w, tenantId, input, accountId);
+        const link = await patientAccountFor(app, w, input.email, `${input.givenName} ${input.familyName}`);
+        return registerPatient(w, tenantId, input, link);
       });
       return seeOther(reply, `/pharmacy/patients/${patient.id}`);
     },

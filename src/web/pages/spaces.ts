@@ -11,7 +11,12 @@ import { AppError } from '../../errors/catalogue.ts';
 import { html } from '../html.ts';
 import { formatDate, formatDateTime, translator } from '../i18n.ts';
 import { page, passkeyArea, rememberLang, sendPage } from '../layout.ts';
-import { PageQuery } from './common.ts';
+import { FormText, PageQuery } from './common.ts';
+import { answerOffer, listMyOffers } from '../../domain/record-offers.ts';
+
+const OfferParams = z.strictObject({ patientId: z.uuid() });
+const PatientPageQuery = PageQuery.extend({ offer: z.enum(['accepted', 'declined', 'mismatch']).optional() });
+type PatientPageQuery = z.infer<typeof PatientPageQuery>;
 import { invoiceHref, resultsTable } from './records.ts';
 
 /** The patient's space, the professional's patients in care and the DPO's governance page. */
@@ -26,19 +31,46 @@ export const spacePageRoutes = [
       return reply.redirect('/patient', 303);
     },
   }),
-  route<undefined, PageQuery>({
-    method: 'GET', url: '/patient', surface: 'web', auth: 'principal', policy: 'result.list', produces: 'text/html', query: PageQuery,
+  route<{ patientId: string }, undefined, { birthDate: string }>({
+    method: 'POST', url: '/patient/record-offers/:patientId/accept', surface: 'web', auth: 'principal', policy: 'record-offer.answer', produces: 'text/html', form: true,
+    params: OfferParams, body: z.strictObject({ birthDate: FormText }).transform((b) => ({ birthDate: b.birthDate ?? '' })),
+    summary: 'Accept button of a record offered to the patient (with its birth date): back to the space with the outcome.',
+    async handler({ app, principal, requestId, params, body, reply }) {
+      const r = await app.uow.run(principal, requestId, (w) => answerOffer(w, params.patientId, { accept: true, birthDate: body.birthDate.trim() }));
+      return reply.redirect(`/patient?offer=${r.status}`, 303);
+    },
+  }),
+  route<{ patientId: string }>({
+    method: 'POST', url: '/patient/record-offers/:patientId/decline', surface: 'web', auth: 'principal', policy: 'record-offer.answer', produces: 'text/html', form: true,
+    params: OfferParams,
+    summary: 'Decline button of a record offered to the patient: back to the space.',
+    async handler({ app, principal, requestId, params, reply }) {
+      const r = await app.uow.run(principal, requestId, (w) => answerOffer(w, params.patientId, { accept: false }));
+      return reply.redirect(`/patient?offer=${r.status}`, 303);
+    },
+  }),
+  route<undefined, PatientPageQuery>({
+    method: 'GET', url: '/patient', surface: 'web', auth: 'principal', policy: 'result.list', produces: 'text/html', query: PatientPageQuery,
     summary: "The patient's space: own results, invoices, who accessed my data, passkeys.",
     async handler({ app, principal, requestId, lang, reply, query }) {
       rememberLang(app, reply, query);
       if (principal.role !== 'patient') throw new AppError('forbidden');
-      const { results, documents, passes, accesses } = await app.uow.run(principal, requestId, async (w) => ({
-        results: await listMyResults(w), documents: await listDocuments(w), passes: await listPasses(w), accesses: await myAccessLog(w, 50),
+      const { offers, results, documents, passes, accesses } = await app.uow.run(principal, requestId, async (w) => ({
+        offers: await listMyOffers(w), results: await listMyResults(w), documents: await listDocuments(w), passes: await listPasses(w), accesses: await myAccessLog(w, 50),
       }));
       const t = translator(lang);
+      const notice = query.offer ? ({ accepted: t('offerAccepted'), declined: t('offerDeclined'), mismatch: t('offerMismatch') } as const)[query.offer] : null;
       return sendPage(reply, page({
         lang, path: '/patient', title: t('myTitle'), signedIn: true,
-        main: html`<section aria-labelledby="results-h">
+        main: html`${notice ? html`<p role="status" class="${query.offer === 'mismatch' ? 'error' : 'notice'}" data-offer-notice="${query.offer}">${notice}</p>` : ''}
+${offers.length === 0 ? '' : html`<section aria-labelledby="offers-h" data-list="record-offers">
+<h2 id="offers-h">${t('offersTitle')}</h2>
+<p class="muted">${t('offersIntro')}</p>
+<ul>${offers.map((o) => html`<li data-offer="${o.patientId}">${t('offerFrom')} <strong>${o.pharmacy}</strong> — ${formatDateTime(o.offeredAt, lang)}
+<form method="post" action="/patient/record-offers/${o.patientId}/accept"><label>${t('birthDate')} <input type="date" name="birthDate" required></label> <button type="submit" data-offer-accept>${t('offerAccept')}</button></form>
+<form method="post" action="/patient/record-offers/${o.patientId}/decline"><button type="submit" data-offer-decline>${t('offerDecline')}</button></form></li>`)}</ul>
+</section>`}
+<section aria-labelledby="results-h">
 <h2 id="results-h">${t('myResults')}</h2>
 ${resultsTable(t, lang, results, true)}
 </section>

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import type { Work } from './work.ts';
+import { denyUnknown } from './work.ts';
+import { asResource, loadFacts } from './facts.ts';
+import { AppError } from '../errors/catalogue.ts';
+
+/**
+ * Records offered to a patient account (see patient-accounts.ts): registered somewhere with the
+ * e-mail of that account, attached to it only when its holder accepts. Until then the offer shows
+ * the holder which pharmacy registered it and when, and nothing of its content: if it is a
+ * stranger's record (a mistyped address), its holder learns no name, birth date or result.
+ */
+export interface RecordOffer {
+  /** The offered patient record. */
+  patientId: string;
+  pharmacy: string;
+  offeredAt: string;
+}
+
+export const AcceptOfferInput = z.strictObject({
+  /** The record's birth date: the holder shows that the record is theirs (or a child's they look after). */
+  birthDate: z.iso.date(),
+});
+export type AcceptOfferInput = z.infer<typeof AcceptOfferInput>;
+
+export async function listMyOffers(w: Work): Promise<RecordOffer[]> {
+  w.access('record-offer.list', { type: 'self' }, { resourceType: 'Patient', resourceId: null, subjectRef: null });
+  const rows = await w.tx.query<{ id: string; name: string; created_at: Date }>(
+    'SELECT p.id, t.name, p.created_at FROM patient p JOIN tenant t ON t.id = p.tenant_id WHERE p.offered_to = $1 ORDER BY p.created_at DESC',
+    [w.actor.id],
+  );
+  return rows.map((r) => ({ patientId: r.id, pharmacy: r.name, offeredAt: new Date(r.created_at).toISOString() }));
+}
+
+/** Wrong birth dates an account may give for one offered record before the offer is withdrawn. */
+export const MAX_ACCEPT_FAILURES = 5;
+
+/**
+ * Accepts an offered record (it joins the holder's records) or declines it (the offer is withdrawn;
+ * the record stays at its pharmacy, attached to nobody). Anyone else's id, or a record not offered
+ * to this account, answers 404. Accepting needs the record's birth date: a wrong one changes nothing,
+ * is audited as a failure and answers `mismatch`; after MAX_ACCEPT_FAILURES of them the offer is
+ * withdrawn, so the birth date cannot be guessed through this door.
+ */
+export async function answerOffer(w: Work, patientId: string, answer: { accept: true; birthDate: string } | { accept: false }): Promise<{ patientId: string; status: 'accepted' | 'declined' | 'mismatch' }> {
+  const facts = await loadFacts(w.tx, 'patient', patientId, w.now);
+  const target = { resourceType: 'Patient', resourceId: patientId, subjectRef: facts?.subjectRef ?? null };
+  if (!facts) denyUnknown(w, 'record-offer.answer', target);
+  w.access('record-offer.answer', asResource('patient', patientId, facts), target);
+  const event = { resourceType: 'Patient', resourceId: patientId, subjectRef: facts.subjectRef, purpose: 'own-record', tenantId: facts.tenantId } as const;
+  if (answer.accept) {
+    const [row] = await w.tx.query<{ birth_date_enc: string }>('SELECT birth_date_enc FROM patient WHERE id = $1 FOR UPDATE', [patientId]);
+    if (w.fields.decrypt(`patient.birth_date:${patientId}`, row!.birth_date_enc) !== answer.birthDate) {
+      w.record({ ...event, action: 'record-offer.accept', outcome: 'failure' });
+      const [failures] = await w.tx.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM audit_event WHERE resource_id = $1 AND actor_id = $2 AND action = 'record-offer.accept' AND outcome = 'failure'`,
+        [patientId, w.actor.id],
+      );
+      // This attempt's event is not written yet: it is the (n + 1)th.
+      if (Number(failures?.n ?? 0) + 1 >= MAX_ACCEPT_FAILURES) {
+        await w.tx.query('UPDATE patient SET offered_to = NULL WHERE id = $1 AND offered_to = $2', [patientId, w.actor.id]);
+        w.record({ ...event, action: 'record-offer.withdraw', outcome: 'success' });
+      }
+      return { patientId, status: 'mismatch' };
+    }
+  }
+  const changed = await w.tx.query(
+    answer.accept
+      ? 'UPDATE patient SET account_id = $2, offered_to = NULL WHERE id = $1 AND offered_to = $2 RETURNING id'
+      : 'UPDATE patient SET offered_to = NULL WHERE id = $1 AND offered_to = $2 RETURNING id',
+    [patientId, w.actor.id],
+  );
+  if (changed.length === 0) throw new AppError('conflict');
+  w.record({ ...event, action: answer.accept ? 'record-offer.accept' : 'record-offer.decline', outcome: 'success' });
+  return { patientId, status: answer.accept ? 'accepted' : 'declined' };
+}
