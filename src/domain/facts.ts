@@ -26,7 +26,7 @@ export async function loadFacts(tx: Tx, type: FactsKind, id: string, now: Date):
   return (await loadFactsWith<Record<string, never>>(tx, type, id, now, ''))?.facts ?? null;
 }
 
-/** The record of each kind, joined to its patient; `k` is the alias whose id is looked up. */
+/** The record of each kind, joined to its patient; `key` is the column its id is looked up by. */
 const SOURCES: Record<FactsKind, { from: string; tenant: string; key: string }> = {
   pass: { from: 'pass x JOIN patient p ON p.id = x.patient_id', tenant: 'x.tenant_id', key: 'x.id' },
   patient: { from: 'patient p', tenant: 'p.tenant_id', key: 'p.id' },
