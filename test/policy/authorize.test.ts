@@ -34,7 +34,7 @@ describe('authorize: the one decision point', () => {
     expect(authorize(pro, 'document.read', record('document', T1, 'p-a', ['doc'])).allow).toBe(false);
   });
   it('a record offered to a patient account can be answered by that account only', () => {
-    const offered = (to: string | null): Resource => ({ ...record('patient', T1, 'p-new'), offeredTo: to });
+    const offered = (to: string | null): Resource => ({ type: 'patient', id: 'x', tenantId: T1, patientId: 'p-new', careProfessionalIds: [], offeredTo: to });
     expect(authorize(patientA, 'record-offer.answer', offered('pa'))).toEqual({ allow: true, purpose: 'own-record' });
     expect(authorize(patientA, 'record-offer.answer', offered('someone-else'))).toEqual({ allow: false, reason: 'not-offered' });
     expect(authorize(patientA, 'record-offer.answer', offered(null)).allow).toBe(false);
