@@ -35,6 +35,15 @@ export function resultAvailableMail(to: string, publicUrl: string): Mail {
 
 type Row = { delivered_at: Date | null; tenant_id: string; patient_id: string; subject_ref: string; email_enc: string | null };
 
+/** A notification the transport did not take: the job fails and pg-boss retries it. */
+export class NotificationFailed extends Error {
+  readonly code = 'mail-transport';
+  constructor() {
+    super('notification: the mail transport refused the message');
+    this.name = 'NotificationFailed';
+  }
+}
+
 /**
  * Sends the notification of one outbox row, at most once per successful transaction: the row is
  * locked, the address decrypted, the mail handed to the transport, the row marked sent and the use
@@ -42,10 +51,15 @@ type Row = { delivered_at: Date | null; tenant_id: string; patient_id: string; s
  * the hand-off and the commit, the retry sends the mail again (at-least-once: a second identical
  * e-mail is harmless; a lost one is not). A patient without an e-mail is marked `no-contact`
  * without reading anything personal.
+ *
+ * A transport failure is not thrown inside the transaction: the failed attempt is counted on the row
+ * and the transaction commits with the other notifications of its unit-of-work batch (a throw would
+ * replay the whole batch and hand their mails to the transport a second time); then this throws
+ * NotificationFailed, so that the job is retried.
  * @returns the receipt: 'sent', 'no-contact', or 'already' when another attempt finished first
  */
 export async function sendResultNotification(deps: { uow: UnitOfWork; mailer: Mailer; publicUrl: string }, outboxId: string): Promise<'sent' | 'no-contact' | 'already'> {
-  return deps.uow.run(NOTIFIER, `outbox:${outboxId}`, async (w) => {
+  const receipt = await deps.uow.run(NOTIFIER, `outbox:${outboxId}`, async (w) => {
     const [row] = await w.tx.query<Row>(
       `SELECT o.delivered_at, o.tenant_id, p.id AS patient_id, p.subject_ref, p.email_enc
          FROM outbox o JOIN patient p ON p.id = o.patient_id WHERE o.id = $1 AND o.kind = 'notification' FOR UPDATE OF o`,
@@ -57,13 +71,19 @@ export async function sendResultNotification(deps: { uow: UnitOfWork; mailer: Ma
       return 'no-contact';
     }
     const to = w.fields.decrypt(`patient.email:${row.patient_id}`, row.email_enc);
-    // Hand-off before any write: a failing transport leaves nothing to undo.
-    await deps.mailer.send(resultAvailableMail(to, deps.publicUrl));
+    const event = { action: 'notification.send', resourceType: 'Patient', resourceId: row.patient_id, subjectRef: row.subject_ref, purpose: 'result-notification', tenantId: row.tenant_id } as const;
+    try {
+      await deps.mailer.send(resultAvailableMail(to, deps.publicUrl));
+    } catch {
+      await w.tx.query(`UPDATE outbox SET attempts = attempts + 1, last_attempt_at = $2, last_error = 'mail-transport' WHERE id = $1`, [outboxId, w.now]);
+      // The address was read for this attempt: that use is recorded too.
+      w.record({ ...event, outcome: 'failure' });
+      return 'failed';
+    }
     await w.tx.query(`UPDATE outbox SET delivered_at = $2, receipt = 'sent', attempts = attempts + 1, last_attempt_at = $2, last_error = NULL WHERE id = $1`, [outboxId, w.now]);
-    w.record({
-      action: 'notification.send', resourceType: 'Patient', resourceId: row.patient_id, subjectRef: row.subject_ref,
-      purpose: 'result-notification', outcome: 'success', tenantId: row.tenant_id,
-    });
+    w.record({ ...event, outcome: 'success' });
     return 'sent';
   });
+  if (receipt === 'failed') throw new NotificationFailed();
+  return receipt;
 }

@@ -2,7 +2,7 @@ import PgBoss from 'pg-boss';
 import type { App } from '../app.ts';
 import type { Db, SqlParam, Tx } from '../store/db.ts';
 import { deliverReport, DeliveryFailed, type ReportTarget } from './deliver.ts';
-import { sendResultNotification } from '../notify/result-available.ts';
+import { NotificationFailed, sendResultNotification } from '../notify/result-available.ts';
 import type { OutboxKind } from './outbox.ts';
 
 /**
@@ -69,11 +69,10 @@ export async function startJobs(app: App, options: JobsOptions = {}): Promise<Jo
   const retryDelay = options.retryDelaySeconds ?? RETRY_DEFAULTS.retryDelaySeconds;
   const rearmAfterMs = options.rearmAfterMs ?? RETRY_DEFAULTS.rearmAfterMs;
   const relayIntervalMs = options.relayIntervalMs ?? 200;
-  // Jobs per fetch: a fetch sorts the queue's waiting jobs, so under a backlog fewer, larger fetches
-  // cost the database much less; a batch's jobs run concurrently (notifications: one unit-of-work
-  // batch). Reports go out fewer at a time: each is a request to the national endpoint.
-  const batchSize = options.batchSize ?? 100;
-  const reportBatchSize = options.batchSize ?? 25;
+  // Jobs per fetch. A job carries up to ROWS_PER_JOB outbox rows (see Relay), and all the rows of
+  // the jobs fetched together are attempted concurrently.
+  const batchSize = options.batchSize ?? 2;
+  const reportBatchSize = options.batchSize ?? 2;
 
   const boss = new PgBoss({
     ...(app.db.engine === 'pglite'
@@ -110,15 +109,18 @@ export async function startJobs(app: App, options: JobsOptions = {}): Promise<Jo
   const workerIds: string[] = [];
   const workerOf: Record<string, string> = {};
   const pollingIntervalSeconds = options.pollingIntervalSeconds ?? 2;
-  type Data = { outboxId?: unknown };
+  type Data = { outboxIds?: unknown; outboxId?: unknown };
   const handle = (queue: string, size: number, run: (outboxId: string) => Promise<unknown>) => async (jobs: PgBoss.Job<Data>[]) => {
     await Promise.all(jobs.map(async (job) => {
       try {
-        const id = job.data?.outboxId;
-        if (typeof id !== 'string') throw new DeliveryFailed('bad-job');
-        await run(id);
+        // Every row of the job is attempted. If one fails, the job fails and is retried as a whole;
+        // its rows delivered meanwhile are skipped then (each delivery checks and marks its own row
+        // in its own transaction), so a retry only repeats what did not go through.
+        const settled = await Promise.allSettled(outboxIdsOf(job.data).map((id) => run(id)));
+        const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
       } catch (err) {
-        const code = err instanceof DeliveryFailed ? err.code : (err as Error).name;
+        const code = err instanceof DeliveryFailed || err instanceof NotificationFailed ? err.code : (err as Error).name;
         log.warn({ queue, code }, 'delivery attempt failed; the queue retries it');
         // Only this job is retried; the batch's other jobs complete normally.
         await boss.fail(queue, job.id, { code }).catch(() => undefined);
@@ -166,6 +168,22 @@ export async function startJobs(app: App, options: JobsOptions = {}): Promise<Jo
   };
 }
 
+/**
+ * Outbox rows per job. A job is the queue's unit of work: each costs pg-boss an insert, a fetch (which
+ * sorts the queue's waiting jobs) and a completion, far more than delivering a notification, so
+ * rows travel in groups. Reports go in small groups: each row is a request to the national endpoint,
+ * and all of a job's rows are attempted at once.
+ */
+export const ROWS_PER_JOB: Readonly<Record<OutboxKind, number>> = { report: 10, notification: 100 };
+
+/** The outbox rows a job carries; a job queued by an earlier version carries one, as `outboxId`. */
+function outboxIdsOf(data: { outboxIds?: unknown; outboxId?: unknown } | undefined): string[] {
+  const ids = data?.outboxIds;
+  if (Array.isArray(ids) && ids.length > 0 && ids.length <= Relay.BATCH && ids.every((x) => typeof x === 'string')) return ids as string[];
+  if (typeof data?.outboxId === 'string') return [data.outboxId];
+  throw new DeliveryFailed('bad-job');
+}
+
 /** Moves undelivered outbox rows to pg-boss jobs, one transaction per batch. */
 class Relay {
   static readonly BATCH = 100;
@@ -177,26 +195,44 @@ class Relay {
     private readonly wake: () => void,
   ) {}
 
+  /** Rows moved in this pass: BATCH or more means there may be more to move at once. */
   async pass(): Promise<number> {
     const stale = new Date(Date.now() - this.rearmAfterMs);
-    const where = `delivered_at IS NULL AND (queued_at IS NULL OR queued_at < $1) AND kind IN (${this.kinds.map((k) => `'${k}'`).join(', ')})`;
+    let moved = 0;
+    let full = false;
+    for (const kind of this.kinds) {
+      const n = await this.move(kind, stale);
+      moved += n;
+      if (n >= Relay.BATCH) full = true;
+    }
+    if (moved > 0) this.wake();
+    return full ? Math.max(moved, Relay.BATCH) : Math.min(moved, Relay.BATCH - 1);
+  }
+
+  /**
+   * One kind at a time, oldest first: each query then reads the pending index (kind, created_at) in
+   * order. (A probe over several kinds without an order let the planner pick a sequential scan of
+   * the whole outbox, expecting an early hit, and read every row when there was none.)
+   */
+  private async move(kind: OutboxKind, stale: Date): Promise<number> {
+    const where = `kind = $2 AND delivered_at IS NULL AND (queued_at IS NULL OR queued_at < $1)`;
     // A cheap probe first: most passes find nothing and should not open a transaction.
-    const probe = await this.db.query(`SELECT 1 FROM outbox WHERE ${where} LIMIT 1`, [stale]);
+    const probe = await this.db.query(`SELECT 1 FROM outbox WHERE ${where} ORDER BY created_at LIMIT 1`, [stale, kind]);
     if (probe.length === 0) return 0;
-    const moved = await this.db.transaction(async (tx) => {
-      const rows = await tx.query<{ id: string; kind: OutboxKind }>(
-        `SELECT id, kind FROM outbox WHERE ${where} ORDER BY created_at LIMIT ${Relay.BATCH} FOR UPDATE SKIP LOCKED`, [stale]);
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query<{ id: string }>(
+        `SELECT id FROM outbox WHERE ${where} ORDER BY created_at LIMIT ${Relay.BATCH} FOR UPDATE SKIP LOCKED`, [stale, kind]);
       if (rows.length === 0) return 0;
       const db = transactionConnection(tx);
-      // Same transaction as the mark below: a job exists if and only if its row is marked queued.
+      // Same transaction as the mark below: a row is marked queued if and only if a job carries it.
+      const jobs: string[][] = [];
+      for (let i = 0; i < rows.length; i += ROWS_PER_JOB[kind]) jobs.push(rows.slice(i, i + ROWS_PER_JOB[kind]).map((r) => r.id));
       // Sent together, so the inserts are pipelined on the transaction's connection.
-      const jobIds = await Promise.all(rows.map((r) => this.boss.send(QUEUES[r.kind], { outboxId: r.id }, { db })));
+      const jobIds = await Promise.all(jobs.map((ids) => this.boss.send(QUEUES[kind], { outboxIds: ids }, { db })));
       if (jobIds.some((id) => !id)) throw new Error('job queue refused a job (queue missing?)');
       await tx.query(`UPDATE outbox SET queued_at = $2 WHERE id = ANY(string_to_array($1, ',')::uuid[])`, [rows.map((r) => r.id).join(','), new Date()]);
       return rows.length;
     });
-    if (moved > 0) this.wake();
-    return moved;
   }
 }
 

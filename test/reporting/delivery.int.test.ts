@@ -94,6 +94,38 @@ describe.each(ENGINES)('national reporting and notifications through pg-boss on 
     for (const e of events) expect(e).toEqual({ actor_id: 'system:notifier', resource_type: 'Patient' });
   });
 
+  it('notifications travel many to a job; when one of them fails, the retry sends only what did not go through', async () => {
+    await waitFor('the outbox to drain', async () => (await undelivered()) === 0);
+    const sentBefore = app.mail.sent.length;
+    const since = new Date();
+    // The first mail handed to the transport fails (transport down for a moment); every other goes out.
+    const send = app.mail.send.bind(app.mail);
+    let failed = 0;
+    app.mail.send = async (mail) => {
+      if (failed === 0) {
+        failed += 1;
+        throw new Error('transport down');
+      }
+      return send(mail);
+    };
+    try {
+      const n = 24;
+      for (let i = 0; i < n; i++) await record(server, who(i % 2 ? 'pharmacy-a-api-key' : 'pharmacy-b-api-key'));
+      await waitFor('every notification', async () => Number((await app.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM outbox WHERE kind = 'notification' AND delivered_at IS NULL`))[0]!.n) === 0, 30_000);
+      expect(failed).toBe(1);
+      // Exactly one mail per result: neither the failed job's retry nor its unit-of-work batch
+      // handed the mails that had gone through to the transport again.
+      expect(app.mail.sent.length - sentBefore).toBe(n);
+      const [failure] = await app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_event WHERE action = 'notification.send' AND outcome = 'failure'`);
+      expect(failure!.n).toBe(1);
+      const [jobs] = await app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'saufconduit-notification' AND created_on >= $1`, [since]);
+      expect(jobs!.n).toBeLessThan(n);
+    } finally {
+      app.mail.send = send;
+    }
+  });
+
   it('a replayed request is stored once; another body under the same key is refused', async () => {
     const before = receiver.journal.entries().length;
     const key = `replay-${randomUUID()}`;
