@@ -324,9 +324,10 @@ server CPU per read 450–590 µs → 280–295 µs; intake 490–520/s → 580�
 request: ≈ 8 % of the server's time); coalesced ownership lookups (on this VM postgres.js spends ≈ 60 µs
 of CPU per pipelined statement, more than a row); the audit batch as one parameter instead of 14 per
 event; intake's result, invoice and outbox rows in one statement; for delivery, pending outbox rows
-indexed by kind (with reporting off, undelivered reports made every relay pass scan them), relay inserts
-pipelined, and job fetches of 100 instead of 16 (pg-boss sorts a queue's waiting jobs on each fetch:
-4.4 ms of database time per fetch under a backlog).
+indexed by kind and read in index order (with reporting off, undelivered reports made every relay pass
+scan them: 22 ms a probe), and one pg-boss job per 100 notifications (10 reports) instead of one per row:
+a job costs pg-boss an insert, a fetch that sorts the queue's waiting jobs (4–16 ms a fetch under a
+backlog) and a completion, which at one job per row took more database time than the deliveries.
 
 Where the goals stand, and why. A one-off floor experiment (not part of this bench): a bare Fastify +
 postgres.js server that answers each GET after one batched SELECT, one batched audit INSERT and COMMIT
@@ -335,8 +336,7 @@ postgres.js server that answers each GET after one batched SELECT, one batched a
 80 % of that floor; ours runs at 45–55 % of it. The rest is per-request work in one Node process that
 the two cores cannot absorb: authentication, the decision point, field decryption, the hash chain, and
 the HTTP plumbing around them. Intake also carries its delivery: with the relay and workers switched
-off (one-off experiment), intake reached 919/s where it reached 430/s with them, in alternating runs;
-notifications in a separate worker process, and sessions cached per batch, are the next steps.
+off (one-off experiment), intake reached 940–1,090/s in runs where it reached 600–700/s with them.
 Measured and dropped: two transaction lanes with the chain head carried from one batch to the next
 (a batch's reads overlapping the previous batch's commit; safe because the compare-and-set waits on
 the head row): batches got smaller and cost more per request than the overlap saved (1,760–2,470/s
@@ -355,3 +355,8 @@ round trip. The pgbench reference itself moved between 1,280 and 3,600 TPS acros
 }
 
 export type { Out };
+
+/** Rewrites the foundation section of docs/benchmarks.md from bench/results/foundation.json, without measuring. */
+export function rewriteFoundationDocs(): void {
+  writeSection(JSON.parse(readFileSync(join(root, 'bench/results/foundation.json'), 'utf8')) as Out);
+}
