@@ -12,8 +12,8 @@ import type { OutboxKind } from './outbox.ts';
  *   jobs ──worker──▶ POST to the national endpoint / mail to the patient ──(tx)──▶ row delivered + audit
  *
  * The outbox table is the source of truth: a row is undelivered until a worker marked it delivered.
- * The relay hands rows to pg-boss inside one transaction (the job exists if and only if the row is
- * marked queued), pg-boss retries failed attempts with exponential backoff and re-runs jobs whose
+ * The relay hands rows to pg-boss, many to a job (ROWS_PER_JOB), inside one transaction (a row is
+ * marked queued if and only if a job carries it), pg-boss retries failed attempts with exponential backoff and re-runs jobs whose
  * worker died (expiry), and the relay re-queues a row whose jobs all gave up (`rearmAfterMs`).
  * Every attempt of a report carries the same body and Idempotency-Key, so the receiver stores it once.
  */
