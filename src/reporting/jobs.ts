@@ -145,11 +145,11 @@ export async function startJobs(app: App, options: JobsOptions = {}): Promise<Jo
   let running: Promise<unknown> = Promise.resolve();
   const loop = () => {
     running = relay.pass().then(
-      (moved) => moved,
-      (err: Error) => (log.error({ type: err.name }, 'outbox relay failed'), 0),
-    ).then((moved) => {
+      (more) => more,
+      (err: Error) => (log.error({ type: err.name }, 'outbox relay failed'), false),
+    ).then((more) => {
       // A full batch means more may be waiting: go again at once.
-      if (!stopped) timer = setTimeout(loop, moved >= Relay.BATCH ? 0 : relayIntervalMs);
+      if (!stopped) timer = setTimeout(loop, more ? 0 : relayIntervalMs);
     });
   };
   loop();
@@ -195,18 +195,18 @@ class Relay {
     private readonly wake: () => void,
   ) {}
 
-  /** Rows moved in this pass: BATCH or more means there may be more to move at once. */
-  async pass(): Promise<number> {
+  /** One pass over every kind; true when a kind filled a whole batch, so more may be waiting. */
+  async pass(): Promise<boolean> {
     const stale = new Date(Date.now() - this.rearmAfterMs);
     let moved = 0;
-    let full = false;
+    let more = false;
     for (const kind of this.kinds) {
       const n = await this.move(kind, stale);
       moved += n;
-      if (n >= Relay.BATCH) full = true;
+      if (n >= Relay.BATCH) more = true;
     }
     if (moved > 0) this.wake();
-    return full ? Math.max(moved, Relay.BATCH) : Math.min(moved, Relay.BATCH - 1);
+    return more;
   }
 
   /**
