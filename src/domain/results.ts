@@ -61,8 +61,11 @@ export async function recordResult(w: Work, patientId: string, input: ResultInpu
   const invoiceId = randomUUID();
   // The invoice's content is rendered to PDF on first download (see documents.ts); here we keep its facts.
   const invoice = JSON.stringify({ resultId: id, testType: input.testType, amountCents: PRICES[input.testType], currency: 'EUR', issuedAt: w.now.toISOString() });
-  // The national report and the patient's notification (transactional outbox), written with the result.
-  const outbox = resultOutboxRows(w, { resultId: id, patientId, tenantId: facts.tenantId, testType: input.testType, outcome: input.outcome, sampledAt }, facts.subjectRef, found!.row, 12);
+  const params: (string | Date | null)[] = [id, facts.tenantId, patientId, input.testType, w.fields.encrypt(`result.outcome:${id}`, input.outcome), sampledAt,
+    w.actor.id, idempotencyKey, w.now, invoiceId, w.fields.encrypt(`document.content:${invoiceId}`, invoice)];
+  // The national report and the patient's notification (transactional outbox), written with the result;
+  // their parameters follow the ones above.
+  const outbox = resultOutboxRows(w, { resultId: id, patientId, tenantId: facts.tenantId, testType: input.testType, outcome: input.outcome, sampledAt }, facts.subjectRef, found!.row, params.length + 1);
   // Result, invoice and outbox rows in one statement: one round trip, all or nothing.
   await w.tx.query(
     `WITH result AS (
@@ -72,8 +75,7 @@ export async function recordResult(w: Work, patientId: string, input: ResultInpu
        INSERT INTO document (id, tenant_id, patient_id, result_id, kind, media_type, content_enc, created_at)
        SELECT $10, $2, $3, result.id, 'invoice', 'application/json', $11, $9 FROM result RETURNING id)
      INSERT INTO outbox (${OUTBOX_COLUMNS}) SELECT * FROM (VALUES ${outbox.values}) AS o WHERE EXISTS (SELECT 1 FROM invoice)`,
-    [id, facts.tenantId, patientId, input.testType, w.fields.encrypt(`result.outcome:${id}`, input.outcome), sampledAt, w.actor.id, idempotencyKey, w.now,
-      invoiceId, w.fields.encrypt(`document.content:${invoiceId}`, invoice), ...outbox.params],
+    [...params, ...outbox.params],
   );
   w.record({ action: 'result.create', resourceType: 'Observation', resourceId: id, subjectRef: facts.subjectRef, purpose: 'tenant-service', outcome: 'success', tenantId: facts.tenantId });
   return {
