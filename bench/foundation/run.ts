@@ -194,9 +194,8 @@ export async function runFoundationBench() {
       const reads = await load({ url: base, requests: readRequests });
       rounds.push({ pgbench: reference, intake, notificationDrain: drain, reads, ratios: { intakeVsPgbench: intake.perSecond / reference.perSecond, readsVsPgbench: reads.perSecond / reference.perSecond } });
     }
-    const mid = (xs: number[]) => median(xs);
     const summary = (pick: (r: Round) => Throughput): Throughput => ({
-      perSecond: mid(rounds.map((r) => pick(r).perSecond)), p50Ms: mid(rounds.map((r) => pick(r).p50Ms)), p99Ms: mid(rounds.map((r) => pick(r).p99Ms)),
+      perSecond: median(rounds.map((r) => pick(r).perSecond)), p50Ms: median(rounds.map((r) => pick(r).p50Ms)), p99Ms: median(rounds.map((r) => pick(r).p99Ms)),
       errors: rounds.reduce((a, r) => a + pick(r).errors, 0), total: rounds.reduce((a, r) => a + pick(r).total, 0),
     });
     const reference = { ...summary((r) => r.pgbench), clients: rounds[0]!.pgbench.clients };
@@ -235,7 +234,7 @@ export async function runFoundationBench() {
       rounds: ROUNDS, pgbench: reference, intake, notificationDrain: drain, reads, issuance, es256SignsPerSecond: signFloor,
       // Goal ratios: the median over rounds of each round's workload / that round's pgbench.
       ratios: {
-        intakeVsPgbench: mid(rounds.map((r) => r.ratios.intakeVsPgbench)), readsVsPgbench: mid(rounds.map((r) => r.ratios.readsVsPgbench)),
+        intakeVsPgbench: median(rounds.map((r) => r.ratios.intakeVsPgbench)), readsVsPgbench: median(rounds.map((r) => r.ratios.readsVsPgbench)),
         issuanceVsPgbench: issuance.perSecond / reference.perSecond, issuanceVsSign: issuance.perSecond / signFloor,
       },
       perRound: rounds,
