@@ -1,6 +1,6 @@
-// `npm test`: starts a throwaway PostgreSQL, runs every test (each database test on PGlite and on
+// `npm test`: typechecks, starts a throwaway PostgreSQL, runs every test (each database test on PGlite and on
 // PostgreSQL), stops it. A missing PostgreSQL or Chromium is a failure, never a skip.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { startThrowawayPostgres } from './pg.mjs';
 
@@ -8,6 +8,14 @@ const chromium = process.env.SAUFCONDUIT_CHROMIUM ?? '/usr/bin/chromium';
 if (!existsSync(chromium)) {
   console.error(`Chromium not found at ${chromium}: the browser tests need it. Install it: apt-get install -y chromium`);
   process.exit(1);
+}
+// The whole suite starts with the typecheck (tests run through tsx, which does not check types).
+if (process.argv.length === 2) {
+  const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.'], { stdio: 'inherit' });
+  if (tsc.status !== 0) {
+    console.error('typecheck failed (tsc -p .)');
+    process.exit(1);
+  }
 }
 let pg;
 try {

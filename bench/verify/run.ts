@@ -17,6 +17,8 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
   verifyHc1,
+  verifyHc1Many,
+  BATCH_SIZE,
   validateDcc,
   parseTrustList,
   parseRevocationList,
@@ -57,10 +59,18 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-/** Time `fn` over indices [start, start + count) modulo n; returns operations per second. */
-function timeSlice(n: number, start: number, count: number, fn: (i: number) => void): number {
-  const t = performance.now();
+/** Runs the verifications of indices [start, start + count) modulo n. */
+type Slice = (start: number, count: number) => void;
+
+/** One call per index. */
+const each = (n: number, fn: (i: number) => void): Slice => (start, count) => {
   for (let k = 0; k < count; k++) fn((start + k) % n);
+};
+
+/** Operations per second of one slice. */
+function timeSlice(start: number, count: number, run: Slice): number {
+  const t = performance.now();
+  run(start, count);
   return (count * 1000) / (performance.now() - t);
 }
 
@@ -68,18 +78,18 @@ function timeSlice(n: number, start: number, count: number, fn: (i: number) => v
  * Interleaved comparison: each round runs ours and raw over the same `perRound` passes (order
  * alternating between rounds); round 0 is a warm-up and is discarded.
  */
-function paired(n: number, perRound: number, ours: (i: number) => void, raw: (i: number) => void, label: string): Paired {
+function paired(n: number, perRound: number, ours: Slice, raw: Slice, label: string): Paired {
   const rounds: { ours: number; raw: number }[] = [];
   for (let r = 0; r <= ROUNDS; r++) {
     const start = (r * perRound) % n;
     let o: number;
     let w: number;
     if (r % 2 === 0) {
-      o = timeSlice(n, start, perRound, ours);
-      w = timeSlice(n, start, perRound, raw);
+      o = timeSlice(start, perRound, ours);
+      w = timeSlice(start, perRound, raw);
     } else {
-      w = timeSlice(n, start, perRound, raw);
-      o = timeSlice(n, start, perRound, ours);
+      w = timeSlice(start, perRound, raw);
+      o = timeSlice(start, perRound, ours);
     }
     if (r > 0) rounds.push({ ours: o, raw: w });
   }
@@ -90,10 +100,10 @@ function paired(n: number, perRound: number, ours: (i: number) => void, raw: (i:
 }
 
 /** Ours only (workloads with PS256, where there is no raw ES256 counterpart): median of rounds. */
-function solo(n: number, perRound: number, fn: (i: number) => void): number {
+function solo(n: number, perRound: number, run: Slice): number {
   const rates: number[] = [];
   for (let r = 0; r <= ROUNDS; r++) {
-    const rate = timeSlice(n, (r * perRound) % n, perRound, fn);
+    const rate = timeSlice((r * perRound) % n, perRound, run);
     if (r > 0) rates.push(rate);
   }
   return median(rates);
@@ -191,24 +201,49 @@ async function main(): Promise<void> {
   const fake = (i: number) => Buffer.alloc(16, i % 251).toString('base64');
   const revocation = parseRevocationList({ UCI: Array.from({ length: 1000 }, (_, i) => fake(i)), COUNTRYCODEUCI: Array.from({ length: 1000 }, (_, i) => fake(i + 1)), SIGNATURE: Array.from({ length: 1000 }, (_, i) => fake(i + 2)) });
 
+  const optionsOf = (c: Case) => ({ trustList: c.trustList, backend: nodeBackend, validateDcc, at: c.at, revocation });
   const oursFn = (cases: Case[]) => (i: number) => {
     const c = cases[i]!;
-    const r = verifyHc1(c.hc1, { trustList: c.trustList, backend: nodeBackend, validateDcc, at: c.at, revocation });
+    const r = verifyHc1(c.hc1, optionsOf(c));
     if (!r.valid) throw new Error(`bench pass rejected: ${r.reason}`);
   };
-  const rawFn = (set: ReturnType<typeof rawSet>) => (i: number) => {
+  const ours = (cases: Case[]): Slice => each(cases.length, oursFn(cases));
+  // Bulk: verifyHc1Many over the slice, BATCH_SIZE passes a call as `verify --jsonl` makes them,
+  // each pass with its own options (its trust list and clock): exactly the work of the single path.
+  const bulk = (cases: Case[]): Slice => {
+    const texts = cases.map((c) => c.hc1);
+    const opts = cases.map(optionsOf);
+    return (start, count) => {
+      for (let from = 0; from < count; from += BATCH_SIZE) {
+        const t: string[] = [];
+        const o: ReturnType<typeof optionsOf>[] = [];
+        for (let k = from; k < Math.min(count, from + BATCH_SIZE); k++) {
+          const i = (start + k) % cases.length;
+          t.push(texts[i]!);
+          o.push(opts[i]!);
+        }
+        const results = verifyHc1Many(t, o);
+        for (let k = 0; k < results.length; k++) if (!results[k]!.valid) throw new Error(`bench pass rejected: ${results[k]!.reason}`);
+      }
+    };
+  };
+  const rawFn = (set: ReturnType<typeof rawSet>): Slice => each(set.length, (i: number) => {
     const s = set[i]!;
     if (!cryptoVerify('sha256', s.data, { key: s.key, dsaEncoding: 'ieee-p1363' }, s.sig)) throw new Error('raw verify failed');
-  };
+  });
 
   const officialEs = official.filter((c) => [...c.trustList.byKid.values()][0]![0]!.alg === 'ES256');
   const results: Record<string, unknown> = {};
   console.log(`official vectors accepted: ${official.length} (${officialEs.length} ES256); generated passes: ${generated.length}; ${ROUNDS} interleaved rounds (+1 warm-up)`);
   const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 4000);
-  const gen = paired(generated.length, Math.min(PER_ROUND, generated.length), oursFn(generated), rawFn(rawSet(generated)), 'generated');
-  const off = paired(officialEs.length, PER_ROUND, oursFn(officialEs), rawFn(rawSet(officialEs)), 'official ES256');
-  const ours = { official: solo(official.length, PER_ROUND, oursFn(official)), officialEs256: off.ours, generated: gen.ours };
-  const raw = { officialEs256: off.raw, generated: gen.raw };
+  const rawGen = rawFn(rawSet(generated));
+  const gen = paired(generated.length, Math.min(PER_ROUND, generated.length), ours(generated), rawGen, 'generated');
+  const genBulk = paired(generated.length, Math.min(PER_ROUND, generated.length), bulk(generated), rawGen, 'generated, bulk');
+  const rawOff = rawFn(rawSet(officialEs));
+  const off = paired(officialEs.length, PER_ROUND, ours(officialEs), rawOff, 'official ES256');
+  const offBulk = paired(officialEs.length, PER_ROUND, bulk(officialEs), rawOff, 'official ES256, bulk');
+  const oursRates = { official: solo(official.length, PER_ROUND, ours(official)), officialEs256: off.ours, generated: gen.ours, officialBulk: solo(official.length, PER_ROUND, bulk(official)), officialEs256Bulk: offBulk.ours, generatedBulk: genBulk.ours };
+  const raw = { officialEs256: off.raw, generated: gen.raw, officialEs256BulkRounds: offBulk.raw, generatedBulkRounds: genBulk.raw };
 
   // Peer: same generated passes, key supplied as a cached certificate (no network).
   const peer = await loadPeer();
@@ -227,14 +262,14 @@ async function main(): Promise<void> {
         const r = await peer.unpackAndVerify(sub[i]!.hc1);
         if (r.status !== 'verified') throw new Error(`peer status ${r.status}`);
       };
-      const oursSub = oursFn(sub);
+      const oursSub = ours(sub);
       const rates: { peer: number; ours: number }[] = [];
       for (let r = 0; r < PEER_ROUNDS; r++) {
         if (r % 2 === 0) {
           const p = await measureAsync(sub.length, peerFn, 1000);
-          rates.push({ peer: p, ours: timeSlice(sub.length, 0, 4 * sub.length, oursSub) });
+          rates.push({ peer: p, ours: timeSlice(0, 4 * sub.length, oursSub) });
         } else {
-          const o = timeSlice(sub.length, 0, 4 * sub.length, oursSub);
+          const o = timeSlice(0, 4 * sub.length, oursSub);
           rates.push({ peer: await measureAsync(sub.length, peerFn, 1000), ours: o });
         }
       }
@@ -257,18 +292,36 @@ async function main(): Promise<void> {
     rounds: ROUNDS,
     passesPerRound: PER_ROUND,
     counts: { officialAccepted: official.length, officialEs256: officialEs.length, generated: generated.length, revocationEntries: 3000 },
-    opsPerSecond: { ours, rawNodeCryptoEs256: raw, peer: peerResult },
+    opsPerSecond: { ours: oursRates, rawNodeCryptoEs256: raw, peer: peerResult },
     ratios: {
       oursVsRawEs256Generated: gen.ratio,
       oursVsRawEs256Official: off.ratio,
+      oursBulkVsRawEs256Generated: genBulk.ratio,
+      oursBulkVsRawEs256Official: offBulk.ratio,
       oursVsPeerGenerated: peerRatio ?? null,
     },
-    perRound: { generated: gen.rounds, officialEs256: off.rounds },
+    perRound: { generated: gen.rounds, officialEs256: off.rounds, generatedBulk: genBulk.rounds, officialEs256Bulk: offBulk.rounds },
   });
   mkdirSync(here('../results/'), { recursive: true });
   writeFileSync(here('../results/verify.json'), JSON.stringify(results, null, 2) + '\n');
   writeDocs(results);
   console.log(JSON.stringify(results.ratios));
+}
+
+/** The goal status lines: the issue's ratios, for one call per pass and for bulk verification. */
+function goalLines(r: Record<string, any>): string[] {
+  const p = (x: number) => `${(100 * x).toFixed(0)} %`;
+  const met = (x: number, goal: number) => (x >= goal ? 'met' : '**not met**');
+  const g = r.ratios.oursVsRawEs256Generated.median;
+  const o = r.ratios.oursVsRawEs256Official.median;
+  const gb = r.ratios.oursBulkVsRawEs256Generated?.median;
+  const ob = r.ratios.oursBulkVsRawEs256Official?.median;
+  const peer = r.ratios.oursVsPeerGenerated;
+  return [
+    `Goal ≥ 75 % of raw (median of rounds). One call per pass (\`verifyHc1\`, as the venue verifier scans): generated passes ${met(g, 0.75)} (${p(g)}), official ES256 vectors ${met(o, 0.75)} (${p(o)}).` +
+      (gb === undefined ? '' : ` In bulk (\`verifyHc1Many\`, as \`saufconduit verify --jsonl\`): generated ${met(gb, 0.75)} (${p(gb)}), official ES256 ${met(ob, 0.75)} (${p(ob)}).`),
+    `Goal ≥ 10× the peer: ${peer == null ? 'not measured' : `${met(peer, 10)} (${peer.toFixed(1)}×)`}.`,
+  ];
 }
 
 function writeDocs(r: Record<string, any>): void {
@@ -288,16 +341,27 @@ function writeDocs(r: Record<string, any>): void {
     'Rates are medians over the rounds; "ours / raw" is the median of the per-round ratios, with the lowest and highest round in brackets.',
     ...(r.loadAverage1m ? [`Machine load during the run (1-min load average, ${r.logicalCpus} logical CPUs shared with other work): ${r.loadAverage1m.before.toFixed(1)} before, ${r.loadAverage1m.after.toFixed(1)} after.`] : []),
     '',
-    `Goal ≥ 75 % of raw (median): generated passes ${r.ratios.oursVsRawEs256Generated.median >= 0.75 ? 'met' : '**not met**'} (${(100 * r.ratios.oursVsRawEs256Generated.median).toFixed(0)} %), official ES256 vectors ${r.ratios.oursVsRawEs256Official.median >= 0.75 ? 'met' : '**not met**'} (${(100 * r.ratios.oursVsRawEs256Official.median).toFixed(0)} %). Goal ≥ 10× the peer: ${r.ratios.oursVsPeerGenerated == null ? 'not measured' : `${r.ratios.oursVsPeerGenerated >= 10 ? 'met' : '**not met**'} (${r.ratios.oursVsPeerGenerated.toFixed(1)}×)`}.`,
+    ...goalLines(r),
     'One core: the whole process (every thread) is pinned to one CPU, as the issue asks. Unpinned, the peer\'s signature checks',
     '(WebCrypto, run by Node on its thread pool) and garbage-collection helper threads take a second core our synchronous pipeline',
     'does not use (unpinned runs on this VM: peer 750–1,100 verify/s, ours/peer 9.2–10.8×).',
     '',
     '| workload | ours (full verify/s) | raw node:crypto ES256 verify/s | @pathcheck/dcc-sdk verify/s | ours / raw, median (min–max) | ours / peer |',
     '|---|---|---|---|---|---|',
-    `| ${r.counts.generated.toLocaleString('en-US')} generated ES256 passes | ${f(o.ours.generated)} | ${f(o.rawNodeCryptoEs256.generated)} | ${o.peer.generated ? f(o.peer.generated) : 'n/a'} | ${pct(r.ratios.oursVsRawEs256Generated)} | ${r.ratios.oursVsPeerGenerated ? r.ratios.oursVsPeerGenerated.toFixed(1) + '×' : 'n/a'} |`,
-    `| ${r.counts.officialEs256} official vectors, ES256 | ${f(o.ours.officialEs256)} | ${f(o.rawNodeCryptoEs256.officialEs256)} | | ${pct(r.ratios.oursVsRawEs256Official)} | |`,
-    `| ${r.counts.officialAccepted} official vectors, ES256 + PS256 | ${f(o.ours.official)} | | | | |`,
+    `| ${r.counts.generated.toLocaleString('en-US')} generated ES256 passes, one call each (\`verifyHc1\`) | ${f(o.ours.generated)} | ${f(o.rawNodeCryptoEs256.generated)} | ${o.peer.generated ? f(o.peer.generated) : 'n/a'} | ${pct(r.ratios.oursVsRawEs256Generated)} | ${r.ratios.oursVsPeerGenerated ? r.ratios.oursVsPeerGenerated.toFixed(1) + '×' : 'n/a'} |`,
+    ...(r.ratios.oursBulkVsRawEs256Generated ? [`| the same, in bulk (\`verifyHc1Many\`, as \`verify --jsonl\`) | ${f(o.ours.generatedBulk)} | ${f(o.rawNodeCryptoEs256.generatedBulkRounds)} | | ${pct(r.ratios.oursBulkVsRawEs256Generated)} | |`] : []),
+    `| ${r.counts.officialEs256} official vectors, ES256, one call each | ${f(o.ours.officialEs256)} | ${f(o.rawNodeCryptoEs256.officialEs256)} | | ${pct(r.ratios.oursVsRawEs256Official)} | |`,
+    ...(r.ratios.oursBulkVsRawEs256Official ? [`| the same, in bulk | ${f(o.ours.officialEs256Bulk)} | ${f(o.rawNodeCryptoEs256.officialEs256BulkRounds)} | | ${pct(r.ratios.oursBulkVsRawEs256Official)} | |`] : []),
+    `| ${r.counts.officialAccepted} official vectors, ES256 + PS256, one call each | ${f(o.ours.official)} | | | | |`,
+    ...(o.ours.officialBulk ? [`| the same, in bulk | ${f(o.ours.officialBulk)} | | | | |`] : []),
+    '',
+    'Bulk (`verifyHc1Many`, what `saufconduit verify --jsonl` runs): the same checks and results, 64 passes at a time — their',
+    'envelopes and key lookups, then their 64 signature checks back to back, then their payloads (each payload only after its own',
+    'signature held). Timed by phase on the official ES256 vectors (one run, µs per pass): envelopes ≈ 10.5, signatures ≈ 82',
+    '(the raw loop: ≈ 80.5), payloads ≈ 13. One pass at a time, the same work costs ≈ 36 µs besides the raw signature check,',
+    'because the JavaScript and OpenSSL\'s P-256 code evict each other from the caches between every pass. The venue verifier',
+    'checks one pass at a time (`verifyHc1`): its rate is the "one call each" row. The bench gives the bulk path each pass with its',
+    'own options (its trust list and clock), the same work as the single path.',
     '',
     'The floor: `crypto.verify` of the same Sig_structure bytes and signatures, with the very KeyObjects of the trust lists the',
     "pipeline uses (imported once), `dsaEncoding: 'ieee-p1363'` as in the Node backend; the signed bytes are prepared beforehand,",

@@ -3,8 +3,8 @@
  * primitives arrive through an `HcertBackend` (see `node.ts` for Node.js).
  */
 
-/** Verify an `HC1:` pass in the fixed fail-closed order; returns a classified result, never throws on input. */
-export { verifyHc1, describe, assertValid } from './verify.ts';
+/** Verify an `HC1:` pass (or many, for bulk) in the fixed fail-closed order; returns classified results, never throws on input. */
+export { verifyHc1, verifyHc1Many, BATCH_SIZE, describe, assertValid } from './verify.ts';
 export type { VerifyOptions, VerifyResult, VerifySuccess, VerifyFailure, Holder, DccValidator } from './verify.ts';
 /** Build, sign and encode a DCC as an `HC1:` string. */
 export { issueHc1 } from './issue.ts';

@@ -95,6 +95,16 @@ describe('saufconduit verify', () => {
     expect((await cli(['--trust', trust, '--at', at, '--jsonl'], pass + '\n' + pass + '\n')).code).toBe(0);
   });
 
+  it('--jsonl keeps one result per line, in order, over many batches (CRLF lines too)', async () => {
+    const recovery = issue(signer, SAMPLE_DCC.recovery).hc1;
+    const input = Array.from({ length: 300 }, (_, i) => (i % 7 === 3 ? 'HC1:garbage' : i % 2 ? recovery : pass));
+    const r = await cli(['--trust', trust, '--at', at, '--jsonl'], input.join('\r\n') + '\r\n');
+    const out = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(out.map((l) => l.reason)).toEqual(input.map((t) => (t === 'HC1:garbage' ? 'format' : null)));
+    expect(out.map((l) => l.type)).toEqual(input.map((t) => (t === pass ? 'vaccination' : t === recovery ? 'recovery' : null)));
+    expect(r.code).toBe(1);
+  });
+
   it('works as a real subprocess through bin/saufconduit.mjs', () => {
     const out = execFileSync(process.execPath, ['bin/saufconduit.mjs', 'verify', '--trust', trust, '--at', at, '--json', pass], { encoding: 'utf8' });
     expect(JSON.parse(out.trim().split('\n').at(-1)!)).toMatchObject({ valid: true, type: 'vaccination' });

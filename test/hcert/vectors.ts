@@ -32,6 +32,7 @@ import {
   type CborValue,
   type ReasonCode,
   type VerifyResult,
+  type VerifyOptions,
 } from '../../src/hcert/index.ts';
 import { nodeBackend } from '../../src/hcert/node.ts';
 import { toHex } from '../../src/hcert/bytes.ts';
@@ -162,12 +163,17 @@ export function validationClock(v: Vector): Date | undefined {
  * (several ES/FR/LU vectors carry one before their own iat) and we verify at the pass's iat.
  */
 export function verifyVector(v: Vector): VerifyResult | undefined {
+  const o = vectorOptions(v);
+  return o && verifyHc1(v.data.PREFIX as string, o);
+}
+
+/** What `verifyVector` verifies a vector's PREFIX with; `undefined` without a PREFIX, certificate or clock. */
+export function vectorOptions(v: Vector): VerifyOptions | undefined {
   const der = certificateDer(v);
   const claims = attempt(() => layerClaims(v.data));
   const at = 'EXPECTEDEXPIRATIONCHECK' in v.data.EXPECTEDRESULTS ? validationClock(v) : claims.ok && claims.value.iat !== undefined ? new Date(claims.value.iat * 1000) : validationClock(v);
   if (typeof v.data.PREFIX !== 'string' || !der || !at) return undefined;
-  const trustList = trustListFromCertificates([der], nodeBackend);
-  return verifyHc1(v.data.PREFIX, { trustList, backend: nodeBackend, validateDcc, at });
+  return { trustList: trustListFromCertificates([der], nodeBackend), backend: nodeBackend, validateDcc, at };
 }
 
 /** HC1 text whose COSE is the vector's own COSE field when present (else its PREFIX as is). */

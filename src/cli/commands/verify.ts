@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import type { CliIo } from '../io.ts';
 import { EXIT_NEGATIVE, EXIT_OK, EXIT_USAGE } from '../io.ts';
-import { verifyHc1, type VerifyResult } from '../../hcert/verify.ts';
+import { verifyHc1, verifyHc1Many, BATCH_SIZE, type VerifyResult } from '../../hcert/verify.ts';
 import { parseTrustList, type TrustList } from '../../hcert/trust-list.ts';
 import { parseRevocationList, EMPTY_REVOCATION_LIST, type RevocationList } from '../../hcert/revocation.ts';
 import { validateDcc } from '../../hcert/schema.ts';
@@ -71,28 +71,42 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   if (opts.flags.has('jsonl')) {
     let allValid = true;
     let buffered = '';
-    const flush = (line: string) => {
+    let lines: string[] = [];
+    // Lines are verified in batches (verifyHc1Many: same results, faster in bulk); the results of
+    // what has been read are written before the next read, so output follows input closely.
+    const flush = () => {
+      if (lines.length === 0) return;
+      let out = '';
+      for (const r of verifyHc1Many(lines, options)) {
+        if (!r.valid) allValid = false;
+        out += resultJson(r) + '\n';
+      }
+      io.stdout.write(out);
+      lines = [];
+    };
+    const take = (line: string) => {
       const text = line.trim();
       if (!text) return;
-      const r = verifyHc1(text, options);
-      if (!r.valid) allValid = false;
-      io.stdout.write(resultJson(r) + '\n');
+      lines.push(text);
+      if (lines.length >= BATCH_SIZE) flush();
     };
     // Stream line by line so bulk input of any size runs in constant memory.
     for await (const chunk of io.stdin) {
       buffered += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
       let nl: number;
       while ((nl = buffered.indexOf('\n')) >= 0) {
-        flush(buffered.slice(0, nl));
+        take(buffered.slice(0, nl));
         buffered = buffered.slice(nl + 1);
       }
       // A line longer than any real pass cannot be one: verify what we have (it fails as format).
       if (buffered.length > 1_000_000) {
-        flush(buffered);
+        take(buffered);
         buffered = '';
       }
+      flush();
     }
-    flush(buffered);
+    take(buffered);
+    flush();
     return allValid ? EXIT_OK : EXIT_NEGATIVE;
   }
 
