@@ -9,31 +9,42 @@ export const NOTIFIER: Actor = { kind: 'system', id: 'system:notifier', role: 's
  * "A new result is available", in French then English. It carries no health data: no test type,
  * no outcome, no pharmacy name, no name of the person. Only a link to the patient space, where
  * reading the result needs a login.
+ *
+ * `offered`: the record was registered with the address of an existing space and is only offered to
+ * it (see domain/record-offers.ts). The mail then says a record is waiting to be confirmed, not that
+ * a result is in the space: it is not, until the holder accepts it with the record's birth date.
  */
-export function resultAvailableMail(to: string, publicUrl: string): Mail {
+export function resultAvailableMail(to: string, publicUrl: string, offered = false): Mail {
   const link = `${publicUrl.replace(/\/+$/, '')}/patient`;
+  const [fr, en] = offered
+    ? [
+        ['Une pharmacie a enregistré un résultat à une adresse e-mail qui est celle de votre espace Saufconduit.', `Connectez-vous pour le confirmer ou le refuser : ${link}`, 'Il ne sera ajouté à votre espace que si vous le confirmez.'],
+        ['A pharmacy recorded a result with the e-mail address of your Saufconduit space.', `Log in to confirm or decline it: ${link}`, 'It is added to your space only if you confirm it.'],
+      ]
+    : [
+        ['Un nouveau résultat est disponible dans votre espace Saufconduit.', `Connectez-vous pour le consulter : ${link}`],
+        ['A new result is available in your Saufconduit space.', `Log in to read it: ${link}`],
+      ];
   return {
     to,
-    subject: 'Nouveau résultat disponible / New result available',
+    subject: offered ? 'Résultat à confirmer / Result to confirm' : 'Nouveau résultat disponible / New result available',
     text: [
       'Bonjour,',
       '',
-      'Un nouveau résultat est disponible dans votre espace Saufconduit.',
-      `Connectez-vous pour le consulter : ${link}`,
+      ...fr,
       '',
       '—',
       '',
       'Hello,',
       '',
-      'A new result is available in your Saufconduit space.',
-      `Log in to read it: ${link}`,
+      ...en,
       '',
       'Ce message ne contient aucune donnée de santé. / This message contains no health data.',
     ].join('\n'),
   };
 }
 
-type Row = { delivered_at: Date | null; tenant_id: string; patient_id: string; subject_ref: string; email_enc: string | null };
+type Row = { delivered_at: Date | null; tenant_id: string; patient_id: string; subject_ref: string; email_enc: string | null; offered: boolean };
 
 /** A notification the transport did not take: the job fails and pg-boss retries it. */
 export class NotificationFailed extends Error {
@@ -61,7 +72,7 @@ export class NotificationFailed extends Error {
 export async function sendResultNotification(deps: { uow: UnitOfWork; mailer: Mailer; publicUrl: string }, outboxId: string): Promise<'sent' | 'no-contact' | 'already'> {
   const receipt = await deps.uow.run(NOTIFIER, `outbox:${outboxId}`, async (w) => {
     const [row] = await w.tx.query<Row>(
-      `SELECT o.delivered_at, o.tenant_id, p.id AS patient_id, p.subject_ref, p.email_enc
+      `SELECT o.delivered_at, o.tenant_id, p.id AS patient_id, p.subject_ref, p.email_enc, (p.account_id IS NULL AND p.offered_to IS NOT NULL) AS offered
          FROM outbox o JOIN patient p ON p.id = o.patient_id WHERE o.id = $1 AND o.kind = 'notification' FOR UPDATE OF o`,
       [outboxId],
     );
@@ -73,7 +84,7 @@ export async function sendResultNotification(deps: { uow: UnitOfWork; mailer: Ma
     const to = w.fields.decrypt(`patient.email:${row.patient_id}`, row.email_enc);
     const event = { action: 'notification.send', resourceType: 'Patient', resourceId: row.patient_id, subjectRef: row.subject_ref, purpose: 'result-notification', tenantId: row.tenant_id } as const;
     try {
-      await deps.mailer.send(resultAvailableMail(to, deps.publicUrl));
+      await deps.mailer.send(resultAvailableMail(to, deps.publicUrl, row.offered));
     } catch {
       await w.tx.query(`UPDATE outbox SET attempts = attempts + 1, last_attempt_at = $2, last_error = 'mail-transport' WHERE id = $1`, [outboxId, w.now]);
       // The address was read for this attempt: that use is recorded too.

@@ -3,6 +3,8 @@ import { ENGINES } from '../support/engines.ts';
 import { useDemoServer } from '../support/demo.ts';
 import { DEMO, type DemoPrincipal } from '../../src/demo/world.ts';
 import { MAX_ACCEPT_FAILURES } from '../../src/domain/record-offers.ts';
+import { sendResultNotification } from '../../src/notify/result-available.ts';
+import { MemoryMailer } from '../../src/notify/mailer.ts';
 
 /**
  * A record registered with the e-mail of an existing patient account is offered to that account,
@@ -86,6 +88,27 @@ describe.each(ENGINES)('records offered to an existing patient account on %s', (
     expect((await read(demo.who('pharmacy-b-staff'), id)).statusCode).toBe(200);
     const [event] = await demo.app.db.query<{ action: string; outcome: string }>(`SELECT action, outcome FROM audit_event WHERE resource_id = $1 AND action LIKE 'record-offer.%' ORDER BY seq DESC LIMIT 1`, [id]);
     expect(event).toEqual({ action: 'record-offer.decline', outcome: 'success' });
+  });
+
+  it('the mail about a result of an offered record asks to confirm it, and speaks of the space only once it is accepted', async () => {
+    const me = demo.who('patient-camille');
+    const id = await register({ ...STRANGER, givenName: 'Ulysse' });
+    const result = async () => {
+      const res = await demo.server.inject({ method: 'POST', url: `/api/patients/${id}/results`, headers: demo.who('pharmacy-b-staff').headers, payload: { testType: 'antigen', outcome: 'positive', sampledAt: new Date(Date.now() - 60_000).toISOString() } });
+      expect(res.statusCode, res.body).toBe(201);
+      const [row] = await demo.app.db.query<{ id: string }>(`SELECT id FROM outbox WHERE kind = 'notification' AND result_id = $1`, [res.json().id]);
+      const mailer = new MemoryMailer();
+      expect(await sendResultNotification({ uow: demo.app.uow, mailer, publicUrl: 'https://saufconduit.example' }, row!.id)).toBe('sent');
+      return mailer.sent[0]!;
+    };
+    const offered = await result();
+    expect(offered.to).toBe(camille.login);
+    expect(offered.subject).toBe('Résultat à confirmer / Result to confirm');
+    expect(offered.text).toContain('Log in to confirm or decline it: https://saufconduit.example/patient');
+    expect(offered.text).not.toContain('available in your');
+    for (const word of ['positi', 'antig', STRANGER.familyName, 'Ulysse', 'Pharmacie']) expect(offered.subject + offered.text).not.toContain(word);
+    expect((await answer(me, id, 'accept', STRANGER.birthDate)).statusCode).toBe(200);
+    expect((await result()).subject).toBe('Nouveau résultat disponible / New result available');
   });
 
   it(`the offer is withdrawn after ${MAX_ACCEPT_FAILURES} wrong birth dates`, async () => {

@@ -106,5 +106,11 @@ describe('result notification', () => {
     expect(mail.text).toContain('A new result is available');
     expect(mail.text).toContain('https://saufconduit.example/patient');
     for (const word of ['positi', 'négati', 'negati', 'antig', 'PCR', 'COVID', 'Pharmacie']) expect(mail.text + mail.subject).not.toContain(word);
+    // An offered record is not in the space yet: the mail asks to confirm it, with the same reserve.
+    const offered = resultAvailableMail('camille@example.org', 'https://saufconduit.example/', true);
+    expect(offered.text).toContain('Connectez-vous pour le confirmer ou le refuser : https://saufconduit.example/patient');
+    expect(offered.text).toContain('It is added to your space only if you confirm it.');
+    expect(offered.text).not.toContain('disponible dans votre espace');
+    for (const word of ['positi', 'négati', 'negati', 'antig', 'PCR', 'COVID', 'Pharmacie']) expect(offered.text + offered.subject).not.toContain(word);
   });
 });
