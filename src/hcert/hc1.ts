@@ -29,6 +29,9 @@ export function unwrapHc1(text: string, limits: Limits, backend: HcertBackend): 
 export interface UnwrapScratch {
   compressed: Uint8Array;
   cose: Uint8Array;
+  /** How far the last call may have written into each buffer, so the caller can wipe just that. */
+  compressedUsed: number;
+  coseUsed: number;
 }
 
 /**
@@ -41,11 +44,24 @@ export function unwrapHc1Into(text: string, limits: Limits, backend: HcertBacken
   if (scratch.compressed.length < limits.maxBase45Bytes && scratch.compressed.length < SCRATCH_MAX) {
     scratch.compressed = new Uint8Array(Math.min(limits.maxBase45Bytes, SCRATCH_MAX));
   }
+  // Until a step succeeds, assume it wrote all it could (a failure may stop anywhere).
+  scratch.compressedUsed = scratch.compressed.length;
   const compressed = decodeBase45Into(t, limits.maxBase45Bytes, scratch.compressed);
+  scratch.compressedUsed = compressed.length;
   if (scratch.cose.length < limits.maxInflatedBytes && scratch.cose.length < SCRATCH_MAX) {
     scratch.cose = new Uint8Array(Math.min(limits.maxInflatedBytes, SCRATCH_MAX));
   }
-  return inflateBounded(backend, compressed, limits.maxInflatedBytes, scratch.cose);
+  scratch.coseUsed = scratch.cose.length;
+  const cose = inflateBounded(backend, compressed, limits.maxInflatedBytes, scratch.cose);
+  scratch.coseUsed = cose.length;
+  return cose;
+}
+
+/** Zero what the last `unwrapHc1Into` wrote: nothing of a pass outlives its verification. */
+export function wipeUnwrapScratch(scratch: UnwrapScratch): void {
+  scratch.compressed.fill(0, 0, scratch.compressedUsed);
+  scratch.cose.fill(0, 0, scratch.coseUsed);
+  scratch.compressedUsed = scratch.coseUsed = 0;
 }
 
 /** Largest reused buffer: beyond it (only with limits far above the defaults) outputs are allocated. */

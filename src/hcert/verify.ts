@@ -19,7 +19,7 @@ import type { HcertBackend } from './backend.ts';
 import { parseCoseSign1, coseKid, sigStructureInto, sigStructureLength, HEADER_ALG } from './cose.ts';
 import { parseCwtClaims, type HcertClaims, type Json } from './cwt.ts';
 import { HcertError, classify, type ReasonCode } from './errors.ts';
-import { unwrapHc1Into, SCRATCH_MAX, type UnwrapScratch } from './hc1.ts';
+import { unwrapHc1Into, wipeUnwrapScratch, SCRATCH_MAX, type UnwrapScratch } from './hc1.ts';
 import { keyUsageAllows, type CertificateType } from './key-usage.ts';
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';
 import { EMPTY_REVOCATION_LIST, findRevocation, type RevocationList } from './revocation.ts';
@@ -92,6 +92,7 @@ export function verifyHc1(text: string, options: VerifyOptions): VerifyResult {
     if (!opened.ok) return opened.failure;
     return conclude(opened, signerOf(opened, options.backend), options);
   } finally {
+    wipe(scratch);
     scratch.busy = false;
   }
 }
@@ -106,7 +107,7 @@ export const BATCH_SIZE = 64;
  * Why not a loop over `verifyHc1`: each ES256 check runs ≈ 80 µs of OpenSSL between two stretches of
  * decoding, so both run with cold caches. Here up to `BATCH_SIZE` passes are opened (envelope, header,
  * key), then their signatures are checked back to back, then their payloads are checked: measured
- * ≈ 10 % more verifications per second on one core (docs/benchmarks.md). Nothing of a payload is
+ * ≈ 7–10 % more verifications per second on one core (docs/benchmarks.md). Nothing of a payload is
  * read before its own signature has held, as in `verifyHc1`.
  *
  * `options` applies to every text, or is an array giving each text its own (e.g. its own instant,
@@ -120,11 +121,11 @@ export function verifyHc1Many(texts: readonly string[], options: VerifyOptions |
   const arena = sharedArena.busy ? newArena() : sharedArena;
   scratch.busy = arena.busy = true;
   const opened: (Opened | undefined)[] = new Array<Opened | undefined>(BATCH_SIZE);
-  const signers: (TrustedKey | VerifyFailure | undefined)[] = new Array<TrustedKey | VerifyFailure | undefined>(BATCH_SIZE);
+  const signers: SignerCheck[] = new Array<SignerCheck>(BATCH_SIZE);
   try {
     for (let from = 0; from < texts.length; from += BATCH_SIZE) {
       const n = Math.min(BATCH_SIZE, texts.length - from);
-      arena.used = 0;
+      wipeArena(arena);
       const place = (size: number) => placeInArena(arena, size);
       for (let k = 0; k < n; k++) {
         const o = open(texts[from + k]!, optionsOf(from + k), scratch, place);
@@ -140,26 +141,38 @@ export function verifyHc1Many(texts: readonly string[], options: VerifyOptions |
       }
       for (let k = 0; k < n; k++) {
         const o = opened[k];
-        if (o) results[from + k] = conclude(o, signers[k], optionsOf(from + k));
+        if (o) results[from + k] = conclude(o, signers[k]!, optionsOf(from + k));
       }
     }
     return results;
   } finally {
     opened.fill(undefined);
-    signers.fill(undefined);
+    wipeArena(arena);
+    wipe(scratch);
     scratch.busy = arena.busy = false;
   }
 }
 
 interface Scratch extends UnwrapScratch {
   signed: Uint8Array;
+  signedUsed: number;
   busy: boolean;
 }
 
 const DEFAULT_CBOR_LIMITS = Object.freeze({ maxDepth: DEFAULT_LIMITS.maxCborDepth, maxItems: DEFAULT_LIMITS.maxCborItems });
 
-const newScratch = (): Scratch => ({ compressed: new Uint8Array(0), cose: new Uint8Array(0), signed: new Uint8Array(0), busy: false });
+const newScratch = (): Scratch => ({ compressed: new Uint8Array(0), cose: new Uint8Array(0), signed: new Uint8Array(0), compressedUsed: 0, coseUsed: 0, signedUsed: 0, busy: false });
 const shared = newScratch();
+
+/**
+ * Zero what a verification wrote to the reused buffers (a few hundred bytes for a real pass): no
+ * holder's data stays in memory after its verification, as none is kept anywhere else.
+ */
+function wipe(scratch: Scratch): void {
+  wipeUnwrapScratch(scratch);
+  scratch.signed.fill(0, 0, scratch.signedUsed);
+  scratch.signedUsed = 0;
+}
 
 /**
  * Where the bytes a pass keeps until its signature is checked go in a batch: the Sig_structure
@@ -171,21 +184,31 @@ interface Arena {
   busy: boolean;
 }
 const ARENA_BYTES = 1 << 17; // 64 real passes need ≈ 40 KiB; a larger one gets its own buffer
-const newArena = (): Arena => ({ bytes: new Uint8Array(ARENA_BYTES), used: 0, busy: false });
+// Allocated on first use: the browser verifier, which checks one pass at a time, never needs it.
+const newArena = (): Arena => ({ bytes: new Uint8Array(0), used: 0, busy: false });
 const sharedArena = newArena();
 
 /** `size` bytes that stay untouched until the end of the batch. */
 function placeInArena(arena: Arena, size: number): Uint8Array {
+  if (arena.bytes.length === 0) arena.bytes = new Uint8Array(ARENA_BYTES);
   if (arena.used + size > arena.bytes.length) return new Uint8Array(size);
   const view = arena.bytes.subarray(arena.used, arena.used + size);
   arena.used += size;
   return view;
 }
 
+/** Zero the batch's bytes and make the arena empty again. */
+function wipeArena(arena: Arena): void {
+  arena.bytes.fill(0, 0, arena.used);
+  arena.used = 0;
+}
+
 /** Single pass: the Sig_structure goes to the scratch buffer; the signature may stay where it was parsed. */
 function placeInScratch(size: number, scratch: Scratch): Uint8Array {
   if (scratch.signed.length < size && size <= SCRATCH_MAX) scratch.signed = new Uint8Array(Math.max(size, Math.min(2 * scratch.signed.length, SCRATCH_MAX), 1024));
-  return size <= scratch.signed.length ? scratch.signed.subarray(0, size) : new Uint8Array(size);
+  if (size > scratch.signed.length) return new Uint8Array(size);
+  scratch.signedUsed = Math.max(scratch.signedUsed, size);
+  return scratch.signed.subarray(0, size);
 }
 
 /** A pass whose envelope, header and key lookup held: what the signature check and the rest need. */
@@ -246,28 +269,32 @@ function cborLimitsOf(limits: Limits): { maxDepth: number; maxItems: number } {
   return limits === DEFAULT_LIMITS ? DEFAULT_CBOR_LIMITS : { maxDepth: limits.maxCborDepth, maxItems: limits.maxCborItems };
 }
 
+/** What step 4 found: the key that verified, or none (`failure` null), or a failure when the backend threw. */
+type SignerCheck = { ok: true; key: TrustedKey } | { ok: false; failure: VerifyFailure | null };
+const NO_SIGNER: SignerCheck = Object.freeze({ ok: false, failure: null });
+
 /**
  * Step 4: every trusted key published under the kid for this algorithm is tried (kids can collide);
- * each key is bound to one algorithm at import, so only those of this alg. Returns the key that
- * verified, `undefined` when none did, or a failure when the backend threw.
+ * each key is bound to one algorithm at import, so only those of this alg. The answer is tagged
+ * (`ok`), never told apart by the shape of a trust-list entry: an entry is operator input.
  */
-function signerOf(p: Opened, backend: HcertBackend): TrustedKey | VerifyFailure | undefined {
+function signerOf(p: Opened, backend: HcertBackend): SignerCheck {
   try {
     for (let i = 0; i < p.published.length; i++) {
       const k = p.published[i]!;
-      if (k.alg === p.alg && backend.verify(p.alg, k.key, p.signed, p.signature)) return k;
+      if (k.alg === p.alg && backend.verify(p.alg, k.key, p.signed, p.signature)) return { ok: true, key: k };
     }
-    return undefined;
+    return NO_SIGNER;
   } catch (err) {
     const e = classify(err);
-    return fail(e.code, e.detail);
+    return { ok: false, failure: fail(e.code, e.detail) };
   }
 }
 
-/** Steps 5–8, once the signature has been checked (`signer` undefined: it did not hold). */
-function conclude(p: Opened, signer: TrustedKey | VerifyFailure | undefined, options: VerifyOptions): VerifyResult {
-  if (!signer) return fail('signature', 'signature');
-  if ('valid' in signer) return signer;
+/** Steps 5–8, once the signature has been checked (and only if it held). */
+function conclude(p: Opened, check: SignerCheck, options: VerifyOptions): VerifyResult {
+  if (!check.ok) return check.failure ?? fail('signature', 'signature');
+  const signer = check.key;
   let known: { type: CertificateType; holder: Holder } | null = null;
   try {
     // 5. Payload, now authenticated.

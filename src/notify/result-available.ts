@@ -44,7 +44,7 @@ export function resultAvailableMail(to: string, publicUrl: string, offered = fal
   };
 }
 
-type Row = { delivered_at: Date | null; tenant_id: string; patient_id: string; subject_ref: string; email_enc: string | null; offered: boolean };
+type Row = { delivered_at: Date | null; tenant_id: string; patient_id: string; subject_ref: string; email_enc: string | null; offered: boolean; spaceless: boolean };
 
 /** A notification the transport did not take: the job fails and pg-boss retries it. */
 export class NotificationFailed extends Error {
@@ -60,8 +60,9 @@ export class NotificationFailed extends Error {
  * locked, the address decrypted, the mail handed to the transport, the row marked sent and the use
  * of the contact recorded in the audit trail, all in one transaction. If the process dies between
  * the hand-off and the commit, the retry sends the mail again (at-least-once: a second identical
- * e-mail is harmless; a lost one is not). A patient without an e-mail is marked `no-contact`
- * without reading anything personal.
+ * e-mail is harmless; a lost one is not). A patient without an e-mail, or whose record is in no
+ * patient space (an offer declined or withdrawn), is marked `no-contact` without reading anything
+ * personal.
  *
  * A transport failure is not thrown inside the transaction: the failed attempt is counted on the row
  * and the transaction commits with the other notifications of its unit-of-work batch (a throw would
@@ -72,12 +73,15 @@ export class NotificationFailed extends Error {
 export async function sendResultNotification(deps: { uow: UnitOfWork; mailer: Mailer; publicUrl: string }, outboxId: string): Promise<'sent' | 'no-contact' | 'already'> {
   const receipt = await deps.uow.run(NOTIFIER, `outbox:${outboxId}`, async (w) => {
     const [row] = await w.tx.query<Row>(
-      `SELECT o.delivered_at, o.tenant_id, p.id AS patient_id, p.subject_ref, p.email_enc, (p.account_id IS NULL AND p.offered_to IS NOT NULL) AS offered
+      `SELECT o.delivered_at, o.tenant_id, p.id AS patient_id, p.subject_ref, p.email_enc, (p.account_id IS NULL AND p.offered_to IS NOT NULL) AS offered,
+              (p.account_id IS NULL AND p.offered_to IS NULL) AS spaceless
          FROM outbox o JOIN patient p ON p.id = o.patient_id WHERE o.id = $1 AND o.kind = 'notification' FOR UPDATE OF o`,
       [outboxId],
     );
     if (!row || row.delivered_at) return 'already';
-    if (row.email_enc === null) {
+    // No address, or no space the mail could send its reader to: the record is in nobody's space
+    // (the offer was declined or withdrawn, or the address is not a patient's), so nobody is told.
+    if (row.email_enc === null || row.spaceless) {
       await w.tx.query(`UPDATE outbox SET delivered_at = $2, receipt = 'no-contact', attempts = attempts + 1, last_attempt_at = $2 WHERE id = $1`, [outboxId, w.now]);
       return 'no-contact';
     }

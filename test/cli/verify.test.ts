@@ -95,6 +95,19 @@ describe('saufconduit verify', () => {
     expect((await cli(['--trust', trust, '--at', at, '--jsonl'], pass + '\n' + pass + '\n')).code).toBe(0);
   });
 
+  it('--jsonl answers a line over 1 MB with one format result, whatever the chunks it arrives in', async () => {
+    const io = { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough() };
+    let out = '';
+    io.stdout.on('data', (c) => (out += c));
+    const done = run(['--trust', trust, '--at', at, '--jsonl'], io);
+    // A pass, a 2.5 MB line, a pass split across two chunks, sent in 64 KiB pieces.
+    const input = pass + '\n' + 'X'.repeat(2_500_000) + '\n' + pass + '\n';
+    for (let i = 0; i < input.length; i += 65_536) io.stdin.write(input.slice(i, i + 65_536));
+    io.stdin.end();
+    expect(await done).toBe(1);
+    expect(out.trim().split('\n').map((l) => JSON.parse(l).reason)).toEqual([null, 'format', null]);
+  });
+
   it('--jsonl keeps one result per line, in order, over many batches (CRLF lines too)', async () => {
     const recovery = issue(signer, SAMPLE_DCC.recovery).hc1;
     const input = Array.from({ length: 300 }, (_, i) => (i % 7 === 3 ? 'HC1:garbage' : i % 2 ? recovery : pass));

@@ -19,7 +19,7 @@ import {
   type HcertBackend,
 } from '../../src/hcert/index.ts';
 import { nodeBackend, nodeSigner } from '../../src/hcert/node.ts';
-import { encodeCbor, encodeBase45 } from '../../src/hcert/index.ts';
+import { encodeCbor, encodeBase45, parseCoseSign1, unwrapHc1 } from '../../src/hcert/index.ts';
 import { encodeCoseSign1, sigStructure } from '../../src/hcert/cose.ts';
 import { deflateSync } from 'node:zlib';
 import { toBase64 } from '../../src/hcert/bytes.ts';
@@ -53,14 +53,27 @@ const samples: string[] = [
   'not a pass',
   '',
 ];
+// Forged: a valid pass whose signature no longer matches (defined after signAnything).
+samples.push(signAnything(es, SAMPLE_DCC.vaccination, { forge: true }));
 
-/** Sign any DCC, schema-valid or not (issueHc1 refuses to sign an invalid one). */
-function signAnything(signer: typeof es, dcc: unknown): string {
+/**
+ * Sign any DCC, schema-valid or not (issueHc1 refuses to sign an invalid one), optionally with an
+ * extra CWT claim (ignored by the verifier) to make the payload as large as wanted, or with a
+ * signature that does not match (one bit flipped).
+ */
+function signAnything(signer: typeof es, dcc: unknown, o: { padding?: number; forge?: boolean } = {}): string {
   const protectedBytes = encodeCbor(new Map<number, unknown>([[1, -7], [4, signer.kid]]));
-  const payload = encodeCbor(new Map<number, unknown>([[1, 'FR'], [4, T1.getTime() / 1000], [6, T0.getTime() / 1000], [-260, new Map([[1, dcc]])]]));
-  const cose = encodeCoseSign1(protectedBytes, new Map(), payload, nodeSigner(signer.privateKey).sign(sigStructure(protectedBytes, payload)));
+  const claims = new Map<number, unknown>([[1, 'FR'], [4, T1.getTime() / 1000], [6, T0.getTime() / 1000], [-260, new Map([[1, dcc]])]]);
+  if (o.padding) claims.set(99, new Uint8Array(o.padding).fill(7));
+  const payload = encodeCbor(claims);
+  const signature = nodeSigner(signer.privateKey).sign(sigStructure(protectedBytes, payload));
+  if (o.forge) signature[10]! ^= 1;
+  const cose = encodeCoseSign1(protectedBytes, new Map(), payload, signature);
   return 'HC1:' + encodeBase45(deflateSync(cose));
 }
+
+/** A valid vaccination DCC of a named holder. */
+const named = (fn: string) => ({ ...(SAMPLE_DCC.vaccination as object), nam: { fn, fnt: 'NOM', gn: 'Test', gnt: 'TEST' } });
 
 const one = (texts: readonly string[], o: VerifyOptions = options) => texts.map((t) => verifyHc1(t, o));
 
@@ -78,7 +91,7 @@ describe('verifyHc1Many', () => {
     const many = verifyHc1Many(list, options);
     expect(many).toEqual(one(list));
     // Each kind of outcome is there, so the test covers every step.
-    expect(new Set(many.map((r) => r.reason))).toEqual(new Set([null, 'unknown-key', 'key-usage', 'expired', 'not-yet-valid', 'schema', 'revoked', 'format']));
+    expect(new Set(many.map((r) => r.reason))).toEqual(new Set([null, 'signature', 'unknown-key', 'key-usage', 'expired', 'not-yet-valid', 'schema', 'revoked', 'format']));
     expect(verifyHc1Many([], options)).toEqual([]);
   });
 
@@ -115,14 +128,31 @@ describe('verifyHc1Many', () => {
     expect(() => verifyHc1Many(['a', 'b'], [options])).toThrow(RangeError);
   });
 
-  it('keeps each pass intact when a batch outgrows its shared buffer (large passes under raised limits)', () => {
-    const big = (i: number) => signAnything(es, { ...(SAMPLE_DCC.vaccination as object), nam: { fn: `N${i}`.padEnd(6000, 'X'), fnt: 'N', gn: 'A', gnt: 'A' } });
-    const list = Array.from({ length: BATCH_SIZE }, (_, i) => (i % 3 === 0 ? samples[0]! : big(i)));
-    const o: VerifyOptions = { ...options, limits: { ...DEFAULT_LIMITS, maxInputLength: 1 << 20, maxBase45Bytes: 1 << 20, maxInflatedBytes: 1 << 20 } };
+  it('keeps each pass intact when a batch outgrows its shared buffer', () => {
+    // 64 valid passes of ≈ 3 KiB of payload each (≈ 190 KiB: more than the batch's buffer), each
+    // with its own holder; a forged one among them. A pass overwritten by a later one would show
+    // another holder, or fail its signature.
+    const list = Array.from({ length: BATCH_SIZE }, (_, i) => signAnything(es, named(`Nom${i}`), { padding: 3000, forge: i === 40 }));
+    const many = verifyHc1Many(list, options);
+    expect(many).toEqual(one(list));
+    many.forEach((r, i) => {
+      if (i === 40) expect(r.reason).toBe('signature');
+      else expect(r.valid ? r.holder.name : `${r.reason}:${r.detail}`).toBe(`Test Nom${i}`);
+    });
+  });
+
+  it('tries every key under a shared kid, and checks SIGNATURE revocation on the copied signature', () => {
+    // The first key published under es's kid is another one: it fails, the second verifies.
+    const shared = parseTrustList([{ ...(trustListJson(stranger)[0] as object), kid: toBase64(es.kid) }, ...trustListJson(es)], nodeBackend);
+    const a = signAnything(es, named('Alpha'));
+    const b = signAnything(es, named('Beta'));
+    const sigOf = (hc1: string) => parseCoseSign1(unwrapHc1(hc1, DEFAULT_LIMITS, nodeBackend), { maxDepth: 16, maxItems: 4096 }).signature;
+    const bySignature = parseRevocationList({ SIGNATURE: [toBase64(revocationHash(nodeBackend, 'SIGNATURE', { ci: '', iss: 'FR', alg: 'ES256', signature: sigOf(b) }))] });
+    const o: VerifyOptions = { ...options, trustList: shared, revocation: bySignature };
+    const list = [a, b, a, samples[0]!, b];
     const many = verifyHc1Many(list, o);
     expect(many).toEqual(one(list, o));
-    // Each big pass reads back its own name: nothing was overwritten by a later pass of the batch.
-    many.forEach((r, i) => expect(i % 3 === 0 ? r.valid : r.reason === 'schema').toBe(true));
+    expect(many.map((r) => r.reason)).toEqual([null, 'revoked', null, null, 'revoked']);
   });
 
   it('answers a backend that throws as verifyHc1 does, and may be nested', () => {
@@ -132,5 +162,28 @@ describe('verifyHc1Many', () => {
     // A validator that itself verifies in bulk (the shared buffers are busy): results unchanged.
     const nested: VerifyOptions = { ...options, validateDcc: (dcc) => verifyHc1Many(samples.slice(0, 2), options).every((r) => r.valid) && validateDcc(dcc) };
     expect(verifyHc1Many(samples, nested)).toEqual(one(samples));
+    // A validator that throws fails its pass as verifyHc1 does (format, internal), and only its pass.
+    let calls = 0;
+    const flaky: VerifyOptions = { ...options, validateDcc: (dcc) => { if (++calls % 2 === 0) throw new Error('boom'); return validateDcc(dcc); } };
+    const many = verifyHc1Many(samples, flaky);
+    calls = 0;
+    expect(many).toEqual(one(samples, flaky));
+    expect(many.some((r) => r.reason === 'format' && !r.valid && r.detail === 'internal')).toBe(true);
+  });
+
+  it('leaves no byte of a pass in the buffers it reused', () => {
+    // The backend sees the signed bytes in the verifier's reused buffers: once the call returns,
+    // those must be zeroes.
+    const seen: Uint8Array[] = [];
+    const spying: HcertBackend = { ...nodeBackend, verify: (alg, key, data, sig) => (seen.push(data, sig), nodeBackend.verify(alg, key, data, sig)) };
+    const o: VerifyOptions = { ...options, backend: spying };
+    const zeroed = () => {
+      expect(seen.length).toBeGreaterThan(1);
+      for (const b of seen.splice(0)) expect(b.every((x) => x === 0)).toBe(true);
+    };
+    expect(verifyHc1(samples[0]!, o).valid).toBe(true);
+    zeroed();
+    expect(verifyHc1Many(samples.slice(0, 4), o).filter((r) => r.valid).length).toBe(2);
+    zeroed();
   });
 });

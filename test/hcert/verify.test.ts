@@ -91,6 +91,24 @@ describe('verifyHc1', () => {
     expect(() => parseRevocationList({ BOGUS: [] })).toThrow(TypeError);
   });
 
+  it('stays closed when a trust-list entry, or every object, carries a `valid` property', () => {
+    // Regression: step 4 once told a backend failure from a trusted key by `'valid' in signer`, so a
+    // key object with `valid` (own or inherited, e.g. by prototype pollution) was returned as the
+    // result, valid, skipping schema, key usage, expiry and revocation.
+    const expired = issue(es, SAMPLE_DCC.vaccination, T0, new Date('2021-06-30T00:00:00Z')).hc1;
+    const list = parseTrustList(trustListJson(es), nodeBackend);
+    for (const keys of list.byKid.values()) for (const k of keys) Object.assign(k, { valid: true, reason: null });
+    expect(verifyHc1(expired, opts({ trustList: list }))).toMatchObject({ valid: false, reason: 'expired' });
+    const proto = Object.prototype as { valid?: unknown };
+    proto.valid = true;
+    try {
+      expect(verifyHc1(expired, opts())).toMatchObject({ valid: false, reason: 'expired' });
+      expect(verifyHc1(issue(other).hc1, opts())).toMatchObject({ valid: false, reason: 'unknown-key' });
+    } finally {
+      delete proto.valid;
+    }
+  });
+
   it('refuses to sign, and rejects, a DCC that fails the schema', () => {
     expect(() => issue(es, { ...(SAMPLE_DCC.vaccination as object), dob: '1985-13' } as never)).not.toThrow(); // dob pattern allows it
     expect(() => issue(es, { ver: '1.3.0', nam: { fnt: 'X' }, dob: '1990' })).toThrow(HcertError);

@@ -88,6 +88,14 @@ describe.each(ENGINES)('records offered to an existing patient account on %s', (
     expect((await read(demo.who('pharmacy-b-staff'), id)).statusCode).toBe(200);
     const [event] = await demo.app.db.query<{ action: string; outcome: string }>(`SELECT action, outcome FROM audit_event WHERE resource_id = $1 AND action LIKE 'record-offer.%' ORDER BY seq DESC LIMIT 1`, [id]);
     expect(event).toEqual({ action: 'record-offer.decline', outcome: 'success' });
+
+    // A later result of the declined record e-mails nobody: it is in no patient space.
+    const result = await demo.server.inject({ method: 'POST', url: `/api/patients/${id}/results`, headers: demo.who('pharmacy-b-staff').headers, payload: { testType: 'antigen', outcome: 'negative', sampledAt: new Date(Date.now() - 60_000).toISOString() } });
+    expect(result.statusCode, result.body).toBe(201);
+    const [note] = await demo.app.db.query<{ id: string }>(`SELECT id FROM outbox WHERE kind = 'notification' AND result_id = $1`, [result.json().id]);
+    const mailer = new MemoryMailer();
+    expect(await sendResultNotification({ uow: demo.app.uow, mailer, publicUrl: 'https://saufconduit.example' }, note!.id)).toBe('no-contact');
+    expect(mailer.sent).toEqual([]);
   });
 
   it('the mail about a result of an offered record asks to confirm it, and speaks of the space only once it is accepted', async () => {

@@ -8,9 +8,10 @@
  * This command reads the clock (default `--at`) and files; the verification core does neither.
  */
 import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
 import type { CliIo } from '../io.ts';
 import { EXIT_NEGATIVE, EXIT_OK, EXIT_USAGE } from '../io.ts';
-import { verifyHc1, verifyHc1Many, BATCH_SIZE, type VerifyResult } from '../../hcert/verify.ts';
+import { verifyHc1, verifyHc1Many, type VerifyResult } from '../../hcert/verify.ts';
 import { parseTrustList, type TrustList } from '../../hcert/trust-list.ts';
 import { parseRevocationList, EMPTY_REVOCATION_LIST, type RevocationList } from '../../hcert/revocation.ts';
 import { validateDcc } from '../../hcert/schema.ts';
@@ -72,41 +73,44 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     let allValid = true;
     let buffered = '';
     let lines: string[] = [];
+    // Inside a line longer than any pass: its first MAX_LINE characters stand for it (they fail as
+    // `format`), and the rest is skipped up to its newline, so output lines still match input lines.
+    let skipping = false;
     // Lines are verified in batches (verifyHc1Many: same results, faster in bulk); the results of
-    // what has been read are written before the next read, so output follows input closely.
-    const flush = () => {
+    // what has been read are written before the next read, so output follows input closely, and
+    // reading waits while stdout is full, so memory stays bounded whatever the input size.
+    const flush = async () => {
       if (lines.length === 0) return;
       let out = '';
       for (const r of verifyHc1Many(lines, options)) {
         if (!r.valid) allValid = false;
         out += resultJson(r) + '\n';
       }
-      io.stdout.write(out);
       lines = [];
+      if (!io.stdout.write(out)) await once(io.stdout, 'drain');
     };
     const take = (line: string) => {
       const text = line.trim();
-      if (!text) return;
-      lines.push(text);
-      if (lines.length >= BATCH_SIZE) flush();
+      if (text) lines.push(text);
     };
-    // Stream line by line so bulk input of any size runs in constant memory.
     for await (const chunk of io.stdin) {
       buffered += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
       let nl: number;
       while ((nl = buffered.indexOf('\n')) >= 0) {
-        take(buffered.slice(0, nl));
+        if (skipping) skipping = false;
+        else take(buffered.slice(0, nl));
         buffered = buffered.slice(nl + 1);
       }
-      // A line longer than any real pass cannot be one: verify what we have (it fails as format).
-      if (buffered.length > 1_000_000) {
-        take(buffered);
+      if (skipping) buffered = '';
+      else if (buffered.length > MAX_LINE) {
+        take(buffered.slice(0, MAX_LINE));
         buffered = '';
+        skipping = true;
       }
-      flush();
+      await flush();
     }
-    take(buffered);
-    flush();
+    if (!skipping) take(buffered);
+    await flush();
     return allValid ? EXIT_OK : EXIT_NEGATIVE;
   }
 
@@ -114,11 +118,14 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   let text = arg;
   // An oversized QR on stdin is an invalid pass, as the same text given as an argument would be:
   // reading stops at the cap and the core refuses the (over-long) text as `format`.
-  if (arg === '-') text = (await readStdin(io.stdin, 1_000_000)).trim();
+  if (arg === '-') text = (await readStdin(io.stdin, MAX_LINE)).trim();
   const r = verifyHc1(text, options);
   io.stdout.write(opts.flags.has('json') ? resultJson(r) + '\n' : human(r));
   return r.valid ? EXIT_OK : EXIT_NEGATIVE;
 }
+
+/** Longer than any QR text (the core refuses anything over 8,192 characters as `format`). */
+const MAX_LINE = 1_000_000;
 
 function readJson(path: string, what: string): unknown {
   let text: string;
