@@ -328,6 +328,16 @@ scan them: 22 ms a probe), and one pg-boss job per 100 notifications (10 reports
 a job costs pg-boss an insert, a fetch that sorts the queue's waiting jobs (4–16 ms a fetch under a
 backlog) and a completion, which at one job per row took more database time than the deliveries.
 
+Fourth session: a job's notifications are sent in one set-based transaction (one locking read, one
+update per outcome) instead of two statements a notification (pg_stat_statements during intake: the
+per-row update and read took 58 + 29 µs of database time a result, next to 350 µs for the result's own
+insert of 4 rows with their 8 foreign-key checks, and 97 µs for its share of the audit batch). Side by
+side on one throwaway cluster, alternating 8 s runs: intake 552–607/s → 630–729/s, server CPU per result
+1.39–1.55 ms → 1.11–1.29 ms, database CPU per result 774–846 µs → 667–744 µs, every notification still
+delivered during the load. Also measured and dropped this session: two transaction lanes without the
+carried chain head (no gain, p99 up; the batch's audit insert and commit serialize on the head row
+anyway), and coalescing postgres.js socket writes (no measurable gain within the noise).
+
 Where the goals stand, and why. A one-off floor experiment (not part of this bench): a bare Fastify +
 postgres.js server that answers each GET after one batched SELECT, one batched audit INSERT and COMMIT
 (no authentication, no chain, no encryption, no policy) served 5,000–7,000 reads/s on this VM against

@@ -44,7 +44,7 @@ export function resultAvailableMail(to: string, publicUrl: string, offered = fal
   };
 }
 
-type Row = { delivered_at: Date | null; tenant_id: string; patient_id: string; subject_ref: string; email_enc: string | null; offered: boolean; spaceless: boolean };
+type Row = { id: string; delivered_at: Date | null; tenant_id: string; patient_id: string; subject_ref: string; email_enc: string | null; offered: boolean; spaceless: boolean };
 
 /** A notification the transport did not take: the job fails and pg-boss retries it. */
 export class NotificationFailed extends Error {
@@ -55,50 +55,84 @@ export class NotificationFailed extends Error {
   }
 }
 
+/** What became of one notification: sent, nobody to tell, or already done by another attempt. */
+export type NotificationReceipt = 'sent' | 'no-contact' | 'already';
+
+type Deps = { uow: UnitOfWork; mailer: Mailer; publicUrl: string };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Sends the notification of one outbox row: `sendResultNotifications` for one row. */
+export async function sendResultNotification(deps: Deps, outboxId: string): Promise<NotificationReceipt> {
+  return (await sendResultNotifications(deps, [outboxId])).get(outboxId)!;
+}
+
 /**
- * Sends the notification of one outbox row, at most once per successful transaction: the row is
- * locked, the address decrypted, the mail handed to the transport, the row marked sent and the use
- * of the contact recorded in the audit trail, all in one transaction. If the process dies between
+ * Sends the notifications of a job's outbox rows, at most once per successful transaction: in one
+ * transaction the rows are locked, each address decrypted, each mail handed to the transport, the
+ * rows marked sent and each use of a contact recorded in the audit trail. If the process dies between
  * the hand-off and the commit, the retry sends the mail again (at-least-once: a second identical
  * e-mail is harmless; a lost one is not). A patient without an e-mail, or whose record is in no
  * patient space (an offer declined or withdrawn), is marked `no-contact` without reading anything
  * personal.
  *
- * A transport failure is not thrown inside the transaction: the failed attempt is counted on the row
- * and the transaction commits with the other notifications of its unit-of-work batch (a throw would
- * replay the whole batch and hand their mails to the transport a second time); then this throws
- * NotificationFailed, so that the job is retried.
- * @returns the receipt: 'sent', 'no-contact', or 'already' when another attempt finished first
+ * Set-based: the rows are read and marked with a handful of statements whatever their number (one
+ * lock query, one update per outcome), not two statements a row, which cost more than the mails.
+ *
+ * A transport failure is not thrown inside the transaction: the failed attempt is counted on its row
+ * and audited, and the transaction commits (a throw would roll back the rows marked sent, whose mails
+ * the transport already took, and send them again); then this throws NotificationFailed, so that the
+ * job is retried. The retry skips the rows delivered meanwhile.
+ * @returns each row's receipt ('already' for an id that names no pending notification)
  */
-export async function sendResultNotification(deps: { uow: UnitOfWork; mailer: Mailer; publicUrl: string }, outboxId: string): Promise<'sent' | 'no-contact' | 'already'> {
-  const receipt = await deps.uow.run(NOTIFIER, `outbox:${outboxId}`, async (w) => {
-    const [row] = await w.tx.query<Row>(
-      `SELECT o.delivered_at, o.tenant_id, p.id AS patient_id, p.subject_ref, p.email_enc, (p.account_id IS NULL AND p.offered_to IS NOT NULL) AS offered,
+export async function sendResultNotifications(deps: Deps, outboxIds: readonly string[]): Promise<Map<string, NotificationReceipt>> {
+  const ids = [...new Set(outboxIds)].filter((id) => UUID.test(id));
+  const already = () => new Map<string, NotificationReceipt>(outboxIds.map((id) => [id, 'already']));
+  if (ids.length === 0) return already();
+  // Receipts are built inside the transaction's callback: a replayed batch starts them afresh.
+  const { failed, receipts } = await deps.uow.run(NOTIFIER, `outbox:${ids[0]}${ids.length > 1 ? `+${ids.length - 1}` : ''}`, async (w) => {
+    const rows = await w.tx.query<Row>(
+      `SELECT o.id, o.delivered_at, o.tenant_id, p.id AS patient_id, p.subject_ref, p.email_enc,
+              (p.account_id IS NULL AND p.offered_to IS NOT NULL) AS offered,
               (p.account_id IS NULL AND p.offered_to IS NULL) AS spaceless
-         FROM outbox o JOIN patient p ON p.id = o.patient_id WHERE o.id = $1 AND o.kind = 'notification' FOR UPDATE OF o`,
-      [outboxId],
+         FROM outbox o JOIN patient p ON p.id = o.patient_id
+        WHERE o.id = ANY(string_to_array($1, ',')::uuid[]) AND o.kind = 'notification'
+        ORDER BY o.id FOR UPDATE OF o`,
+      [ids.join(',')],
     );
-    if (!row || row.delivered_at) return 'already';
-    // No address, or no space the mail could send its reader to: the record is in nobody's space
-    // (the offer was declined or withdrawn, or the address is not a patient's), so nobody is told.
-    if (row.email_enc === null || row.spaceless) {
-      await w.tx.query(`UPDATE outbox SET delivered_at = $2, receipt = 'no-contact', attempts = attempts + 1, last_attempt_at = $2 WHERE id = $1`, [outboxId, w.now]);
-      return 'no-contact';
-    }
-    const to = w.fields.decrypt(`patient.email:${row.patient_id}`, row.email_enc);
-    const event = { action: 'notification.send', resourceType: 'Patient', resourceId: row.patient_id, subjectRef: row.subject_ref, purpose: 'result-notification', tenantId: row.tenant_id } as const;
-    try {
-      await deps.mailer.send(resultAvailableMail(to, deps.publicUrl, row.offered));
-    } catch {
-      await w.tx.query(`UPDATE outbox SET attempts = attempts + 1, last_attempt_at = $2, last_error = 'mail-transport' WHERE id = $1`, [outboxId, w.now]);
-      // The address was read for this attempt: that use is recorded too.
-      w.record({ ...event, outcome: 'failure' });
-      return 'failed';
-    }
-    await w.tx.query(`UPDATE outbox SET delivered_at = $2, receipt = 'sent', attempts = attempts + 1, last_attempt_at = $2, last_error = NULL WHERE id = $1`, [outboxId, w.now]);
-    w.record({ ...event, outcome: 'success' });
-    return 'sent';
+    const outcome = { sent: [] as string[], noContact: [] as string[], failed: [] as string[] };
+    await Promise.all(rows.map(async (row) => {
+      if (row.delivered_at) return;
+      // No address, or no space the mail could send its reader to: the record is in nobody's space
+      // (the offer was declined or withdrawn, or the address is not a patient's), so nobody is told.
+      if (row.email_enc === null || row.spaceless) {
+        outcome.noContact.push(row.id);
+        return;
+      }
+      const to = w.fields.decrypt(`patient.email:${row.patient_id}`, row.email_enc);
+      const event = { action: 'notification.send', resourceType: 'Patient', resourceId: row.patient_id, subjectRef: row.subject_ref, purpose: 'result-notification', tenantId: row.tenant_id } as const;
+      try {
+        await deps.mailer.send(resultAvailableMail(to, deps.publicUrl, row.offered));
+      } catch {
+        outcome.failed.push(row.id);
+        // The address was read for this attempt: that use is recorded too.
+        w.record({ ...event, outcome: 'failure' });
+        return;
+      }
+      outcome.sent.push(row.id);
+      w.record({ ...event, outcome: 'success' });
+    }));
+    const mark = (sql: string, list: string[]) => (list.length === 0 ? undefined : w.tx.query(`${sql} WHERE id = ANY(string_to_array($1, ',')::uuid[])`, [list.join(','), w.now]));
+    await Promise.all([
+      mark(`UPDATE outbox SET delivered_at = $2, receipt = 'no-contact', attempts = attempts + 1, last_attempt_at = $2`, outcome.noContact),
+      mark(`UPDATE outbox SET delivered_at = $2, receipt = 'sent', attempts = attempts + 1, last_attempt_at = $2, last_error = NULL`, outcome.sent),
+      mark(`UPDATE outbox SET attempts = attempts + 1, last_attempt_at = $2, last_error = 'mail-transport'`, outcome.failed),
+    ]);
+    const receipts = already();
+    for (const id of outcome.sent) receipts.set(id, 'sent');
+    for (const id of outcome.noContact) receipts.set(id, 'no-contact');
+    return { failed: outcome.failed.length, receipts };
   });
-  if (receipt === 'failed') throw new NotificationFailed();
-  return receipt;
+  if (failed > 0) throw new NotificationFailed();
+  return receipts;
 }

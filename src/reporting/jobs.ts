@@ -2,7 +2,7 @@ import PgBoss from 'pg-boss';
 import type { App } from '../app.ts';
 import type { Db, SqlParam, Tx } from '../store/db.ts';
 import { deliverReport, DeliveryFailed, type ReportTarget } from './deliver.ts';
-import { NotificationFailed, sendResultNotification } from '../notify/result-available.ts';
+import { NotificationFailed, sendResultNotifications } from '../notify/result-available.ts';
 import type { OutboxKind } from './outbox.ts';
 
 /**
@@ -110,15 +110,13 @@ export async function startJobs(app: App, options: JobsOptions = {}): Promise<Jo
   const workerOf: Record<string, string> = {};
   const pollingIntervalSeconds = options.pollingIntervalSeconds ?? 2;
   type Data = { outboxIds?: unknown; outboxId?: unknown };
-  const handle = (queue: string, size: number, run: (outboxId: string) => Promise<unknown>) => async (jobs: PgBoss.Job<Data>[]) => {
+  const handle = (queue: string, size: number, run: (outboxIds: string[]) => Promise<unknown>) => async (jobs: PgBoss.Job<Data>[]) => {
     await Promise.all(jobs.map(async (job) => {
       try {
         // Every row of the job is attempted. If one fails, the job fails and is retried as a whole;
-        // its rows delivered meanwhile are skipped then (each delivery checks and marks its own row
-        // in its own transaction), so a retry only repeats what did not go through.
-        const settled = await Promise.allSettled(outboxIdsOf(job.data).map((id) => run(id)));
-        const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-        if (failed) throw failed.reason;
+        // its rows delivered meanwhile are skipped then (each delivery checks and marks its rows), so
+        // a retry only repeats what did not go through.
+        await run(outboxIdsOf(job.data));
       } catch (err) {
         const code = err instanceof DeliveryFailed || err instanceof NotificationFailed ? err.code : (err as Error).name;
         log.warn({ queue, code }, 'delivery attempt failed; the queue retries it');
@@ -133,10 +131,16 @@ export async function startJobs(app: App, options: JobsOptions = {}): Promise<Jo
   };
   if (target) {
     const deps = { db: app.db, uow: app.uow, fields: app.fields, target };
-    workerIds.push(workerOf[QUEUES.report] = await boss.work<Data>(QUEUES.report, { batchSize: reportBatchSize, pollingIntervalSeconds }, handle(QUEUES.report, reportBatchSize, (id) => deliverReport(deps, id))));
+    // Reports one request each, all of a job's at once.
+    const deliverAll = async (ids: string[]) => {
+      const failed = (await Promise.allSettled(ids.map((id) => deliverReport(deps, id)))).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    };
+    workerIds.push(workerOf[QUEUES.report] = await boss.work<Data>(QUEUES.report, { batchSize: reportBatchSize, pollingIntervalSeconds }, handle(QUEUES.report, reportBatchSize, deliverAll)));
   }
   const notifyDeps = { uow: app.uow, mailer: app.mailer, publicUrl: app.config.publicUrl };
-  workerIds.push(workerOf[QUEUES.notification] = await boss.work<Data>(QUEUES.notification, { batchSize, pollingIntervalSeconds }, handle(QUEUES.notification, batchSize, (id) => sendResultNotification(notifyDeps, id))));
+  // A job's notifications go in one set-based transaction (see sendResultNotifications).
+  workerIds.push(workerOf[QUEUES.notification] = await boss.work<Data>(QUEUES.notification, { batchSize, pollingIntervalSeconds }, handle(QUEUES.notification, batchSize, (ids) => sendResultNotifications(notifyDeps, ids))));
 
   const kinds: OutboxKind[] = target ? ['report', 'notification'] : ['notification'];
   const relay = new Relay(app.db, boss, kinds, rearmAfterMs, () => workerIds.forEach((w) => boss.notifyWorker(w)));

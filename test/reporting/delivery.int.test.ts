@@ -10,7 +10,7 @@ import { startJobs, type Jobs } from '../../src/reporting/jobs.ts';
 import { startReceiver, type Receiver } from '../../src/reporting/receiver.ts';
 import { deriveReportingKeys, signRequest, trustedKeys } from '../../src/reporting/signature.ts';
 import { deliverReport } from '../../src/reporting/deliver.ts';
-import { sendResultNotification } from '../../src/notify/result-available.ts';
+import { sendResultNotification, sendResultNotifications } from '../../src/notify/result-available.ts';
 import { FileMailer } from '../../src/notify/mailer.ts';
 import { verifyAudit } from '../../src/audit/verify.ts';
 import type { UnitOfWork } from '../../src/domain/unit-of-work.ts';
@@ -27,6 +27,9 @@ async function world(engine: (typeof ENGINES)[number]) {
   const receiver = await startReceiver({ dir: dir.path, trusted: trustedKeys({ keys: [app.reporting.publicJwk] }) });
   return { app, principals, server, dir, receiver };
 }
+
+const countEvents = async (app: TestApp, action: string) =>
+  Number((await app.db.query<{ n: number }>('SELECT count(*) AS n FROM audit_event WHERE action = $1', [action]))[0]!.n);
 
 const record = async (server: FastifyInstance, key: DemoPrincipal, outcome = 'negative') => {
   const res = await server.inject({
@@ -221,7 +224,14 @@ describe.each(ENGINES)('delivery steps on %s', (engine) => {
       const rows = await app.db.query<{ id: string }>(`SELECT id FROM outbox WHERE kind = 'notification' AND delivered_at IS NULL`);
       expect(rows.length).toBe(4);
       const deps = { uow: app.uow, mailer: new FileMailer(mail.path), publicUrl: 'https://saufconduit.example' };
-      for (const r of rows) expect(await sendResultNotification(deps, r.id)).toBe('sent');
+      const eventsBefore = await countEvents(app, 'notification.send');
+      // One row alone, then the others together (a job's rows go in one set-based transaction), with
+      // a duplicate, an id that is not a UUID and one that names no notification: those are 'already'.
+      expect(await sendResultNotification(deps, rows[0]!.id)).toBe('sent');
+      const unknown = randomUUID();
+      const receipts = await sendResultNotifications(deps, [...rows.map((r) => r.id), rows[1]!.id, 'not-a-uuid', unknown]);
+      expect(Object.fromEntries(receipts)).toEqual({ ...Object.fromEntries(rows.map((r, i) => [r.id, i === 0 ? 'already' : 'sent'])), 'not-a-uuid': 'already', [unknown]: 'already' });
+      expect(await countEvents(app, 'notification.send')).toBe(eventsBefore + 4);
       expect(await sendResultNotification(deps, rows[0]!.id)).toBe('already');
       const files = await readdir(mail.path);
       expect(files.length).toBe(4);
