@@ -48,9 +48,9 @@ type Row = { id: string; delivered_at: Date | null; tenant_id: string; patient_i
 
 /** A notification the transport did not take: the job fails and pg-boss retries it. */
 export class NotificationFailed extends Error {
-  readonly code = 'mail-transport';
-  constructor() {
-    super('notification: the mail transport refused the message');
+  /** `mail-transport` when the transport refused a mail, else `undecryptable` (an address could not be read). */
+  constructor(readonly code: 'mail-transport' | 'undecryptable' = 'mail-transport') {
+    super(`notification: ${code === 'mail-transport' ? 'the mail transport refused the message' : 'an address could not be decrypted'}`);
     this.name = 'NotificationFailed';
   }
 }
@@ -59,6 +59,7 @@ export class NotificationFailed extends Error {
 export type NotificationReceipt = 'sent' | 'no-contact' | 'already';
 
 type Deps = { uow: UnitOfWork; mailer: Mailer; publicUrl: string };
+type SendEvent = { action: 'notification.send'; resourceType: 'Patient'; resourceId: string; subjectRef: string; purpose: 'result-notification'; tenantId: string };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -100,17 +101,29 @@ export async function sendResultNotifications(deps: Deps, outboxIds: readonly st
         ORDER BY o.id FOR UPDATE OF o`,
       [ids.join(',')],
     );
-    const outcome = { sent: [] as string[], noContact: [] as string[], failed: [] as string[] };
-    await Promise.all(rows.map(async (row) => {
-      if (row.delivered_at) return;
+    const outcome = { sent: [] as string[], noContact: [] as string[], failed: [] as string[], undecryptable: [] as string[] };
+    // Every address is decrypted before any mail leaves: an unexpected error then stops the job
+    // before anything was handed to the transport.
+    const mails: { row: Row; to: string; event: SendEvent }[] = [];
+    for (const row of rows) {
+      if (row.delivered_at) continue;
       // No address, or no space the mail could send its reader to: the record is in nobody's space
       // (the offer was declined or withdrawn, or the address is not a patient's), so nobody is told.
       if (row.email_enc === null || row.spaceless) {
         outcome.noContact.push(row.id);
-        return;
+        continue;
       }
-      const to = w.fields.decrypt(`patient.email:${row.patient_id}`, row.email_enc);
       const event = { action: 'notification.send', resourceType: 'Patient', resourceId: row.patient_id, subjectRef: row.subject_ref, purpose: 'result-notification', tenantId: row.tenant_id } as const;
+      try {
+        mails.push({ row, to: w.fields.decrypt(`patient.email:${row.patient_id}`, row.email_enc), event });
+      } catch {
+        // An address that cannot be decrypted fails its row alone: the job's other mails go out and
+        // are marked sent, so the retry of this one does not send theirs again.
+        outcome.undecryptable.push(row.id);
+        w.record({ ...event, outcome: 'failure' });
+      }
+    }
+    await Promise.all(mails.map(async ({ row, to, event }) => {
       try {
         await deps.mailer.send(resultAvailableMail(to, deps.publicUrl, row.offered));
       } catch {
@@ -127,12 +140,13 @@ export async function sendResultNotifications(deps: Deps, outboxIds: readonly st
       mark(`UPDATE outbox SET delivered_at = $2, receipt = 'no-contact', attempts = attempts + 1, last_attempt_at = $2`, outcome.noContact),
       mark(`UPDATE outbox SET delivered_at = $2, receipt = 'sent', attempts = attempts + 1, last_attempt_at = $2, last_error = NULL`, outcome.sent),
       mark(`UPDATE outbox SET attempts = attempts + 1, last_attempt_at = $2, last_error = 'mail-transport'`, outcome.failed),
+      mark(`UPDATE outbox SET attempts = attempts + 1, last_attempt_at = $2, last_error = 'undecryptable'`, outcome.undecryptable),
     ]);
     const receipts = already();
     for (const id of outcome.sent) receipts.set(id, 'sent');
     for (const id of outcome.noContact) receipts.set(id, 'no-contact');
-    return { failed: outcome.failed.length, receipts };
+    return { failed: outcome.failed.length > 0 ? 'mail-transport' : outcome.undecryptable.length > 0 ? 'undecryptable' : null, receipts } as const;
   });
-  if (failed > 0) throw new NotificationFailed();
+  if (failed) throw new NotificationFailed(failed);
   return receipts;
 }

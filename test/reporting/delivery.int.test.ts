@@ -10,8 +10,8 @@ import { startJobs, type Jobs } from '../../src/reporting/jobs.ts';
 import { startReceiver, type Receiver } from '../../src/reporting/receiver.ts';
 import { deriveReportingKeys, signRequest, trustedKeys } from '../../src/reporting/signature.ts';
 import { deliverReport } from '../../src/reporting/deliver.ts';
-import { sendResultNotification, sendResultNotifications } from '../../src/notify/result-available.ts';
-import { FileMailer } from '../../src/notify/mailer.ts';
+import { NotificationFailed, sendResultNotification, sendResultNotifications } from '../../src/notify/result-available.ts';
+import { FileMailer, MemoryMailer } from '../../src/notify/mailer.ts';
 import { verifyAudit } from '../../src/audit/verify.ts';
 import type { UnitOfWork } from '../../src/domain/unit-of-work.ts';
 import { tempDir, waitFor } from './support.ts';
@@ -28,8 +28,8 @@ async function world(engine: (typeof ENGINES)[number]) {
   return { app, principals, server, dir, receiver };
 }
 
-const countEvents = async (app: TestApp, action: string) =>
-  Number((await app.db.query<{ n: number }>('SELECT count(*) AS n FROM audit_event WHERE action = $1', [action]))[0]!.n);
+const countEvents = async (app: TestApp, action: string, outcome?: string) =>
+  Number((await app.db.query<{ n: number }>('SELECT count(*) AS n FROM audit_event WHERE action = $1 AND ($2::text IS NULL OR outcome = $2)', [action, outcome ?? null]))[0]!.n);
 
 const record = async (server: FastifyInstance, key: DemoPrincipal, outcome = 'negative') => {
   const res = await server.inject({
@@ -245,6 +245,39 @@ describe.each(ENGINES)('delivery steps on %s', (engine) => {
       }
     } finally {
       await mail.remove();
+    }
+  });
+
+  it('a notification whose address cannot be decrypted fails alone: the others are sent once, the failure is audited', async () => {
+    const { app, server, principals } = w;
+    const key = principals.find((p) => p.name === 'pharmacy-a-api-key')!;
+    const [good, bad] = key.canAccess.patientId as [string, string];
+    const results: string[] = [];
+    for (const patient of [good, bad]) {
+      const res = await server.inject({ method: 'POST', url: `/api/patients/${patient}/results`, headers: key.headers, payload: { testType: 'pcr', outcome: 'negative', sampledAt: new Date(Date.now() - 600_000).toISOString() } });
+      expect(res.statusCode, res.body).toBe(201);
+      results.push(res.json().id as string);
+    }
+    const rows = await app.db.query<{ id: string; result_id: string }>(`SELECT id, result_id FROM outbox WHERE kind = 'notification' AND result_id = ANY(string_to_array($1, ',')::uuid[])`, [results.join(',')]);
+    const badRow = rows.find((r) => r.result_id === results[1])!;
+    const [saved] = await app.db.query<{ email_enc: string }>('SELECT email_enc FROM patient WHERE id = $1', [bad]);
+    await app.db.query(`UPDATE patient SET email_enc = 'v1.nokey.AAAA' WHERE id = $1`, [bad]);
+    try {
+      const mailer = new MemoryMailer();
+      const deps = { uow: app.uow, mailer, publicUrl: 'https://saufconduit.example' };
+      const failures = await countEvents(app, 'notification.send', 'failure');
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const err = await sendResultNotifications(deps, rows.map((r) => r.id)).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(NotificationFailed);
+        expect((err as NotificationFailed).code).toBe('undecryptable');
+      }
+      // The good one went out once, across the retry; the bad one is counted and audited each time.
+      expect(mailer.sent.length).toBe(1);
+      const [state] = await app.db.query<{ attempts: number; last_error: string; delivered_at: Date | null }>('SELECT attempts, last_error, delivered_at FROM outbox WHERE id = $1', [badRow.id]);
+      expect(state).toMatchObject({ attempts: 2, last_error: 'undecryptable', delivered_at: null });
+      expect(await countEvents(app, 'notification.send', 'failure')).toBe(failures + 2);
+    } finally {
+      await app.db.query('UPDATE patient SET email_enc = $2 WHERE id = $1', [bad, saved!.email_enc]);
     }
   });
 });
