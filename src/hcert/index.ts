@@ -1,6 +1,8 @@
 /**
- * Public API of the HCERT (EU DCC) codec. Pure: no I/O, no global mutable state; platform
- * primitives arrive through an `HcertBackend` (see `node.ts` for Node.js).
+ * Public API of the HCERT (EU DCC) codec. Pure: no I/O and no state that outlives a call (results
+ * depend only on the arguments; the working buffers the verifier reuses for speed are zeroed before
+ * each call returns, and a nested call gets its own); platform primitives arrive through an
+ * `HcertBackend` (see `node.ts` for Node.js).
  */
 
 /** Verify an `HC1:` pass (or many, for bulk) in the fixed fail-closed order; returns classified results, never throws on input. */
