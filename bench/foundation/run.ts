@@ -336,7 +336,9 @@ side on one throwaway cluster, alternating 8 s runs: intake 552–607/s → 630�
 1.39–1.55 ms → 1.11–1.29 ms, database CPU per result 774–846 µs → 667–744 µs, every notification still
 delivered during the load. Also measured and dropped this session: two transaction lanes without the
 carried chain head (no gain, p99 up; the batch's audit insert and commit serialize on the head row
-anyway), and coalescing postgres.js socket writes (no measurable gain within the noise).
+anyway), and a corked database socket so that a tick's pipelined statements leave in one write
+(slower: 596–691/s against 663–883/s uncorked, alternating runs; the statements reach the database
+later and overlap less with the server's own work).
 
 Where the goals stand, and why. A one-off floor experiment (not part of this bench): a bare Fastify +
 postgres.js server that answers each GET after one batched SELECT, one batched audit INSERT and COMMIT
