@@ -1,4 +1,4 @@
-import type { Tx } from '../store/db.ts';
+import { isUuid, type Tx } from '../store/db.ts';
 import type { Resource } from '../policy/authorize.ts';
 
 export interface SubjectFacts {
@@ -35,9 +35,6 @@ const SOURCES: Record<FactsKind, { from: string; tenant: string; key: string }> 
   document: { from: 'document d JOIN patient p ON p.id = d.patient_id', tenant: 'd.tenant_id', key: 'd.id' },
 };
 
-/** Every record id is a UUID: anything else names no record (and must not reach a uuid cast). */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * The facts and, in the same round trip, some columns of the record itself (`x`, `r`, `v`, `d`
  * or `p` by kind), for hot paths that read the record right after the decision. The caller must
@@ -47,7 +44,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * and columns are one query (`tx.lookups`); alone, one query for this id.
  */
 export async function loadFactsWith<T>(tx: Tx, type: FactsKind, id: string, now: Date, columns: string): Promise<{ facts: SubjectFacts; row: T } | null> {
-  if (!UUID.test(id)) return null;
+  if (!isUuid(id)) return null;
   const src = SOURCES[type];
   const select = `SELECT ${src.key} AS facts_key, p.id AS patient_id, ${src.tenant} AS tenant_id, p.subject_ref, p.offered_to, ${CARE}${columns ? `, ${columns}` : ''} FROM ${src.from}`;
   type Row = FactsRow & T & { facts_key: string };

@@ -1,6 +1,7 @@
 import type { Mail, Mailer } from './mailer.ts';
 import type { UnitOfWork } from '../domain/unit-of-work.ts';
 import type { Actor } from '../domain/work.ts';
+import { isUuid } from '../store/db.ts';
 
 /** The scheduled job that tells patients about new results: audited as itself, never passes access(). */
 export const NOTIFIER: Actor = { kind: 'system', id: 'system:notifier', role: 'system', tenantId: null };
@@ -61,8 +62,6 @@ export type NotificationReceipt = 'sent' | 'no-contact' | 'already';
 type Deps = { uow: UnitOfWork; mailer: Mailer; publicUrl: string };
 type SendEvent = { action: 'notification.send'; resourceType: 'Patient'; resourceId: string; subjectRef: string; purpose: 'result-notification'; tenantId: string };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Sends the notification of one outbox row: `sendResultNotifications` for one row. */
 export async function sendResultNotification(deps: Deps, outboxId: string): Promise<NotificationReceipt> {
   return (await sendResultNotifications(deps, [outboxId])).get(outboxId)!;
@@ -87,7 +86,7 @@ export async function sendResultNotification(deps: Deps, outboxId: string): Prom
  * @returns each row's receipt ('already' for an id that names no pending notification)
  */
 export async function sendResultNotifications(deps: Deps, outboxIds: readonly string[]): Promise<Map<string, NotificationReceipt>> {
-  const ids = [...new Set(outboxIds)].filter((id) => UUID.test(id));
+  const ids = [...new Set(outboxIds)].filter(isUuid);
   const already = () => new Map<string, NotificationReceipt>(outboxIds.map((id) => [id, 'already']));
   if (ids.length === 0) return already();
   // Receipts are built inside the transaction's callback: a replayed batch starts them afresh.

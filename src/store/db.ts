@@ -7,6 +7,11 @@ import type { Lookups } from './lookups.ts';
 
 export type SqlParam = string | number | boolean | null | Date | bigint;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Every record id is a UUID: anything else names no record, and must not reach a `::uuid` cast. */
+export const isUuid = (id: string): boolean => UUID.test(id);
+
 export interface Queryable {
   /** Runs one parameterised statement ($1, $2 …) and returns its rows. */
   query<T extends object = Record<string, unknown>>(sql: string, params?: readonly SqlParam[]): Promise<T[]>;
