@@ -72,7 +72,6 @@ export async function startJobs(app: App, options: JobsOptions = {}): Promise<Jo
   // Jobs per fetch. A job carries up to ROWS_PER_JOB outbox rows (see Relay), and all the rows of
   // the jobs fetched together are attempted concurrently.
   const batchSize = options.batchSize ?? 2;
-  const reportBatchSize = options.batchSize ?? 2;
 
   const boss = new PgBoss({
     ...(app.db.engine === 'pglite'
@@ -110,7 +109,7 @@ export async function startJobs(app: App, options: JobsOptions = {}): Promise<Jo
   const workerOf: Record<string, string> = {};
   const pollingIntervalSeconds = options.pollingIntervalSeconds ?? 2;
   type Data = { outboxIds?: unknown; outboxId?: unknown };
-  const handle = (queue: string, size: number, run: (outboxIds: string[]) => Promise<unknown>) => async (jobs: PgBoss.Job<Data>[]) => {
+  const handle = (queue: string, run: (outboxIds: string[]) => Promise<unknown>) => async (jobs: PgBoss.Job<Data>[]) => {
     await Promise.all(jobs.map(async (job) => {
       try {
         // Every row of the job is attempted. If one fails, the job fails and is retried as a whole;
@@ -127,7 +126,7 @@ export async function startJobs(app: App, options: JobsOptions = {}): Promise<Jo
     // A full batch means a backlog: fetch the next one at once instead of sleeping the polling
     // interval (which would cap delivery at batchSize per interval, about 8/s).
     const worker = workerOf[queue];
-    if (jobs.length >= size && worker) boss.notifyWorker(worker);
+    if (jobs.length >= batchSize && worker) boss.notifyWorker(worker);
   };
   if (target) {
     const deps = { db: app.db, uow: app.uow, fields: app.fields, target };
@@ -136,11 +135,11 @@ export async function startJobs(app: App, options: JobsOptions = {}): Promise<Jo
       const failed = (await Promise.allSettled(ids.map((id) => deliverReport(deps, id)))).find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     };
-    workerIds.push(workerOf[QUEUES.report] = await boss.work<Data>(QUEUES.report, { batchSize: reportBatchSize, pollingIntervalSeconds }, handle(QUEUES.report, reportBatchSize, deliverAll)));
+    workerIds.push(workerOf[QUEUES.report] = await boss.work<Data>(QUEUES.report, { batchSize, pollingIntervalSeconds }, handle(QUEUES.report, deliverAll)));
   }
   const notifyDeps = { uow: app.uow, mailer: app.mailer, publicUrl: app.config.publicUrl };
   // A job's notifications go in one set-based transaction (see sendResultNotifications).
-  workerIds.push(workerOf[QUEUES.notification] = await boss.work<Data>(QUEUES.notification, { batchSize, pollingIntervalSeconds }, handle(QUEUES.notification, batchSize, (ids) => sendResultNotifications(notifyDeps, ids))));
+  workerIds.push(workerOf[QUEUES.notification] = await boss.work<Data>(QUEUES.notification, { batchSize, pollingIntervalSeconds }, handle(QUEUES.notification, (ids) => sendResultNotifications(notifyDeps, ids))));
 
   const kinds: OutboxKind[] = target ? ['report', 'notification'] : ['notification'];
   const relay = new Relay(app.db, boss, kinds, rearmAfterMs, () => workerIds.forEach((w) => boss.notifyWorker(w)));
