@@ -122,11 +122,11 @@ export function verifyHc1Many(texts: readonly string[], options: VerifyOptions |
   scratch.busy = arena.busy = true;
   const opened: (Opened | undefined)[] = new Array<Opened | undefined>(BATCH_SIZE);
   const signers: SignerCheck[] = new Array<SignerCheck>(BATCH_SIZE);
+  const place = (size: number) => placeInArena(arena, size);
   try {
     for (let from = 0; from < texts.length; from += BATCH_SIZE) {
       const n = Math.min(BATCH_SIZE, texts.length - from);
       wipeArena(arena);
-      const place = (size: number) => placeInArena(arena, size);
       for (let k = 0; k < n; k++) {
         const o = open(texts[from + k]!, optionsOf(from + k), scratch, place);
         if (o.ok) opened[k] = o;
