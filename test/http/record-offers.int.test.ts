@@ -32,6 +32,15 @@ describe.each(ENGINES)('records offered to an existing patient account on %s', (
   const row = async (id: string) =>
     (await demo.app.db.query<{ account_id: string | null; offered_to: string | null }>('SELECT account_id, offered_to FROM patient WHERE id = $1', [id]))[0]!;
   const read = (p: DemoPrincipal, id: string) => demo.server.inject({ method: 'GET', url: `/api/patients/${id}`, headers: p.headers });
+  /** The pharmacy records a result for the record; its notification is sent: the receipt and the mails. */
+  const notifyNewResult = async (id: string, outcome: 'negative' | 'positive') => {
+    const res = await demo.server.inject({ method: 'POST', url: `/api/patients/${id}/results`, headers: demo.who('pharmacy-b-staff').headers, payload: { testType: 'antigen', outcome, sampledAt: new Date(Date.now() - 60_000).toISOString() } });
+    expect(res.statusCode, res.body).toBe(201);
+    const [note] = await demo.app.db.query<{ id: string }>(`SELECT id FROM outbox WHERE kind = 'notification' AND result_id = $1`, [res.json().id]);
+    const mailer = new MemoryMailer();
+    const receipt = await sendResultNotification({ uow: demo.app.uow, mailer, publicUrl: 'https://saufconduit.example' }, note!.id);
+    return { receipt, mails: mailer.sent };
+  };
 
   it('registering with the e-mail of an existing account offers the record; it is not in that space until accepted with its birth date', async () => {
     const me = demo.who('patient-camille');
@@ -90,24 +99,16 @@ describe.each(ENGINES)('records offered to an existing patient account on %s', (
     expect(event).toEqual({ action: 'record-offer.decline', outcome: 'success' });
 
     // A later result of the declined record e-mails nobody: it is in no patient space.
-    const result = await demo.server.inject({ method: 'POST', url: `/api/patients/${id}/results`, headers: demo.who('pharmacy-b-staff').headers, payload: { testType: 'antigen', outcome: 'negative', sampledAt: new Date(Date.now() - 60_000).toISOString() } });
-    expect(result.statusCode, result.body).toBe(201);
-    const [note] = await demo.app.db.query<{ id: string }>(`SELECT id FROM outbox WHERE kind = 'notification' AND result_id = $1`, [result.json().id]);
-    const mailer = new MemoryMailer();
-    expect(await sendResultNotification({ uow: demo.app.uow, mailer, publicUrl: 'https://saufconduit.example' }, note!.id)).toBe('no-contact');
-    expect(mailer.sent).toEqual([]);
+    expect(await notifyNewResult(id, 'negative')).toEqual({ receipt: 'no-contact', mails: [] });
   });
 
   it('the mail about a result of an offered record asks to confirm it, and speaks of the space only once it is accepted', async () => {
     const me = demo.who('patient-camille');
     const id = await register({ ...STRANGER, givenName: 'Ulysse' });
     const result = async () => {
-      const res = await demo.server.inject({ method: 'POST', url: `/api/patients/${id}/results`, headers: demo.who('pharmacy-b-staff').headers, payload: { testType: 'antigen', outcome: 'positive', sampledAt: new Date(Date.now() - 60_000).toISOString() } });
-      expect(res.statusCode, res.body).toBe(201);
-      const [row] = await demo.app.db.query<{ id: string }>(`SELECT id FROM outbox WHERE kind = 'notification' AND result_id = $1`, [res.json().id]);
-      const mailer = new MemoryMailer();
-      expect(await sendResultNotification({ uow: demo.app.uow, mailer, publicUrl: 'https://saufconduit.example' }, row!.id)).toBe('sent');
-      return mailer.sent[0]!;
+      const { receipt, mails } = await notifyNewResult(id, 'positive');
+      expect(receipt).toBe('sent');
+      return mails[0]!;
     };
     const offered = await result();
     expect(offered.to).toBe(camille.login);
