@@ -13,11 +13,11 @@ import { formatDate, formatDateTime, translator } from '../i18n.ts';
 import { page, passkeyArea, rememberLang, sendPage } from '../layout.ts';
 import { FormText, PageQuery } from './common.ts';
 import { answerOffer, listMyOffers } from '../../domain/record-offers.ts';
+import { invoiceHref, resultsTable } from './records.ts';
 
 const OfferParams = z.strictObject({ patientId: z.uuid() });
 const PatientPageQuery = PageQuery.extend({ offer: z.enum(['accepted', 'declined', 'mismatch']).optional() });
 type PatientPageQuery = z.infer<typeof PatientPageQuery>;
-import { invoiceHref, resultsTable } from './records.ts';
 
 /** The patient's space, the professional's patients in care and the DPO's governance page. */
 export const spacePageRoutes = [
