@@ -19,6 +19,7 @@ import autocannon from 'autocannon';
 import postgres from 'postgres';
 // @ts-expect-error plain ESM helper shared with the test runner
 import { startThrowawayPostgres } from '../../scripts/pg.mjs';
+import { median } from '../stats.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
 /**
@@ -35,12 +36,6 @@ const root = new URL('../../', import.meta.url).pathname;
 interface Throughput { perSecond: number; p50Ms: number; p99Ms: number; errors: number; total: number }
 interface Drain { backlogAfterIntake: number; left: number; seconds: number; perSecond: number }
 interface Round { pgbench: Throughput & { clients: number }; intake: Throughput; notificationDrain: Drain; reads: Throughput; ratios: { intakeVsPgbench: number; readsVsPgbench: number } }
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** pgbench from PostgreSQL's versioned bin directory if there, else from PATH. */
 function pgbenchPath(bin: string): string {

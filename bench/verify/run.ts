@@ -32,6 +32,7 @@ import { nodeBackend } from '../../src/hcert/node.ts';
 import { loadVectors, verifyVector } from '../../test/hcert/vectors.ts';
 import { trustListFromCertificates } from '../../src/hcert/trust-list.ts';
 import { makeSigner, trustListJson, issue, SAMPLE_DCC } from '../../test/hcert/fixtures.ts';
+import { median } from '../stats.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
@@ -54,10 +55,6 @@ interface Paired {
   rounds: { ours: number; raw: number }[];
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /** Runs the verifications of indices [start, start + count) modulo n. */
 type Slice = (start: number, count: number) => void;
