@@ -1,6 +1,7 @@
 import type { Mail, Mailer } from './mailer.ts';
 import type { UnitOfWork } from '../domain/unit-of-work.ts';
-import type { Actor } from '../domain/work.ts';
+import type { Actor, Work } from '../domain/work.ts';
+import type { FieldCipher } from '../crypto/fields.ts';
 import { isUuid } from '../store/db.ts';
 
 /** The scheduled job that tells patients about new results: audited as itself, never passes access(). */
@@ -45,7 +46,7 @@ export function resultAvailableMail(to: string, publicUrl: string, offered = fal
   };
 }
 
-type Row = { id: string; delivered_at: Date | null; tenant_id: string; patient_id: string; subject_ref: string; email_enc: string | null; offered: boolean; spaceless: boolean };
+type Row = { id: string; tenant_id: string; patient_id: string; subject_ref: string; email_enc: string | null; offered: boolean; spaceless: boolean };
 
 /** A notification the transport did not take: the job fails and pg-boss retries it. */
 export class NotificationFailed extends Error {
@@ -59,7 +60,7 @@ export class NotificationFailed extends Error {
 /** What became of one notification: sent, nobody to tell, or already done by another attempt. */
 export type NotificationReceipt = 'sent' | 'no-contact' | 'already';
 
-type Deps = { uow: UnitOfWork; mailer: Mailer; publicUrl: string };
+type Deps = { uow: UnitOfWork; fields: FieldCipher; mailer: Mailer; publicUrl: string };
 type SendEvent = { action: 'notification.send'; resourceType: 'Patient'; resourceId: string; subjectRef: string; purpose: 'result-notification'; tenantId: string };
 
 /** Sends the notification of one outbox row: `sendResultNotifications` for one row. */
@@ -68,84 +69,90 @@ export async function sendResultNotification(deps: Deps, outboxId: string): Prom
 }
 
 /**
- * Sends the notifications of a job's outbox rows, at most once per successful transaction: in one
- * transaction the rows are locked, each address decrypted, each mail handed to the transport, the
- * rows marked sent and each use of a contact recorded in the audit trail. If the process dies between
- * the hand-off and the commit, the retry sends the mail again (at-least-once: a second identical
- * e-mail is harmless; a lost one is not). A patient without an e-mail, or whose record is in no
- * patient space (an offer declined or withdrawn), is marked `no-contact` without reading anything
- * personal.
+ * Sends the notifications of a job's outbox rows in three steps, so that no mail is ever waited for
+ * inside a transaction (a transaction of the unit of work also carries the HTTP requests batched with
+ * it: a slow mail server would hold them all):
+ *  1. one transaction reads the pending rows (addresses still encrypted) and settles those nobody
+ *     can be told about: a patient without an e-mail, or whose record is in no patient space (an
+ *     offer declined or withdrawn), is marked `no-contact` without reading anything personal;
+ *  2. outside any transaction, each address is decrypted and its mail handed to the transport;
+ *  3. one transaction marks the rows sent (or counts the failed attempt) and records each use of a
+ *     contact in the audit trail, success or failure.
+ * If the process dies between a hand-off and step 3, the retry sends that mail again (at-least-once:
+ * a second identical e-mail is harmless; a lost one is not). The pg-boss lease keeps two attempts of
+ * a job from overlapping; should they overlap anyway (a lease outlived), both sends are audited.
  *
  * Set-based: the rows are read and marked with a handful of statements whatever their number (one
- * lock query, one update per outcome), not two statements a row, which cost more than the mails.
+ * read, one update per outcome), not two statements a row, which cost more than the mails.
  *
- * A transport failure is not thrown inside the transaction: the failed attempt is counted on its row
- * and audited, and the transaction commits (a throw would roll back the rows marked sent, whose mails
- * the transport already took, and send them again); then this throws NotificationFailed, so that the
- * job is retried. The retry skips the rows delivered meanwhile.
+ * A failed row (the transport refused it, or its address cannot be decrypted) fails alone: the other
+ * rows are marked sent, so a retry does not send theirs again. Then this throws NotificationFailed,
+ * so that the job is retried; the retry skips the rows delivered meanwhile.
  * @returns each row's receipt ('already' for an id that names no pending notification)
  */
 export async function sendResultNotifications(deps: Deps, outboxIds: readonly string[]): Promise<Map<string, NotificationReceipt>> {
   const ids = [...new Set(outboxIds)].filter(isUuid);
-  const already = () => new Map<string, NotificationReceipt>(outboxIds.map((id) => [id, 'already']));
-  if (ids.length === 0) return already();
-  // Receipts are built inside the transaction's callback: a replayed batch starts them afresh.
-  const { failed, receipts } = await deps.uow.run(NOTIFIER, `outbox:${ids[0]}${ids.length > 1 ? `+${ids.length - 1}` : ''}`, async (w) => {
+  const receipts = new Map<string, NotificationReceipt>(outboxIds.map((id) => [id, 'already']));
+  if (ids.length === 0) return receipts;
+  const requestId = `outbox:${ids[0]}${ids.length > 1 ? `+${ids.length - 1}` : ''}`;
+  // Only rows still pending are touched: a row another attempt delivered keeps its first receipt.
+  const mark = (set: string, list: readonly string[], w: Work) =>
+    list.length === 0 ? undefined : w.tx.query(`UPDATE outbox SET ${set} WHERE delivered_at IS NULL AND id = ANY(string_to_array($1, ',')::uuid[])`, [list.join(','), w.now]);
+
+  // 1. The pending rows; the ones nobody can be told about are settled here.
+  const pending = await deps.uow.run(NOTIFIER, requestId, async (w) => {
     const rows = await w.tx.query<Row>(
-      `SELECT o.id, o.delivered_at, o.tenant_id, p.id AS patient_id, p.subject_ref, p.email_enc,
+      `SELECT o.id, o.tenant_id, p.id AS patient_id, p.subject_ref, p.email_enc,
               (p.account_id IS NULL AND p.offered_to IS NOT NULL) AS offered,
               (p.account_id IS NULL AND p.offered_to IS NULL) AS spaceless
          FROM outbox o JOIN patient p ON p.id = o.patient_id
-        WHERE o.id = ANY(string_to_array($1, ',')::uuid[]) AND o.kind = 'notification'
-        ORDER BY o.id FOR UPDATE OF o`,
+        WHERE o.id = ANY(string_to_array($1, ',')::uuid[]) AND o.kind = 'notification' AND o.delivered_at IS NULL
+        ORDER BY o.id`,
       [ids.join(',')],
     );
-    const outcome = { sent: [] as string[], noContact: [] as string[], failed: [] as string[], undecryptable: [] as string[] };
-    // Every address is decrypted before any mail leaves: an unexpected error then stops the job
-    // before anything was handed to the transport.
-    const mails: { row: Row; to: string; event: SendEvent }[] = [];
-    for (const row of rows) {
-      if (row.delivered_at) continue;
-      // No address, or no space the mail could send its reader to: the record is in nobody's space
-      // (the offer was declined or withdrawn, or the address is not a patient's), so nobody is told.
-      if (row.email_enc === null || row.spaceless) {
-        outcome.noContact.push(row.id);
-        continue;
-      }
-      const event = { action: 'notification.send', resourceType: 'Patient', resourceId: row.patient_id, subjectRef: row.subject_ref, purpose: 'result-notification', tenantId: row.tenant_id } as const;
-      try {
-        mails.push({ row, to: w.fields.decrypt(`patient.email:${row.patient_id}`, row.email_enc), event });
-      } catch {
-        // An address that cannot be decrypted fails its row alone: the job's other mails go out and
-        // are marked sent, so the retry of this one does not send theirs again.
-        outcome.undecryptable.push(row.id);
-        w.record({ ...event, outcome: 'failure' });
-      }
-    }
-    await Promise.all(mails.map(async ({ row, to, event }) => {
-      try {
-        await deps.mailer.send(resultAvailableMail(to, deps.publicUrl, row.offered));
-      } catch {
-        outcome.failed.push(row.id);
-        // The address was read for this attempt: that use is recorded too.
-        w.record({ ...event, outcome: 'failure' });
-        return;
-      }
-      outcome.sent.push(row.id);
-      w.record({ ...event, outcome: 'success' });
-    }));
-    const mark = (sql: string, list: string[]) => (list.length === 0 ? undefined : w.tx.query(`${sql} WHERE id = ANY(string_to_array($1, ',')::uuid[])`, [list.join(','), w.now]));
-    await Promise.all([
-      mark(`UPDATE outbox SET delivered_at = $2, receipt = 'no-contact', attempts = attempts + 1, last_attempt_at = $2`, outcome.noContact),
-      mark(`UPDATE outbox SET delivered_at = $2, receipt = 'sent', attempts = attempts + 1, last_attempt_at = $2, last_error = NULL`, outcome.sent),
-      mark(`UPDATE outbox SET attempts = attempts + 1, last_attempt_at = $2, last_error = 'mail-transport'`, outcome.failed),
-      mark(`UPDATE outbox SET attempts = attempts + 1, last_attempt_at = $2, last_error = 'undecryptable'`, outcome.undecryptable),
-    ]);
-    const receipts = already();
-    for (const id of outcome.sent) receipts.set(id, 'sent');
-    for (const id of outcome.noContact) receipts.set(id, 'no-contact');
-    return { failed: outcome.failed.length > 0 ? 'mail-transport' : outcome.undecryptable.length > 0 ? 'undecryptable' : null, receipts } as const;
+    const nobody = rows.filter((r) => r.email_enc === null || r.spaceless).map((r) => r.id);
+    await mark(`delivered_at = $2, receipt = 'no-contact', attempts = attempts + 1, last_attempt_at = $2`, nobody, w);
+    return { nobody, mails: rows.filter((r) => r.email_enc !== null && !r.spaceless) };
   });
+  for (const id of pending.nobody) receipts.set(id, 'no-contact');
+  if (pending.mails.length === 0) return receipts;
+
+  // 2. Outside any transaction: decrypt each address and hand its mail to the transport.
+  const outcome = { sent: [] as string[], failed: [] as string[], undecryptable: [] as string[] };
+  const events: (SendEvent & { outcome: 'success' | 'failure' })[] = [];
+  await Promise.all(pending.mails.map(async (row) => {
+    const event = { action: 'notification.send', resourceType: 'Patient', resourceId: row.patient_id, subjectRef: row.subject_ref, purpose: 'result-notification', tenantId: row.tenant_id } as const;
+    let to: string;
+    try {
+      to = deps.fields.decrypt(`patient.email:${row.patient_id}`, row.email_enc!);
+    } catch {
+      outcome.undecryptable.push(row.id);
+      events.push({ ...event, outcome: 'failure' });
+      return;
+    }
+    try {
+      await deps.mailer.send(resultAvailableMail(to, deps.publicUrl, row.offered));
+    } catch {
+      outcome.failed.push(row.id);
+      // The address was read for this attempt: that use is recorded too.
+      events.push({ ...event, outcome: 'failure' });
+      return;
+    }
+    outcome.sent.push(row.id);
+    events.push({ ...event, outcome: 'success' });
+  }));
+
+  // 3. Mark the rows and record every use of an address.
+  await deps.uow.run(NOTIFIER, requestId, async (w) => {
+    for (const e of events) w.record(e);
+    await Promise.all([
+      mark(`delivered_at = $2, receipt = 'sent', attempts = attempts + 1, last_attempt_at = $2, last_error = NULL`, outcome.sent, w),
+      mark(`attempts = attempts + 1, last_attempt_at = $2, last_error = 'mail-transport'`, outcome.failed, w),
+      mark(`attempts = attempts + 1, last_attempt_at = $2, last_error = 'undecryptable'`, outcome.undecryptable, w),
+    ]);
+  });
+  for (const id of outcome.sent) receipts.set(id, 'sent');
+  const failed = outcome.failed.length > 0 ? 'mail-transport' : outcome.undecryptable.length > 0 ? 'undecryptable' : null;
   if (failed) throw new NotificationFailed(failed);
   return receipts;
 }

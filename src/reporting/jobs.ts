@@ -137,8 +137,8 @@ export async function startJobs(app: App, options: JobsOptions = {}): Promise<Jo
     };
     workerIds.push(workerOf[QUEUES.report] = await boss.work<Data>(QUEUES.report, { batchSize, pollingIntervalSeconds }, handle(QUEUES.report, deliverAll)));
   }
-  const notifyDeps = { uow: app.uow, mailer: app.mailer, publicUrl: app.config.publicUrl };
-  // A job's notifications go in one set-based transaction (see sendResultNotifications).
+  const notifyDeps = { uow: app.uow, fields: app.fields, mailer: app.mailer, publicUrl: app.config.publicUrl };
+  // A job's notifications: set-based, and no mail waited for inside a transaction (see sendResultNotifications).
   workerIds.push(workerOf[QUEUES.notification] = await boss.work<Data>(QUEUES.notification, { batchSize, pollingIntervalSeconds }, handle(QUEUES.notification, (ids) => sendResultNotifications(notifyDeps, ids))));
 
   const kinds: OutboxKind[] = target ? ['report', 'notification'] : ['notification'];

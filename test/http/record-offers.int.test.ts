@@ -38,7 +38,7 @@ describe.each(ENGINES)('records offered to an existing patient account on %s', (
     expect(res.statusCode, res.body).toBe(201);
     const [note] = await demo.app.db.query<{ id: string }>(`SELECT id FROM outbox WHERE kind = 'notification' AND result_id = $1`, [res.json().id]);
     const mailer = new MemoryMailer();
-    const receipt = await sendResultNotification({ uow: demo.app.uow, mailer, publicUrl: 'https://saufconduit.example' }, note!.id);
+    const receipt = await sendResultNotification({ uow: demo.app.uow, fields: demo.app.fields, mailer, publicUrl: 'https://saufconduit.example' }, note!.id);
     return { receipt, mails: mailer.sent };
   };
 

@@ -223,7 +223,7 @@ describe.each(ENGINES)('delivery steps on %s', (engine) => {
     try {
       const rows = await app.db.query<{ id: string }>(`SELECT id FROM outbox WHERE kind = 'notification' AND delivered_at IS NULL`);
       expect(rows.length).toBe(4);
-      const deps = { uow: app.uow, mailer: new FileMailer(mail.path), publicUrl: 'https://saufconduit.example' };
+      const deps = { uow: app.uow, fields: app.fields, mailer: new FileMailer(mail.path), publicUrl: 'https://saufconduit.example' };
       const eventsBefore = await countEvents(app, 'notification.send');
       // One row alone, then the others together (a job's rows go in one set-based transaction), with
       // a duplicate, an id that is not a UUID and one that names no notification: those are 'already'.
@@ -264,7 +264,7 @@ describe.each(ENGINES)('delivery steps on %s', (engine) => {
     await app.db.query(`UPDATE patient SET email_enc = 'v1.nokey.AAAA' WHERE id = $1`, [bad]);
     try {
       const mailer = new MemoryMailer();
-      const deps = { uow: app.uow, mailer, publicUrl: 'https://saufconduit.example' };
+      const deps = { uow: app.uow, fields: app.fields, mailer, publicUrl: 'https://saufconduit.example' };
       const failures = await countEvents(app, 'notification.send', 'failure');
       for (let attempt = 0; attempt < 2; attempt++) {
         const err = await sendResultNotifications(deps, rows.map((r) => r.id)).catch((e: unknown) => e);
@@ -279,5 +279,28 @@ describe.each(ENGINES)('delivery steps on %s', (engine) => {
     } finally {
       await app.db.query('UPDATE patient SET email_enc = $2 WHERE id = $1', [bad, saved!.email_enc]);
     }
+  });
+
+  it('no mail is waited for inside a transaction: a read completes while the transport still holds a mail', async () => {
+    const { app, server, principals } = w;
+    const key = principals.find((p) => p.name === 'pharmacy-a-api-key')!;
+    const resultId = await record(server, key);
+    const [row] = await app.db.query<{ id: string }>(`SELECT id FROM outbox WHERE kind = 'notification' AND result_id = $1`, [resultId]);
+    let entered!: () => void;
+    const inTransport = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // A mail server that takes the message only when the test says so.
+    const slow = { sent: 0, async send() { entered(); await gate; this.sent += 1; } };
+    const sending = sendResultNotifications({ uow: app.uow, fields: app.fields, mailer: slow, publicUrl: 'https://saufconduit.example' }, [row!.id]);
+    await inTransport;
+    // Were the mail sent inside the unit of work's transaction, this audited read would queue behind it and never answer.
+    const read = await server.inject({ method: 'GET', url: `/api/results/${resultId}`, headers: key.headers });
+    expect(read.statusCode, read.body).toBe(200);
+    expect(slow.sent).toBe(0);
+    release();
+    expect((await sending).get(row!.id)).toBe('sent');
+    const [state] = await app.db.query<{ receipt: string }>('SELECT receipt FROM outbox WHERE id = $1', [row!.id]);
+    expect(state!.receipt).toBe('sent');
   });
 });
