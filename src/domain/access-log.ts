@@ -14,9 +14,13 @@ export interface AccessEntry {
 export async function myAccessLog(w: Work, limit = 200): Promise<AccessEntry[]> {
   w.access('access-log.read', { type: 'self' }, { resourceType: 'AuditEvent', resourceId: null, subjectRef: null });
   const rows = await w.tx.query<{ at: Date; actor_role: string; tenant_name: string | null; action: string; purpose: string; outcome: string; actor_id: string }>(
+    // Newest first per record of the patient (the subject index), then merged: filtering the whole
+    // trail by subject in seq order would read every event newer than the patient's oldest one.
     `SELECT e.at, e.actor_role, t.name AS tenant_name, e.action, e.purpose, e.outcome, e.actor_id
-       FROM audit_event e LEFT JOIN tenant t ON t.id::text = e.tenant_id
-      WHERE e.subject_ref IN (SELECT subject_ref FROM patient WHERE account_id = $1)
+       FROM patient p
+       CROSS JOIN LATERAL (SELECT * FROM audit_event a WHERE a.subject_ref = p.subject_ref ORDER BY a.seq DESC LIMIT $2) e
+       LEFT JOIN tenant t ON t.id::text = e.tenant_id
+      WHERE p.account_id = $1
       ORDER BY e.seq DESC LIMIT $2`,
     [w.actor.id, limit],
   );
@@ -36,9 +40,15 @@ export interface AuditRow {
 /** The DPO's audit explorer: events, newest first, optionally for one subject or actor. */
 export async function listAuditEvents(w: Work, filter: { subjectRef?: string | undefined; actorId?: string | undefined; limit: number }): Promise<AuditRow[]> {
   w.access('audit.read', { type: 'governance' }, { resourceType: 'AuditEvent', resourceId: null, subjectRef: filter.subjectRef ?? null });
+  // Only the filters given, so that each shape gets its own plan (a prepared "$1 IS NULL OR …" plan
+  // walks the whole trail in seq order instead of using the subject or actor index).
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  if (filter.subjectRef !== undefined) where.push(`subject_ref = $${params.push(filter.subjectRef)}`);
+  if (filter.actorId !== undefined) where.push(`actor_id = $${params.push(filter.actorId)}`);
   const rows = await w.tx.query<{ seq: number; at: Date; actor_id: string; actor_role: string; tenant_id: string | null; action: string; resource_type: string; resource_id: string | null; subject_ref: string | null; purpose: string; outcome: string; request_id: string }>(
-    `SELECT * FROM audit_event WHERE ($1::text IS NULL OR subject_ref = $1) AND ($2::text IS NULL OR actor_id = $2) ORDER BY seq DESC LIMIT $3`,
-    [filter.subjectRef ?? null, filter.actorId ?? null, filter.limit],
+    `SELECT * FROM audit_event ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${params.push(filter.limit)}`,
+    params,
   );
   return rows.map((r) => ({
     seq: Number(r.seq), at: new Date(r.at).toISOString(), actorId: r.actor_id, actorRole: r.actor_role, tenantId: r.tenant_id, action: r.action,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ENGINES } from '../support/engines.ts';
 import { useDemoServer } from '../support/demo.ts';
 import { verifyAudit } from '../../src/audit/verify.ts';
+import { hashSecret } from '../../src/crypto/tokens.ts';
 
 /** Invariant 2: no personal data leaves without an audit event about it, written in the same transaction. */
 describe.each(ENGINES)('every read of personal data is audited on %s', (engine) => {
@@ -60,5 +61,41 @@ describe.each(ENGINES)('every read of personal data is audited on %s', (engine) 
     const items = res.json().items as { actorRole: string; actorOrganisation: string | null; action: string }[];
     expect(items.some((i) => i.actorRole === 'staff' && i.actorOrganisation === 'Pharmacie des Tilleuls')).toBe(true);
     expect(items.some((i) => i.actorRole === 'professional' && i.action === 'patient.read')).toBe(true);
+  });
+
+  it('the access log is the newest events of every record of the patient, merged; the audit explorer filters by subject and actor', async () => {
+    const patient = demo.who('patient-elise');
+    const dpo = demo.principals.find((p) => p.role === 'dpo')!;
+    const staff = demo.who('pharmacy-a-staff');
+    const account = async (p: typeof patient) =>
+      (await demo.app.db.query<{ account_id: string }>('SELECT account_id FROM session WHERE token_hash = $1', [hashSecret(p.headers.authorization.slice('Bearer '.length))]))[0]!.account_id;
+    const refs = (await demo.app.db.query<{ subject_ref: string }>('SELECT subject_ref FROM patient WHERE account_id = $1 ORDER BY subject_ref', [await account(patient)])).map((r) => r.subject_ref);
+    // Élise's records at both pharmacies: the log merges the trails of several subjects.
+    expect(refs.length).toBeGreaterThan(1);
+    const expected = await demo.app.db.query<{ action: string }>(
+      `SELECT action FROM audit_event WHERE subject_ref = ANY(string_to_array($1, ',')) ORDER BY seq DESC LIMIT 200`, [refs.join(',')]);
+    const log = await demo.server.inject({ method: 'GET', url: '/api/me/access-log', headers: patient.headers });
+    expect(log.statusCode, log.body).toBe(200);
+    expect((log.json().items as { action: string }[]).map((i) => i.action)).toEqual(expected.map((e) => e.action));
+
+    const staffId = await account(staff);
+    const get = async (query: string) => {
+      const res = await demo.server.inject({ method: 'GET', url: `/api/audit-events?${query}&limit=1000`, headers: dpo.headers });
+      expect(res.statusCode, res.body).toBe(200);
+      const items = res.json().items as { seq: number; subjectRef: string; actorId: string }[];
+      expect(items.length).toBeGreaterThan(0);
+      expect(items.map((i) => i.seq)).toEqual(items.map((i) => i.seq).sort((a, b) => b - a));
+      return items;
+    };
+    // The record that pharmacy A's staff member has touched (they registered it).
+    const [{ subject_ref: ref } = { subject_ref: '' }] = await demo.app.db.query<{ subject_ref: string }>(
+      `SELECT subject_ref FROM audit_event WHERE actor_id = $1 AND subject_ref = ANY(string_to_array($2, ',')) LIMIT 1`, [staffId, refs.join(',')]);
+    const bySubject = await get(`subjectRef=${ref}`);
+    const byActor = await get(`actorId=${staffId}`);
+    const both = await get(`subjectRef=${ref}&actorId=${staffId}`);
+    expect(bySubject.every((i) => i.subjectRef === ref)).toBe(true);
+    expect(byActor.every((i) => i.actorId === staffId)).toBe(true);
+    const ofStaff = new Set(byActor.map((i) => i.seq));
+    expect(both.map((i) => i.seq)).toEqual(bySubject.filter((i) => ofStaff.has(i.seq)).map((i) => i.seq));
   });
 });
