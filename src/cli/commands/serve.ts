@@ -5,6 +5,7 @@ import { loadConfig } from '../../config/config.ts';
 import { openApp, type App } from '../../app.ts';
 import { buildServer } from '../../http/server.ts';
 import { startJobs } from '../../reporting/jobs.ts';
+import { startHousekeeping } from '../../auth/expiry.ts';
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
   if (argv.length > 0) {
@@ -50,14 +51,15 @@ export interface ServeOptions {
 }
 
 /**
- * Listens and runs the outbox workers (national reports, patient notifications), then shuts down
- * cleanly on SIGINT/SIGTERM: stop accepting, finish in-flight requests, let in-flight deliveries
+ * Listens and runs the outbox workers (national reports, patient notifications) and the purge of
+ * expired credentials, then shuts down cleanly on SIGINT/SIGTERM: stop accepting, finish in-flight requests, let in-flight deliveries
  * finish or hand them back to the queue, sign the audit head.
  */
 export async function serveUntilSignal(app: App, io: CliIo, options: ServeOptions = {}): Promise<void> {
   const server = await buildServer(app);
   const address = await server.listen({ port: app.config.port, host: app.config.host });
   const jobs = await startJobs(app, { log: server.log.child({ component: 'jobs' }), ...(options.reportUrl !== undefined ? { reportUrl: options.reportUrl } : {}) });
+  const housekeeping = startHousekeeping(app, server.log.child({ component: 'housekeeping' }));
   io.stdout.write(`${options.banner ?? ''}listening on ${address} (${app.db.engine}; national reporting ${jobs.reportUrl ? `to ${jobs.reportUrl}` : 'off: reports wait in the outbox'})\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -65,6 +67,7 @@ export async function serveUntilSignal(app: App, io: CliIo, options: ServeOption
     process.once('SIGTERM', stop);
   });
   await server.close();
+  await housekeeping.stop();
   await jobs.stop();
   await app.close();
 }

@@ -1,0 +1,58 @@
+import type { App } from '../app.ts';
+import type { Actor } from '../domain/work.ts';
+import { sessionPolicy } from './login.ts';
+
+/** The scheduled job that removes credentials nobody can use any more; audited as itself. */
+export const HOUSEKEEPER: Actor = { kind: 'system', id: 'system:housekeeper', role: 'system', tenantId: null };
+
+export interface Purged {
+  sessions: number;
+  challenges: number;
+}
+
+/**
+ * Deletes the sessions that can no longer authenticate (past their absolute lifetime, or idle too
+ * long) and the login challenges past their expiry (one-time codes, passkey challenges, used or
+ * not). Without it they would be kept for ever: a session row is only deleted when its token is
+ * presented again, which a lost or abandoned device never does. Each kind purged is one audit event.
+ */
+export async function purgeExpiredCredentials(app: App): Promise<Purged> {
+  const { idleMinutes } = sessionPolicy(app);
+  return app.uow.run(HOUSEKEEPER, `purge:${Date.now()}`, async (w) => {
+    const count = async (sql: string, params: Date[]) => Number((await w.tx.query<{ n: number }>(`WITH gone AS (${sql} RETURNING 1) SELECT count(*)::int AS n FROM gone`, params))[0]!.n);
+    const purged = {
+      sessions: await count('DELETE FROM session WHERE expires_at <= $1 OR last_seen_at <= $2', [w.now, new Date(w.now.getTime() - idleMinutes * 60_000)]),
+      challenges: await count('DELETE FROM auth_challenge WHERE expires_at <= $1', [w.now]),
+    };
+    const event = { resourceId: null, subjectRef: null, purpose: 'retention', outcome: 'success' } as const;
+    if (purged.sessions > 0) w.record({ ...event, action: 'session.purge', resourceType: 'Session' });
+    if (purged.challenges > 0) w.record({ ...event, action: 'auth-challenge.purge', resourceType: 'AuthChallenge' });
+    return purged;
+  });
+}
+
+/** Structured log sink (pino-compatible): counts only. */
+interface Log {
+  info(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** Runs the purge now and then every `everyMs` until stopped. */
+export function startHousekeeping(app: App, log: Log, everyMs = 10 * 60_000): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  const pass = () => {
+    running = purgeExpiredCredentials(app).then(
+      (purged) => (purged.sessions + purged.challenges > 0 ? log.info(purged, 'expired credentials purged') : undefined),
+      (err: unknown) => log.error({ type: (err as Error).name }, 'purge of expired credentials failed; retried next pass'),
+    );
+  };
+  pass();
+  const timer = setInterval(pass, everyMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

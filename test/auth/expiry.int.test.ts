@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { ENGINES, openTestApp, type TestApp } from '../support/engines.ts';
+import { seedDemo } from '../../src/demo/world.ts';
+import { createSession, findSession } from '../../src/auth/sessions.ts';
+import { sessionPolicy } from '../../src/auth/login.ts';
+import { purgeExpiredCredentials } from '../../src/auth/expiry.ts';
+import { verifyAudit } from '../../src/audit/verify.ts';
+
+describe.each(ENGINES)('expired credentials are purged on %s', (engine) => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await openTestApp(engine);
+    await seedDemo(app);
+  });
+  afterAll(async () => {
+    await app?.dispose();
+  });
+
+  it('deletes sessions past their lifetime or idle too long and expired challenges; keeps live ones; audits the purge', async () => {
+    const [{ id: account } = { id: '' }] = await app.db.query<{ id: string }>(`SELECT id FROM account WHERE role = 'staff' LIMIT 1`);
+    const policy = sessionPolicy(app);
+    const now = Date.now();
+    const ago = (minutes: number) => new Date(now - minutes * 60_000);
+    await purgeExpiredCredentials(app);
+    const live = await createSession(app.db, account, 'full', 'password+totp', new Date(now), policy);
+    const pastLifetime = await createSession(app.db, account, 'full', 'password+totp', ago(policy.absoluteMinutes + 1), policy);
+    const idle = await createSession(app.db, account, 'full', 'password+totp', ago(policy.idleMinutes + 1), policy);
+    const challenge = async (expiresAt: Date, usedAt: Date | null) => {
+      const id = randomUUID();
+      await app.db.query(`INSERT INTO auth_challenge (id, kind, account_id, secret_hash, expires_at, used_at) VALUES ($1, 'otp', $2, 'x', $3, $4)`, [id, account, expiresAt, usedAt]);
+      return id;
+    };
+    const open = await challenge(new Date(now + 5 * 60_000), null);
+    const expired = await challenge(ago(1), null);
+    const usedAndExpired = await challenge(ago(1), ago(2));
+    const events = async () => Number((await app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_event WHERE actor_id = 'system:housekeeper' AND outcome = 'success'`))[0]!.n);
+    const before = await events();
+
+    expect(await purgeExpiredCredentials(app)).toEqual({ sessions: 2, challenges: 2 });
+    expect(await events()).toBe(before + 2);
+    const left = (await app.db.query<{ id: string }>('SELECT id FROM auth_challenge')).map((r) => r.id);
+    expect(left).toContain(open);
+    expect(left).not.toContain(expired);
+    expect(left).not.toContain(usedAndExpired);
+    expect(await findSession(app.db, live, new Date(), policy)).not.toBeNull();
+    for (const gone of [pastLifetime, idle]) expect(await findSession(app.db, gone, new Date(), policy)).toBeNull();
+    // Nothing left to purge: nothing deleted, nothing audited.
+    expect(await purgeExpiredCredentials(app)).toEqual({ sessions: 0, challenges: 0 });
+    expect(await events()).toBe(before + 2);
+    expect((await verifyAudit(app.db, app.keys.auditVerify)).ok).toBe(true);
+  });
+});
