@@ -1,4 +1,4 @@
-import * as crypto from 'node:crypto';
+import { sha256 } from '../crypto/tokens.ts';
 
 /**
  * What an audit event says. Deliberately no health data and no direct identity: the subject is a
@@ -33,13 +33,8 @@ export function chainHash(prevHash: string, e: Omit<AuditEvent, 'hash' | 'prevHa
     e.seq, e.at.toISOString(), e.actorId, e.actorRole, e.tenantId, e.action, e.resourceType,
     e.resourceId, e.subjectRef, e.purpose, e.outcome, e.requestId,
   ]);
-  return sha256Hex(`${prevHash}\n${canonical}`);
+  return sha256(`${prevHash}\n${canonical}`, 'hex');
 }
-
-// One-shot hashing (Node ≥ 20.12) skips a Hash object per event; same bytes, same digest.
-const sha256Hex: (text: string) => string = typeof crypto.hash === 'function'
-  ? (text) => crypto.hash('sha256', text, 'hex')
-  : (text) => crypto.createHash('sha256').update(text).digest('hex');
 
 /** What a checkpoint signature covers. */
 export const checkpointMessage = (seq: number, hash: string) => Buffer.from(`saufconduit-audit-checkpoint:v1:${seq}:${hash}`);

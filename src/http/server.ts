@@ -11,6 +11,7 @@ import { issuesFromZod, langOf, sendError, toHttpError } from './errors.ts';
 import { presentedToken, requirePrincipal } from './authenticate.ts';
 import type { RouteSpec } from './route.ts';
 import { allRoutes } from './routes.ts';
+import { hashSecret } from '../crypto/tokens.ts';
 import { ACTIONS, type Action } from '../policy/authorize.ts';
 import { assertMayTarget } from '../domain/visibility.ts';
 import { buildOpenApi } from './openapi.ts';
@@ -65,7 +66,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
     // Per credential when one is presented (hashed, never the token itself), else per client IP.
     keyGenerator: (req) => {
       const p = presentedToken(req);
-      return p ? createHash('sha256').update(p.token).digest('base64url') : ips.pseudonym(req.ip);
+      return p ? hashSecret(p.token) : ips.pseudonym(req.ip);
     },
     errorResponseBuilder: () => new AppError('rate_limited'),
   });
