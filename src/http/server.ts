@@ -12,6 +12,7 @@ import { presentedToken, requirePrincipal } from './authenticate.ts';
 import type { RouteSpec } from './route.ts';
 import { allRoutes } from './routes.ts';
 import { hashSecret } from '../crypto/tokens.ts';
+import { isUuid } from '../store/db.ts';
 import { ACTIONS, type Action } from '../policy/authorize.ts';
 import { assertMayTarget } from '../domain/visibility.ts';
 import { buildOpenApi } from './openapi.ts';
@@ -114,8 +115,11 @@ function registerRoute(server: FastifyInstance, app: App, spec: RouteSpec): void
       const principal = spec.auth === 'principal' ? await requirePrincipal(app, presented) : (undefined as never);
       const parse = <T>(schema: RouteSpec['params'], value: unknown, where: string): T => {
         if (!schema) return undefined as T;
-        const r = schema.safeParse(value ?? {});
+        const r = schema.safeParse(where === 'body' ? value ?? {} : canonicalIds(value ?? {}));
         if (!r.success) throw new AppError(where === 'params' ? 'invalid_id' : 'invalid_request', issuesFromZod(r.error, where));
+        // PostgreSQL text cannot hold NUL: refuse it here, not as a database error.
+        const nul = nulAt(r.data, where);
+        if (nul) throw new AppError('invalid_request', [{ path: nul, code: 'nul-character' }]);
         return r.data as T;
       };
       const params = parse(spec.params, req.params, 'params');
@@ -140,6 +144,27 @@ function registerRoute(server: FastifyInstance, app: App, spec: RouteSpec): void
       return result;
     },
   });
+}
+
+/**
+ * Ids in paths and query strings, lower-cased: PostgreSQL matches a uuid whatever its case, but an
+ * id is also text where it binds a ciphertext to its row (associated data) and names audited
+ * resources, so one record must have one spelling from the boundary inward.
+ */
+function canonicalIds(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'string' && isUuid(v) ? v.toLowerCase() : v]));
+}
+
+/** The path of the first string holding a NUL character, if any. */
+function nulAt(value: unknown, path: string): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (typeof value !== 'object' || value === null) return null;
+  for (const [k, v] of Object.entries(value)) {
+    const found = nulAt(v, `${path}.${k}`);
+    if (found) return found;
+  }
+  return null;
 }
 
 /**

@@ -59,6 +59,46 @@ describe.each(ENGINES)('hostile input on %s', (engine) => {
     expectClientError(await server.inject({ method: 'GET', url: '/api/audit-events?limit=-5', headers: staff.headers }));
   });
 
+  it('an id spelled in upper case names the same record, on every route that reads one and on writes', async () => {
+    const principals = (await demoCredentials(app)).principals;
+    const spec = (await server.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, unknown>> };
+    let checked = 0;
+    for (const [path, ops] of Object.entries(spec.paths)) {
+      const m = /^([^{]*)\{(\w+)\}([^{]*)$/.exec(path);
+      if (!m || !('get' in ops)) continue;
+      const [, head, param, tail] = m as unknown as [string, string, string, string];
+      for (const p of principals) {
+        for (const id of (p.canAccess as Record<string, string[] | undefined>)[param] ?? []) {
+          const lower = await server.inject({ method: 'GET', url: `${head}${id}${tail}`, headers: p.headers });
+          const upper = await server.inject({ method: 'GET', url: `${head}${id.toUpperCase()}${tail}`, headers: p.headers });
+          expect(lower.statusCode, `${p.name} GET ${path}`).toBeLessThan(300);
+          expect(upper.statusCode, `${p.name} GET ${path} with ${id.toUpperCase()}`).toBe(lower.statusCode);
+          checked += 1;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(30);
+    const patientId = staff.canAccess.patientId[0]!;
+    const res = await server.inject({
+      method: 'POST', url: `/api/patients/${patientId.toUpperCase()}/results`, headers: staff.headers,
+      payload: { testType: 'antigen', outcome: 'negative', sampledAt: new Date(Date.now() - 60_000).toISOString() },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json().patientId).toBe(patientId);
+    expect((await server.inject({ method: 'GET', url: `/api/documents/${(res.json().invoiceId as string).toUpperCase()}`, headers: staff.headers })).statusCode).toBe(200);
+  });
+
+  it('a NUL character in any text field is refused before it reaches the database', async () => {
+    const before = await counts();
+    const post = (url: string, payload: object) => server.inject({ method: 'POST', url, headers: { ...staff.headers, 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
+    const nul = await post('/api/api-keys', { label: 'a\u0000b', scopes: ['patients:read'] });
+    expectClientError(nul, 'invalid_request');
+    expect(nul.json().error.issues).toEqual([{ path: 'body.label', code: 'nul-character' }]);
+    expectClientError(await post('/api/patients', { givenName: 'A\u0000', familyName: 'B', birthDate: '2001-02-03' }), 'invalid_request');
+    expectClientError(await server.inject({ method: 'GET', url: '/api/audit-events?actorId=a%00b', headers: staff.headers }));
+    expect(await counts()).toBe(before);
+  });
+
   it('results: bad idempotency keys, future dates, unknown enums', async () => {
     const before = await counts();
     const url = `/api/patients/${staff.canAccess.patientId[0]}/results`;
