@@ -5,7 +5,10 @@ import formbody from '@fastify/formbody';
 import { randomUUID, createHash } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { App } from '../app.ts';
-import { AppError } from '../errors/catalogue.ts';
+import { AppError, ERRORS, type ErrorCode } from '../errors/catalogue.ts';
+import { errorMessage } from '../errors/messages.ts';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { IpPseudonymizer } from './ip-pseudonym.ts';
 import { issuesFromZod, langOf, sendError, toHttpError } from './errors.ts';
 import { presentedToken, requirePrincipal } from './authenticate.ts';
@@ -38,6 +41,8 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     return503OnClosing: true,
+    // Requests Node's HTTP parser refuses before routing answer from our catalogue too.
+    clientErrorHandler: answerClientError,
     // Router-level failures (over-long or malformed path parameters) answer from our catalogue too.
     frameworkErrors: (error, req, reply) => sendError(reply, req, error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'invalid_id' : 'invalid_request'),
     logger: {
@@ -144,6 +149,20 @@ function registerRoute(server: FastifyInstance, app: App, spec: RouteSpec): void
       return result;
     },
   });
+}
+
+/**
+ * A request Node's parser refused (headers over 16 KiB, a malformed request line, conflicting
+ * Content-Length and Transfer-Encoding, a timeout): our error shape, then the connection is closed.
+ * There is no request yet, so no request id and no language: English.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const code: ErrorCode = err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : 'invalid_request';
+  const status = ERRORS[code].status;
+  const body = JSON.stringify({ error: { code, message: errorMessage(code, 'en') } });
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n`
+    + `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n${body}`);
 }
 
 /**

@@ -5,6 +5,9 @@ import { ENGINES, openTestApp, type TestApp } from '../support/engines.ts';
 import { testServer } from '../support/http.ts';
 import { seedDemo, demoCredentials, type DemoPrincipal } from '../../src/demo/world.ts';
 import { ERRORS } from '../../src/errors/catalogue.ts';
+import { buildServer } from '../../src/http/server.ts';
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
 
 /** Invariant 9: hostile input gets a 4xx with a stable code, never a 5xx, and nothing stored is lost. */
 describe.each(ENGINES)('hostile input on %s', (engine) => {
@@ -97,6 +100,35 @@ describe.each(ENGINES)('hostile input on %s', (engine) => {
     expectClientError(await post('/api/patients', { givenName: 'A\u0000', familyName: 'B', birthDate: '2001-02-03' }), 'invalid_request');
     expectClientError(await server.inject({ method: 'GET', url: '/api/audit-events?actorId=a%00b', headers: staff.headers }));
     expect(await counts()).toBe(before);
+  });
+
+  it('requests the HTTP parser refuses before routing answer in the same error shape', async () => {
+    const real = await buildServer(app);
+    await real.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const { port } = real.server.address() as AddressInfo;
+      const raw = (request: string) => new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.end(request));
+        let answer = '';
+        socket.on('data', (chunk) => (answer += chunk.toString('utf8')));
+        socket.on('close', () => resolve(answer));
+        socket.on('error', reject);
+      });
+      const cases: [string, number, string][] = [
+        [`GET /api/health?x=${'a'.repeat(65_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 431, 'headers_too_large'],
+        ['POST /api/patients HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n', 400, 'invalid_request'],
+        ['NONSENSE\r\n\r\n', 400, 'invalid_request'],
+      ];
+      for (const [request, status, code] of cases) {
+        const answer = await raw(request);
+        expect(answer.slice(0, 12), request.slice(0, 40)).toBe(`HTTP/1.1 ${status}`);
+        const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: { code: string; message: string } };
+        expect(body.error.code).toBe(code);
+        expect(Object.keys(ERRORS)).toContain(body.error.code);
+      }
+    } finally {
+      await real.close();
+    }
   });
 
   it('results: bad idempotency keys, future dates, unknown enums', async () => {
