@@ -40,10 +40,22 @@ export function toHttpError(err: unknown): { code: ErrorCode; issues?: Issue[] }
 }
 
 export function sendError(reply: FastifyReply, req: FastifyRequest, code: ErrorCode, issues?: Issue[]): FastifyReply {
-  if ((req.routeOptions?.config as { html?: boolean } | undefined)?.html) {
+  if (wantsPage(req)) {
     return reply.status(ERRORS[code].status).type('text/html; charset=utf-8').send(renderErrorPage(code, langOf(req), req.id));
   }
   const body: Record<string, unknown> = { code, message: errorMessage(code, langOf(req)) };
   if (issues) body.issues = issues;
   return reply.status(ERRORS[code].status).type('application/json; charset=utf-8').send({ error: body, requestId: req.id });
+}
+
+/**
+ * An HTML page for the web pages' routes; and where no route matched (an unknown or malformed
+ * address) outside the API, for a browser: one that asks for HTML ahead of JSON.
+ */
+function wantsPage(req: FastifyRequest): boolean {
+  const html = (req.routeOptions?.config as { html?: boolean } | undefined)?.html;
+  if (html !== undefined) return html;
+  if (req.url.startsWith('/api/') || req.url === '/openapi.json') return false;
+  const accept = req.headers.accept ?? '';
+  return /\btext\/html\b/.test(accept) && !/\bapplication\/json\b/.test(accept);
 }

@@ -131,6 +131,26 @@ describe.each(ENGINES)('hostile input on %s', (engine) => {
     }
   });
 
+  it('an unknown or malformed address answers a browser with a page, an API client with JSON; a page route always with a page', async () => {
+    const browser = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+    const cases: [string, 'negotiated' | 'page' | 'json'][] = [
+      ['/no/such/page', 'negotiated'], [`/register/%00..%2F${'A'.repeat(40)}`, 'page'], ['/api/results/%E0%A4%A', 'json'], ['/api/results/not-an-id', 'json'],
+    ];
+    for (const [url, kind] of cases) {
+      for (const headers of [browser, {}, { accept: 'application/json' }, { accept: '*/*' }]) {
+        const res = await server.inject({ method: 'GET', url, headers });
+        const page = kind === 'page' || (kind === 'negotiated' && headers === browser);
+        if (page) {
+          expect(res.statusCode, url).toBeGreaterThanOrEqual(400);
+          expect(res.statusCode, url).toBeLessThan(500);
+          expect(res.headers['content-type'], url).toMatch(/^text\/html/);
+        } else {
+          expectClientError(res);
+        }
+      }
+    }
+  });
+
   it('results: bad idempotency keys, future dates, unknown enums', async () => {
     const before = await counts();
     const url = `/api/patients/${staff.canAccess.patientId[0]}/results`;
