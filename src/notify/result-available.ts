@@ -50,9 +50,9 @@ type Row = { id: string; tenant_id: string; patient_id: string; subject_ref: str
 
 /** A notification the transport did not take: the job fails and pg-boss retries it. */
 export class NotificationFailed extends Error {
-  /** `mail-transport` when the transport refused a mail, else `undecryptable` (an address could not be read). */
-  constructor(readonly code: 'mail-transport' | 'undecryptable' = 'mail-transport') {
-    super(`notification: ${code === 'mail-transport' ? 'the mail transport refused the message' : 'an address could not be decrypted'}`);
+  /** `mail-transport`: the transport refused a mail; `undecryptable`: an address could not be read; `in-progress`: another attempt holds a row. */
+  constructor(readonly code: 'mail-transport' | 'undecryptable' | 'in-progress' = 'mail-transport') {
+    super(`notification: ${code === 'mail-transport' ? 'the mail transport refused the message' : code === 'undecryptable' ? 'an address could not be decrypted' : 'another attempt is sending it'}`);
     this.name = 'NotificationFailed';
   }
 }
@@ -60,7 +60,9 @@ export class NotificationFailed extends Error {
 /** What became of one notification: sent, nobody to tell, or already done by another attempt. */
 export type NotificationReceipt = 'sent' | 'no-contact' | 'already';
 
-type Deps = { uow: UnitOfWork; fields: FieldCipher; mailer: Mailer; publicUrl: string };
+/** `claimMs`: how long a row stays claimed by an attempt: longer than the job's lease. */
+type Deps = { uow: UnitOfWork; fields: FieldCipher; mailer: Mailer; publicUrl: string; claimMs?: number };
+const DEFAULT_CLAIM_MS = 10 * 60_000;
 type SendEvent = { action: 'notification.send'; resourceType: 'Patient'; resourceId: string; subjectRef: string; purpose: 'result-notification'; tenantId: string };
 
 /** Sends the notification of one outbox row: `sendResultNotifications` for one row. */
@@ -72,18 +74,20 @@ export async function sendResultNotification(deps: Deps, outboxId: string): Prom
  * Sends the notifications of a job's outbox rows in three steps, so that no mail is ever waited for
  * inside a transaction (a transaction of the unit of work also carries the HTTP requests batched with
  * it: a slow mail server would hold them all):
- *  1. one transaction reads the pending rows (addresses still encrypted) and settles those nobody
- *     can be told about: a patient without an e-mail, or whose record is in no patient space (an
- *     offer declined or withdrawn), is marked `no-contact` without reading anything personal;
+ *  1. one transaction claims the pending rows for `claimMs` (addresses still encrypted) and settles
+ *     those nobody can be told about: a patient without an e-mail, or whose record is in no patient
+ *     space (an offer declined or withdrawn), is marked `no-contact` without reading anything personal;
  *  2. outside any transaction, each address is decrypted and its mail handed to the transport;
- *  3. one transaction marks the rows sent (or counts the failed attempt) and records each use of a
- *     contact in the audit trail, success or failure.
- * If the process dies between a hand-off and step 3, the retry sends that mail again (at-least-once:
- * a second identical e-mail is harmless; a lost one is not). The pg-boss lease keeps two attempts of
- * a job from overlapping; should they overlap anyway (a lease outlived), both sends are audited.
+ *  3. one transaction marks the rows sent (or counts the failed attempt), lifts the claims and records
+ *     each use of a contact in the audit trail, success or failure.
+ * A row claimed by another attempt still running (the queue handed the job out again after its lease
+ * ran out) is left to it: this attempt throws NotificationFailed('in-progress'), and the queue's
+ * retry finds the row sent, or free again. If the process dies between a hand-off and step 3, the
+ * retry sends that mail again once the claim has run out (at-least-once: a second identical e-mail
+ * is harmless; a lost one is not).
  *
  * Set-based: the rows are read and marked with a handful of statements whatever their number (one
- * read, one update per outcome), not two statements a row, which cost more than the mails.
+ * claim, one update per outcome), not two statements a row, which cost more than the mails.
  *
  * A failed row (the transport refused it, or its address cannot be decrypted) fails alone: the other
  * rows are marked sent, so a retry does not send theirs again. Then this throws NotificationFailed,
@@ -91,6 +95,7 @@ export async function sendResultNotification(deps: Deps, outboxId: string): Prom
  * @returns each row's receipt ('already' for an id that names no pending notification)
  */
 export async function sendResultNotifications(deps: Deps, outboxIds: readonly string[]): Promise<Map<string, NotificationReceipt>> {
+  const claimMs = deps.claimMs ?? DEFAULT_CLAIM_MS;
   const ids = [...new Set(outboxIds)].filter(isUuid);
   const receipts = new Map<string, NotificationReceipt>(outboxIds.map((id) => [id, 'already']));
   if (ids.length === 0) return receipts;
@@ -99,23 +104,32 @@ export async function sendResultNotifications(deps: Deps, outboxIds: readonly st
   const mark = (set: string, list: readonly string[], w: Work) =>
     list.length === 0 ? undefined : w.tx.query(`UPDATE outbox SET ${set} WHERE delivered_at IS NULL AND id = ANY(string_to_array($1, ',')::uuid[])`, [list.join(','), w.now]);
 
-  // 1. The pending rows; the ones nobody can be told about are settled here.
+  // 1. Claim the pending rows; the ones nobody can be told about are settled here.
   const pending = await deps.uow.run(NOTIFIER, requestId, async (w) => {
-    const rows = await w.tx.query<Row>(
+    const rows = await w.tx.query<Row & { busy: boolean }>(
       `SELECT o.id, o.tenant_id, p.id AS patient_id, p.subject_ref, p.email_enc,
               (p.account_id IS NULL AND p.offered_to IS NOT NULL) AS offered,
-              (p.account_id IS NULL AND p.offered_to IS NULL) AS spaceless
+              (p.account_id IS NULL AND p.offered_to IS NULL) AS spaceless,
+              (o.claimed_until IS NOT NULL AND o.claimed_until > $2) AS busy
          FROM outbox o JOIN patient p ON p.id = o.patient_id
         WHERE o.id = ANY(string_to_array($1, ',')::uuid[]) AND o.kind = 'notification' AND o.delivered_at IS NULL
-        ORDER BY o.id`,
-      [ids.join(',')],
+        ORDER BY o.id FOR UPDATE OF o`,
+      [ids.join(','), w.now],
     );
-    const nobody = rows.filter((r) => r.email_enc === null || r.spaceless).map((r) => r.id);
+    const free = rows.filter((r) => !r.busy);
+    const nobody = free.filter((r) => r.email_enc === null || r.spaceless).map((r) => r.id);
+    const mails = free.filter((r) => r.email_enc !== null && !r.spaceless);
     await mark(`delivered_at = $2, receipt = 'no-contact', attempts = attempts + 1, last_attempt_at = $2`, nobody, w);
-    return { nobody, mails: rows.filter((r) => r.email_enc !== null && !r.spaceless) };
+    if (mails.length > 0) {
+      await w.tx.query(`UPDATE outbox SET claimed_until = $2 WHERE id = ANY(string_to_array($1, ',')::uuid[])`, [mails.map((r) => r.id).join(','), new Date(w.now.getTime() + claimMs)]);
+    }
+    return { nobody, mails, busy: rows.length - free.length };
   });
   for (const id of pending.nobody) receipts.set(id, 'no-contact');
-  if (pending.mails.length === 0) return receipts;
+  if (pending.mails.length === 0) {
+    if (pending.busy > 0) throw new NotificationFailed('in-progress');
+    return receipts;
+  }
 
   // 2. Outside any transaction: decrypt each address and hand its mail to the transport.
   const outcome = { sent: [] as string[], failed: [] as string[], undecryptable: [] as string[] };
@@ -146,13 +160,13 @@ export async function sendResultNotifications(deps: Deps, outboxIds: readonly st
   await deps.uow.run(NOTIFIER, requestId, async (w) => {
     for (const e of events) w.record(e);
     await Promise.all([
-      mark(`delivered_at = $2, receipt = 'sent', attempts = attempts + 1, last_attempt_at = $2, last_error = NULL`, outcome.sent, w),
-      mark(`attempts = attempts + 1, last_attempt_at = $2, last_error = 'mail-transport'`, outcome.failed, w),
-      mark(`attempts = attempts + 1, last_attempt_at = $2, last_error = 'undecryptable'`, outcome.undecryptable, w),
+      mark(`delivered_at = $2, receipt = 'sent', attempts = attempts + 1, last_attempt_at = $2, last_error = NULL, claimed_until = NULL`, outcome.sent, w),
+      mark(`attempts = attempts + 1, last_attempt_at = $2, last_error = 'mail-transport', claimed_until = NULL`, outcome.failed, w),
+      mark(`attempts = attempts + 1, last_attempt_at = $2, last_error = 'undecryptable', claimed_until = NULL`, outcome.undecryptable, w),
     ]);
   });
   for (const id of outcome.sent) receipts.set(id, 'sent');
-  const failed = outcome.failed.length > 0 ? 'mail-transport' : outcome.undecryptable.length > 0 ? 'undecryptable' : null;
+  const failed = outcome.failed.length > 0 ? 'mail-transport' : outcome.undecryptable.length > 0 ? 'undecryptable' : pending.busy > 0 ? 'in-progress' : null;
   if (failed) throw new NotificationFailed(failed);
   return receipts;
 }

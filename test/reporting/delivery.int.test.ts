@@ -298,9 +298,39 @@ describe.each(ENGINES)('delivery steps on %s', (engine) => {
     const read = await server.inject({ method: 'GET', url: `/api/results/${resultId}`, headers: key.headers });
     expect(read.statusCode, read.body).toBe(200);
     expect(slow.sent).toBe(0);
+    // A second attempt of the job meanwhile (its lease ran out) leaves the claimed row alone.
+    const other = new MemoryMailer();
+    const second = await sendResultNotifications({ uow: app.uow, fields: app.fields, mailer: other, publicUrl: 'https://saufconduit.example' }, [row!.id]).catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(NotificationFailed);
+    expect((second as NotificationFailed).code).toBe('in-progress');
+    expect(other.sent.length).toBe(0);
     release();
     expect((await sending).get(row!.id)).toBe('sent');
-    const [state] = await app.db.query<{ receipt: string }>('SELECT receipt FROM outbox WHERE id = $1', [row!.id]);
-    expect(state!.receipt).toBe('sent');
+    const [state] = await app.db.query<{ receipt: string; claimed_until: Date | null }>('SELECT receipt, claimed_until FROM outbox WHERE id = $1', [row!.id]);
+    expect(state).toMatchObject({ receipt: 'sent', claimed_until: null });
+    expect((await sendResultNotifications({ uow: app.uow, fields: app.fields, mailer: other, publicUrl: 'https://saufconduit.example' }, [row!.id])).get(row!.id)).toBe('already');
+    expect(slow.sent + other.sent.length).toBe(1);
+  });
+
+  it('a claim left by an attempt that never finished runs out: the retry then sends the mail', async () => {
+    const { app, server, principals } = w;
+    const resultId = await record(server, principals.find((p) => p.name === 'pharmacy-a-api-key')!);
+    const [row] = await app.db.query<{ id: string }>(`SELECT id FROM outbox WHERE kind = 'notification' AND result_id = $1`, [resultId]);
+    let entered!: () => void;
+    const inTransport = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // The first attempt hangs in the transport, as if its process had died there, with a claim of 1 ms.
+    const hung = sendResultNotifications({ uow: app.uow, fields: app.fields, mailer: { async send() { entered(); await gate; } }, publicUrl: 'https://saufconduit.example', claimMs: 1 }, [row!.id]);
+    await inTransport;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const retry = new MemoryMailer();
+    expect((await sendResultNotifications({ uow: app.uow, fields: app.fields, mailer: retry, publicUrl: 'https://saufconduit.example' }, [row!.id])).get(row!.id)).toBe('sent');
+    expect(retry.sent.length).toBe(1);
+    release();
+    await hung;
+    const [state] = await app.db.query<{ receipt: string; attempts: number }>('SELECT receipt, attempts FROM outbox WHERE id = $1', [row!.id]);
+    // The row keeps the retry's receipt; both hand-offs are in the audit trail.
+    expect(state).toMatchObject({ receipt: 'sent', attempts: 1 });
   });
 });
