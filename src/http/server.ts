@@ -5,7 +5,7 @@ import formbody from '@fastify/formbody';
 import { randomUUID, createHash } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { App } from '../app.ts';
-import { AppError, ERRORS, type ErrorCode } from '../errors/catalogue.ts';
+import { AppError, ERRORS, type ErrorCode, type Issue } from '../errors/catalogue.ts';
 import { errorMessage } from '../errors/messages.ts';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -123,8 +123,8 @@ function registerRoute(server: FastifyInstance, app: App, spec: RouteSpec): void
         const r = schema.safeParse(where === 'body' ? value ?? {} : canonicalIds(value ?? {}));
         if (!r.success) throw new AppError(where === 'params' ? 'invalid_id' : 'invalid_request', issuesFromZod(r.error, where));
         // PostgreSQL text cannot hold NUL: refuse it here, not as a database error.
-        const nul = nulAt(r.data, where);
-        if (nul) throw new AppError('invalid_request', [{ path: nul, code: 'nul-character' }]);
+        const unfit = unfitAt(r.data, where);
+        if (unfit) throw new AppError('invalid_request', [unfit]);
         return r.data as T;
       };
       const params = parse(spec.params, req.params, 'params');
@@ -175,13 +175,24 @@ function canonicalIds(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'string' && isUuid(v) ? v.toLowerCase() : v]));
 }
 
-/** The path of the first string holding a NUL character, if any. */
-function nulAt(value: unknown, path: string): string | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
-  if (typeof value !== 'object' || value === null) return null;
-  for (const [k, v] of Object.entries(value)) {
-    const found = nulAt(v, `${path}.${k}`);
-    if (found) return found;
+/** Nesting deeper than this in accepted input is refused (our schemas nest a few levels). */
+const MAX_DEPTH = 32;
+
+/**
+ * The first problem of a validated value that the database cannot take: a string holding a NUL
+ * character, or nesting deeper than MAX_DEPTH (loose objects, such as WebAuthn extensions, pass
+ * through the schemas). Iterative: hostile nesting must not exhaust the stack.
+ */
+function unfitAt(value: unknown, path: string): Issue | null {
+  const stack: [unknown, string, number][] = [[value, path, 0]];
+  while (stack.length > 0) {
+    const [v, at, depth] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return { path: at, code: 'nul-character' };
+    } else if (typeof v === 'object' && v !== null) {
+      if (depth >= MAX_DEPTH) return { path: at, code: 'too-deep' };
+      for (const [k, c] of Object.entries(v)) stack.push([c, `${at}.${k}`, depth + 1]);
+    }
   }
   return null;
 }

@@ -103,7 +103,8 @@ describe.each(ENGINES)('authentication on %s', (engine) => {
     const code = /(\d{6})/.exec(mail.text)![1]!;
     const wrongBirth = await post('/api/auth/patient/verify', { challengeId, code, birthDate: '1999-01-01' });
     expect(wrongBirth.statusCode).toBe(401);
-    const ok = await post('/api/auth/patient/verify', { challengeId, code, birthDate: camille.birthDate });
+    // The challenge id in upper case names the same challenge.
+    const ok = await post('/api/auth/patient/verify', { challengeId: challengeId.toUpperCase(), code, birthDate: camille.birthDate });
     expect(ok.statusCode).toBe(200);
     const token = ok.json().token as string;
     const results = await server.inject({ method: 'GET', url: '/api/results', headers: bearer(token) });

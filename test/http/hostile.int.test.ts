@@ -98,8 +98,22 @@ describe.each(ENGINES)('hostile input on %s', (engine) => {
     expectClientError(nul, 'invalid_request');
     expect(nul.json().error.issues).toEqual([{ path: 'body.label', code: 'nul-character' }]);
     expectClientError(await post('/api/patients', { givenName: 'A\u0000', familyName: 'B', birthDate: '2001-02-03' }), 'invalid_request');
-    expectClientError(await server.inject({ method: 'GET', url: '/api/audit-events?actorId=a%00b', headers: staff.headers }));
+    const dpo = (await demoCredentials(app)).principals.find((p) => p.role === 'dpo')!;
+    const query = await server.inject({ method: 'GET', url: '/api/audit-events?actorId=a%00b', headers: dpo.headers });
+    expectClientError(query, 'invalid_request');
+    expect(query.json().error.issues).toEqual([{ path: 'query.actorId', code: 'nul-character' }]);
     expect(await counts()).toBe(before);
+  });
+
+  it('deep nesting inside loosely typed input (WebAuthn responses) is a 400, at any depth', async () => {
+    const verify = (response: string) => server.inject({
+      method: 'POST', url: '/api/auth/passkey/verify', headers: { 'content-type': 'application/json' },
+      payload: `{"challengeId":"${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}","response":{"id":"x","rawId":"x","type":"public-key","response":{"a":${response}}}}`,
+    });
+    const deep = await verify(`${'['.repeat(40)}${']'.repeat(40)}`);
+    expectClientError(deep, 'invalid_request');
+    expect(deep.json().error.issues[0].code).toBe('too-deep');
+    expectClientError(await verify(`${'['.repeat(20_000)}${']'.repeat(20_000)}`));
   });
 
   it('requests the HTTP parser refuses before routing answer in the same error shape', async () => {

@@ -62,7 +62,7 @@ export const authRoutes = [
   route<undefined, undefined, { challengeId: string; code: string; birthDate: string }>({
     method: 'POST', url: '/api/auth/patient/verify', surface: 'auth', auth: 'none', policy: 'authentication', sensitive: true,
     summary: 'Patient login step 2: the one-time code plus a knowledge check (birth date).',
-    body: z.strictObject({ challengeId: z.uuid(), code: z.string().regex(/^\d{6}$/), birthDate: z.iso.date() }),
+    body: z.strictObject({ challengeId: z.uuid().toLowerCase(), code: z.string().regex(/^\d{6}$/), birthDate: z.iso.date() }),
     async handler({ app, body, requestId, reply }) {
       const out = await finishPatientLogin(app, body.challengeId, body.code, body.birthDate, requestId);
       setSessionCookie(app, reply, out.token);
@@ -79,7 +79,7 @@ export const authRoutes = [
   route<undefined, undefined, { challengeId: string; response: z.infer<typeof WebAuthnJson> }>({
     method: 'POST', url: '/api/auth/passkey/verify', surface: 'auth', auth: 'none', policy: 'authentication', sensitive: true,
     summary: 'Passkey login step 2: the signed assertion. A verified passkey yields a full session.',
-    body: z.strictObject({ challengeId: z.uuid(), response: WebAuthnJson }),
+    body: z.strictObject({ challengeId: z.uuid().toLowerCase(), response: WebAuthnJson }),
     async handler({ app, body, requestId, reply }) {
       const out = await passkeyLogin(app, body.challengeId, body.response as never, requestId);
       setSessionCookie(app, reply, out.token);
@@ -97,7 +97,7 @@ export const authRoutes = [
   route<undefined, undefined, { challengeId: string; response: z.infer<typeof WebAuthnJson> }>({
     method: 'POST', url: '/api/me/passkeys', surface: 'auth', auth: 'principal', policy: 'authentication',
     summary: 'Registers a passkey from the authenticator answer.',
-    body: z.strictObject({ challengeId: z.uuid(), response: WebAuthnJson }),
+    body: z.strictObject({ challengeId: z.uuid().toLowerCase(), response: WebAuthnJson }),
     successStatus: 201,
     async handler(ctx) {
       if (ctx.principal.kind !== 'account') throw new AppError('forbidden');
