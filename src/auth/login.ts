@@ -101,13 +101,22 @@ export async function finishPatientLogin(app: App, challengeId: string, code: st
   });
 }
 
-/** Logout ends every session of the account, not just this one. */
-export async function logout(app: App, accountId: string, requestId: string): Promise<void> {
-  const actor = await principalFor(app.db, accountId);
+/**
+ * Logout. A full session ends every session of the account, on every device. A session that passed
+ * only the first factor ends itself alone: a password without the second factor must not be enough
+ * to log the account's owner out everywhere.
+ * @returns false when the token names no live session
+ */
+export async function logout(app: App, token: string, requestId: string): Promise<boolean> {
+  const session = await findSession(app.db, token, new Date(), sessionPolicy(app));
+  if (!session) return false;
+  const actor = await principalFor(app.db, session.accountId);
   await app.uow.run(actor ?? ANONYMOUS, requestId, async (w) => {
-    await deleteAllSessions(w.tx, accountId);
-    w.record({ action: 'auth.logout', resourceType: 'Account', resourceId: accountId, subjectRef: null, purpose: 'logout', outcome: 'success' });
+    if (session.stage === 'full') await deleteAllSessions(w.tx, session.accountId);
+    else await deleteSession(w.tx, token);
+    w.record({ action: 'auth.logout', resourceType: 'Account', resourceId: session.accountId, subjectRef: null, purpose: session.stage === 'full' ? 'logout' : 'logout-unfinished-login', outcome: 'success' });
   });
+  return true;
 }
 
 /** Disables an account and ends all its sessions at once (operator command). */

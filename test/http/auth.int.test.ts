@@ -84,6 +84,19 @@ describe.each(ENGINES)('authentication on %s', (engine) => {
     for (const h of [s1, s2]) expect((await server.inject({ method: 'GET', url: '/api/patients', headers: h })).statusCode).toBe(401);
   });
 
+  it('a session short of its second factor logs out itself only: a password alone cannot end the owner\'s sessions', async () => {
+    const creds = await demoCredentials(app);
+    const full = creds.principals.find((p) => p.name === 'pharmacy-a-staff')!.headers;
+    const first = await post('/api/auth/login', { login: alice.login, password: alice.password });
+    expect(first.statusCode).toBe(200);
+    const pending = bearer(first.json().token as string);
+    expect((await server.inject({ method: 'POST', url: '/api/auth/logout', headers: pending })).statusCode).toBe(200);
+    expect((await server.inject({ method: 'GET', url: '/api/me', headers: full })).statusCode).toBe(200);
+    // The pending session itself is gone: it can no longer take a second factor.
+    expect((await post('/api/auth/totp', { code: await totpNow(alice.totp) }, pending)).statusCode).toBe(401);
+    expect((await server.inject({ method: 'POST', url: '/api/auth/logout', headers: pending })).statusCode).toBe(401);
+  });
+
   it('disabling an account kills its sessions at once', async () => {
     const creds = await demoCredentials(app);
     const pro = creds.principals.find((p) => p.name === 'professional-no-care')!;

@@ -106,10 +106,9 @@ export const authRoutes = [
   }),
   route({
     method: 'POST', url: '/api/auth/logout', surface: 'auth', auth: 'pending', policy: 'authentication',
-    summary: 'Logs out: ends every session of the account, on every device.',
+    summary: 'Logs out: ends every session of the account, on every device (a session short of its second factor: itself only).',
     async handler(ctx) {
-      const accountId = await currentAccountId(ctx);
-      await logout(ctx.app, accountId, ctx.requestId);
+      if (!ctx.token || !(await logout(ctx.app, ctx.token, ctx.requestId))) throw new AppError('unauthenticated');
       ctx.reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return { status: 'logged-out' };
     },

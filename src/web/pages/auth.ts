@@ -251,10 +251,9 @@ export const authPageRoutes = [
   }),
   route({
     method: 'POST', url: '/account/logout', surface: 'web', auth: 'pending', policy: 'authentication', produces: 'text/html', form: true,
-    summary: 'Logout form: ends every session of the account, on every device, then back to the home page.',
+    summary: 'Logout form: ends every session of the account, on every device (a session short of its second factor: itself only), then back to the home page.',
     async handler({ app, reply, requestId, token }) {
-      const session = token ? await findSession(app.db, token, new Date(), sessionPolicy(app)) : null;
-      if (session) await logout(app, session.accountId, requestId);
+      if (token) await logout(app, token, requestId);
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return seeOther(reply, '/');
     },
