@@ -44,7 +44,11 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
     // Requests Node's HTTP parser refuses before routing answer from our catalogue too.
     clientErrorHandler: answerClientError,
     // Router-level failures (over-long or malformed path parameters) answer from our catalogue too.
-    frameworkErrors: (error, req, reply) => sendError(reply, req, error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'invalid_id' : 'invalid_request'),
+    // They skip the request hooks: the headers every answer carries are set here.
+    frameworkErrors: (error, req, reply) => {
+      reply.headers(security).header('x-request-id', req.id).header('cache-control', 'no-store');
+      return sendError(reply, req, error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'invalid_id' : 'invalid_request');
+    },
     logger: {
       level: config.logLevel,
       ...(options.logStream ? { stream: options.logStream } : {}),

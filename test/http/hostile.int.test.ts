@@ -60,6 +60,15 @@ describe.each(ENGINES)('hostile input on %s', (engine) => {
       expectClientError(res);
     }
     expectClientError(await server.inject({ method: 'GET', url: '/api/audit-events?limit=-5', headers: staff.headers }));
+    // Refused by the router before any hook runs: still every header an answer carries.
+    for (const url of [`/api/results/${'a'.repeat(300)}`, `/register/${'x'.repeat(129)}`]) {
+      const res = await server.inject({ method: 'GET', url, headers: { ...staff.headers, accept: 'text/html' } });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.headers['content-security-policy'], url).toContain("default-src 'none'");
+      expect(res.headers['x-content-type-options'], url).toBe('nosniff');
+      expect(res.headers['cache-control'], url).toBe('no-store');
+      expect(res.headers['x-request-id'], url).toBeTruthy();
+    }
   });
 
   it('an id spelled in upper case names the same record, on every route that reads one and on writes', async () => {

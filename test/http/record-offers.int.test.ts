@@ -142,6 +142,17 @@ describe.each(ENGINES)('records offered to an existing patient account on %s', (
     expect(page.body).toContain(`data-offer="${id}"`);
     expect(page.body).toContain(`action="/patient/record-offers/${id}/accept"`);
     expect(page.body).not.toContain('Quentin');
+    // A blank or garbled date is no guess: it does not count towards withdrawing the offer.
+    const failures = async () => Number((await demo.app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_event WHERE resource_id = $1 AND action = 'record-offer.accept' AND outcome = 'failure'`, [id]))[0]!.n);
+    for (const bad of ['', 'birthDate=', 'birthDate=garbage', 'birthDate=2001-02-30']) {
+      const refused = await demo.server.inject({
+        method: 'POST', url: `/patient/record-offers/${id}/accept`, headers: { ...me.headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: bad,
+      });
+      expect(refused.statusCode, bad).toBe(303);
+      expect(refused.headers.location).toBe('/patient?offer=invalid');
+    }
+    expect(await failures()).toBe(0);
+    expect((await demo.server.inject({ method: 'GET', url: '/patient?lang=en&offer=invalid', headers: me.headers })).body).toContain('data-offer-notice="invalid"');
     // The form posts back to the space with the outcome (cookie sessions need our own origin).
     const form = await demo.server.inject({
       method: 'POST', url: `/patient/record-offers/${id}/accept`,

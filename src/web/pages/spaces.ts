@@ -16,7 +16,7 @@ import { answerOffer, listMyOffers } from '../../domain/record-offers.ts';
 import { invoiceHref, resultsTable } from './records.ts';
 
 const OfferParams = z.strictObject({ patientId: z.uuid() });
-const PatientPageQuery = PageQuery.extend({ offer: z.enum(['accepted', 'declined', 'mismatch']).optional() });
+const PatientPageQuery = PageQuery.extend({ offer: z.enum(['accepted', 'declined', 'mismatch', 'invalid']).optional() });
 type PatientPageQuery = z.infer<typeof PatientPageQuery>;
 
 /** The patient's space, the professional's patients in care and the DPO's governance page. */
@@ -36,7 +36,10 @@ export const spacePageRoutes = [
     params: OfferParams, body: z.strictObject({ birthDate: FormText }).transform((b) => ({ birthDate: b.birthDate ?? '' })),
     summary: 'Accept button of a record offered to the patient (with its birth date): back to the space with the outcome.',
     async handler({ app, principal, requestId, params, body, reply }) {
-      const r = await app.uow.run(principal, requestId, (w) => answerOffer(w, params.patientId, { accept: true, birthDate: body.birthDate.trim() }));
+      // Something that is no date (a blank field) is not a guess: it must not count towards withdrawing the offer.
+      const birthDate = body.birthDate.trim();
+      if (!z.iso.date().safeParse(birthDate).success) return reply.redirect('/patient?offer=invalid', 303);
+      const r = await app.uow.run(principal, requestId, (w) => answerOffer(w, params.patientId, { accept: true, birthDate }));
       return reply.redirect(`/patient?offer=${r.status}`, 303);
     },
   }),
@@ -59,10 +62,10 @@ export const spacePageRoutes = [
         offers: await listMyOffers(w), results: await listMyResults(w), documents: await listDocuments(w), passes: await listPasses(w), accesses: await myAccessLog(w, 50),
       }));
       const t = translator(lang);
-      const notice = query.offer ? ({ accepted: t('offerAccepted'), declined: t('offerDeclined'), mismatch: t('offerMismatch') } as const)[query.offer] : null;
+      const notice = query.offer ? ({ accepted: t('offerAccepted'), declined: t('offerDeclined'), mismatch: t('offerMismatch'), invalid: t('offerInvalidDate') } as const)[query.offer] : null;
       return sendPage(reply, page({
         lang, path: '/patient', title: t('myTitle'), signedIn: true,
-        main: html`${notice ? html`<p role="status" class="${query.offer === 'mismatch' ? 'error' : 'notice'}" data-offer-notice="${query.offer}">${notice}</p>` : ''}
+        main: html`${notice ? html`<p role="status" class="${query.offer === 'mismatch' || query.offer === 'invalid' ? 'error' : 'notice'}" data-offer-notice="${query.offer}">${notice}</p>` : ''}
 ${offers.length === 0 ? '' : html`<section aria-labelledby="offers-h" data-list="record-offers">
 <h2 id="offers-h">${t('offersTitle')}</h2>
 <p class="muted">${t('offersIntro')}</p>
