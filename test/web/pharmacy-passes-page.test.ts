@@ -36,6 +36,13 @@ describe('pass issuance on the pharmacy patient page', () => {
     const n = await count();
     expect((await form(`/pharmacy/results/${resultId}/passes`, other.headers, { kind: 'test' })).statusCode).toBe(404);
     expect((await form(`/pharmacy/vaccinations/${vaccinationId}/passes`, other.headers, { kind: 'vaccination' })).statusCode).toBe(404);
+    // A kind the button does not offer is refused, not issued as another kind.
+    for (const [url, payload] of [
+      [`/pharmacy/results/${resultId}/passes`, { kind: 'vaccination' }], [`/pharmacy/results/${resultId}/passes`, {}],
+      [`/pharmacy/vaccinations/${vaccinationId}/passes`, { kind: 'test' }], [`/pharmacy/vaccinations/${vaccinationId}/passes`, {}],
+    ] as const) {
+      expect((await form(url, staff.headers, payload)).statusCode, `${url} ${JSON.stringify(payload)}`).toBe(400);
+    }
     expect(await count()).toBe(n);
   });
 

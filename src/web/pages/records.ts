@@ -25,7 +25,9 @@ const PatientForm = z.strictObject({
 });
 const ResultForm = z.strictObject({ testType: FormText, outcome: FormText, sampledAt: FormText, idempotencyKey: FormText });
 const VaccinationForm = z.strictObject({ product: FormText, doseNumber: FormText, seriesDoses: FormText, administeredOn: FormText, idempotencyKey: FormText });
-const IssueForm = z.strictObject({ kind: FormText });
+// The buttons post the pass kind they show; anything else is refused, not issued as some other kind.
+const ResultPassForm = z.strictObject({ kind: z.enum(['test', 'recovery']) });
+const VaccinationPassForm = z.strictObject({ kind: z.literal('vaccination') });
 const ResultParams = z.strictObject({ resultId: z.uuid() });
 const VaccinationParams = z.strictObject({ vaccinationId: z.uuid() });
 
@@ -275,20 +277,19 @@ export const recordPageRoutes = [
       return seeOther(reply, `/pharmacy/patients/${params.patientId}`);
     },
   }),
-  route<{ resultId: string }, undefined, z.infer<typeof IssueForm>>({
+  route<{ resultId: string }, undefined, z.infer<typeof ResultPassForm>>({
     method: 'POST', url: '/pharmacy/results/:resultId/passes', surface: 'web', auth: 'principal', policy: 'pass.issue', produces: 'text/html', form: true,
-    params: ResultParams, body: IssueForm,
+    params: ResultParams, body: ResultPassForm,
     summary: 'Issue-a-pass button on a result (staff): a test or recovery pass, then back to the patient page.',
     async handler({ app, principal, requestId, params, body, reply }) {
-      const kind = body?.kind === 'recovery' ? 'recovery' : 'test';
       const signer = await refreshSigner(app.db, app.fields, app.signer);
-      const pass = await app.uow.run(principal, requestId, (w) => issuePass(w, signer, params.resultId, kind));
+      const pass = await app.uow.run(principal, requestId, (w) => issuePass(w, signer, params.resultId, body.kind));
       return seeOther(reply, `/pharmacy/patients/${pass.patientId}`);
     },
   }),
-  route<{ vaccinationId: string }, undefined, z.infer<typeof IssueForm>>({
+  route<{ vaccinationId: string }, undefined, z.infer<typeof VaccinationPassForm>>({
     method: 'POST', url: '/pharmacy/vaccinations/:vaccinationId/passes', surface: 'web', auth: 'principal', policy: 'pass.issue', produces: 'text/html', form: true,
-    params: VaccinationParams, body: IssueForm,
+    params: VaccinationParams, body: VaccinationPassForm,
     summary: 'Issue-a-pass button on a vaccination (staff), then back to the patient page.',
     async handler({ app, principal, requestId, params, reply }) {
       const signer = await refreshSigner(app.db, app.fields, app.signer);
