@@ -54,7 +54,10 @@ export async function recordResult(w: Work, patientId: string, input: ResultInpu
     const [prior] = await w.tx.query<ResultRow>(`${SELECT} WHERE r.tenant_id = $1 AND r.idempotency_key = $2`, [facts.tenantId, idempotencyKey]);
     if (prior) {
       if (prior.patient_id !== patientId) throw new AppError('conflict');
-      return { ...toView(w, prior), replayed: true };
+      const view = toView(w, prior);
+      // The same key with another result is a client's mistake, not a retry: refuse it rather than answer with the first.
+      if (view.testType !== input.testType || view.outcome !== input.outcome || view.sampledAt !== sampledAt.toISOString()) throw new AppError('conflict');
+      return { ...view, replayed: true };
     }
   }
   const id = randomUUID();

@@ -60,7 +60,10 @@ export async function recordVaccination(w: Work, patientId: string, input: Vacci
     const [prior] = await w.tx.query<Row>('SELECT * FROM vaccination WHERE tenant_id = $1 AND idempotency_key = $2', [facts.tenantId, idempotencyKey]);
     if (prior) {
       if (prior.patient_id !== patientId) throw new AppError('conflict');
-      return { ...toView(w, prior), replayed: true };
+      const view = toView(w, prior);
+      // The same key with another dose is a client's mistake, not a retry: refuse it rather than answer with the first.
+      if (view.product !== input.product || view.doseNumber !== input.doseNumber || view.seriesDoses !== input.seriesDoses || view.administeredOn !== input.administeredOn) throw new AppError('conflict');
+      return { ...view, replayed: true };
     }
   }
   const id = randomUUID();

@@ -192,6 +192,12 @@ describe.each(ENGINES)('hostile input on %s', (engine) => {
     const b = await server.inject({ method: 'POST', url, headers, payload });
     expect([a.statusCode, b.statusCode]).toEqual([201, 200]);
     expect(b.json().id).toBe(a.json().id);
+    // The same key with another result is a mistake, not a retry: refused, nothing stored, the first kept.
+    const before = await counts();
+    const other = await server.inject({ method: 'POST', url, headers, payload: { ...payload, outcome: 'positive' } });
+    expectClientError(other, 'conflict');
+    expect(await counts()).toBe(before);
+    expect((await server.inject({ method: 'GET', url: `/api/results/${a.json().id}`, headers: staff.headers })).json().outcome).toBe('negative');
   });
 
   it('random JSON bodies on every write route never cause a 5xx', async () => {

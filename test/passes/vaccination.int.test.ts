@@ -35,6 +35,10 @@ describe.each(ENGINES)('vaccination passes on %s', (engine) => {
     const replay = await post(`/api/patients/${patientId}/vaccinations`, staff, dose, { 'idempotency-key': 'vacc-test-0001' });
     expect(replay.statusCode).toBe(200);
     expect(replay.json().id).toBe(v.id);
+    // The same key with another dose is refused, not answered with the first.
+    const other = await post(`/api/patients/${patientId}/vaccinations`, staff, { ...dose, doseNumber: dose.doseNumber + 1 }, { 'idempotency-key': 'vacc-test-0001' });
+    expect(other.statusCode, other.body).toBe(409);
+    expect(other.json().error.code).toBe('conflict');
 
     const issued = await post(`/api/vaccinations/${v.id}/passes`, staff);
     expect(issued.statusCode, issued.body).toBe(201);
