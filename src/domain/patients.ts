@@ -11,7 +11,8 @@ import { isValidNir, maskNir } from './nir.ts';
 export const PatientInput = z.strictObject({
   givenName: z.string().trim().min(1).max(100),
   familyName: z.string().trim().min(1).max(100),
-  birthDate: z.iso.date(),
+  // Not after today anywhere on Earth (UTC+14): a birth date in the future is a typo, not a patient.
+  birthDate: z.iso.date().refine((d) => d <= new Date(Date.now() + 14 * 3600_000).toISOString().slice(0, 10), 'in-future'),
   /** French social-security number (NIR), 15 digits with its key; encrypted at rest, shown masked. */
   ssn: z.string().max(15).refine(isValidNir, 'invalid-nir').optional(),
   phone: z.string().regex(/^\+?[0-9 .-]{6,20}$/).optional(),

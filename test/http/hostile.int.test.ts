@@ -47,6 +47,9 @@ describe.each(ENGINES)('hostile input on %s', (engine) => {
     expectClientError(await post('null'), 'invalid_request');
     expectClientError(await post(JSON.stringify({ givenName: 1, familyName: [], birthDate: {} })), 'invalid_request');
     expectClientError(await post(JSON.stringify({ givenName: 'A', familyName: 'B', birthDate: '2001-02-30' })), 'invalid_request');
+    const future = await post(JSON.stringify({ givenName: 'A', familyName: 'B', birthDate: '2999-01-01' }));
+    expectClientError(future, 'invalid_request');
+    expect(future.json().error.issues).toEqual([{ path: 'body.birthDate', code: 'in-future' }]);
     expectClientError(await post(JSON.stringify({ givenName: 'A', familyName: 'B', birthDate: '2001-02-03', admin: true })), 'invalid_request');
     expectClientError(await post('{"givenName":"A","familyName":"B","birthDate":"2001-02-03","__proto__":{"x":1}}'));
     expectClientError(await post(JSON.stringify({ givenName: 'A', familyName: 'B', birthDate: '2001-02-03' }), { ...staff.headers, 'content-type': 'text/plain' }), 'unsupported_media_type');
