@@ -60,9 +60,9 @@ export class NotificationFailed extends Error {
 /** What became of one notification: sent, nobody to tell, or already done by another attempt. */
 export type NotificationReceipt = 'sent' | 'no-contact' | 'already';
 
-/** `claimMs`: how long a row stays claimed by an attempt: longer than the job's lease. */
+/** `claimMs`: how long a row stays claimed by an attempt; the job runner passes its lease. */
 type Deps = { uow: UnitOfWork; fields: FieldCipher; mailer: Mailer; publicUrl: string; claimMs?: number };
-const DEFAULT_CLAIM_MS = 10 * 60_000;
+const DEFAULT_CLAIM_MS = 60_000;
 type SendEvent = { action: 'notification.send'; resourceType: 'Patient'; resourceId: string; subjectRef: string; purpose: 'result-notification'; tenantId: string };
 
 /** Sends the notification of one outbox row: `sendResultNotifications` for one row. */

@@ -90,7 +90,9 @@ export async function startJobs(app: App, options: JobsOptions = {}): Promise<Jo
 
   if (app.db.engine === 'pglite') {
     // One process owns a PGlite directory: a job still active at start was held by a previous run
-    // that died (kill -9, power loss). Hand it back to pg-boss's retry now instead of after its lease.
+    // that died (kill -9, power loss). Hand it back to pg-boss's retry now instead of after its lease,
+    // and lift the claims that run left on notifications it was sending.
+    await app.db.query('UPDATE outbox SET claimed_until = NULL WHERE claimed_until IS NOT NULL');
     for (const name of Object.values(QUEUES)) {
       const orphans = await app.db.query<{ id: string }>(`SELECT id FROM pgboss.job WHERE name = $1 AND state = 'active'`, [name]);
       if (orphans.length > 0) {
@@ -137,7 +139,9 @@ export async function startJobs(app: App, options: JobsOptions = {}): Promise<Jo
     };
     workerIds.push(workerOf[QUEUES.report] = await boss.work<Data>(QUEUES.report, { batchSize, pollingIntervalSeconds }, handle(QUEUES.report, deliverAll)));
   }
-  const notifyDeps = { uow: app.uow, fields: app.fields, mailer: app.mailer, publicUrl: app.config.publicUrl };
+  // A row stays claimed for two leases: an attempt pg-boss starts when the first one's lease ran out
+  // (a slow mail server) leaves its rows alone; one left by a dead process is free again soon after.
+  const notifyDeps = { uow: app.uow, fields: app.fields, mailer: app.mailer, publicUrl: app.config.publicUrl, claimMs: 2 * expireInSeconds * 1000 };
   // A job's notifications: set-based, and no mail waited for inside a transaction (see sendResultNotifications).
   workerIds.push(workerOf[QUEUES.notification] = await boss.work<Data>(QUEUES.notification, { batchSize, pollingIntervalSeconds }, handle(QUEUES.notification, (ids) => sendResultNotifications(notifyDeps, ids))));
 

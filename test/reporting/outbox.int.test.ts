@@ -17,10 +17,9 @@ describe.each(ENGINES)('transactional outbox on %s', (engine) => {
     const patientId = key.canAccess.patientId[0]!;
     const before = await count('SELECT count(*) AS n FROM outbox');
     const idem = `outbox-test-${randomUUID()}`;
-    const post = () => demo.server.inject({
-      method: 'POST', url: `/api/patients/${patientId}/results`, headers: { ...key.headers, 'idempotency-key': idem },
-      payload: { testType: 'pcr', outcome: 'positive', sampledAt: new Date(Date.now() - 3600_000).toISOString() },
-    });
+    // A replay is the same request again: same key, same body.
+    const payload = { testType: 'pcr', outcome: 'positive', sampledAt: new Date(Date.now() - 3600_000).toISOString() };
+    const post = () => demo.server.inject({ method: 'POST', url: `/api/patients/${patientId}/results`, headers: { ...key.headers, 'idempotency-key': idem }, payload });
     const first = await post();
     expect(first.statusCode).toBe(201);
     const resultId = first.json().id as string;

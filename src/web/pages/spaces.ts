@@ -8,6 +8,7 @@ import { refreshSigner } from '../../domain/issuer-keys.ts';
 import { z } from 'zod';
 import { verifyAudit } from '../../audit/verify.ts';
 import { AppError } from '../../errors/catalogue.ts';
+import { assertMayTarget } from '../../domain/visibility.ts';
 import { html } from '../html.ts';
 import { formatDate, formatDateTime, translator } from '../i18n.ts';
 import { page, passkeyArea, rememberLang, sendPage } from '../layout.ts';
@@ -38,7 +39,11 @@ export const spacePageRoutes = [
     async handler({ app, principal, requestId, params, body, reply }) {
       // Something that is no date (a blank field) is not a guess: it must not count towards withdrawing the offer.
       const birthDate = body.birthDate.trim();
-      if (!z.iso.date().safeParse(birthDate).success) return reply.redirect('/patient?offer=invalid', 303);
+      if (!z.iso.date().safeParse(birthDate).success) {
+        // Someone else's record still answers 404: authorize the target before judging the date.
+        await app.uow.read(principal, requestId, (w) => assertMayTarget(w, 'record-offer.answer', 'patientId', params.patientId));
+        return reply.redirect('/patient?offer=invalid', 303);
+      }
       const r = await app.uow.run(principal, requestId, (w) => answerOffer(w, params.patientId, { accept: true, birthDate }));
       return reply.redirect(`/patient?offer=${r.status}`, 303);
     },
