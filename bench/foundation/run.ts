@@ -323,8 +323,9 @@ scan them: 22 ms a probe), and one pg-boss job per 100 notifications (10 reports
 a job costs pg-boss an insert, a fetch that sorts the queue's waiting jobs (4–16 ms a fetch under a
 backlog) and a completion, which at one job per row took more database time than the deliveries.
 
-Fourth session: a job's notifications are sent in one set-based transaction (one locking read, one
-update per outcome) instead of two statements a notification (pg_stat_statements during intake: the
+Fourth session: a job's notifications are sent set-based (one read, one update per outcome; since the
+fifth session in two transactions with the mails handed to the transport between them) instead of two
+statements a notification (pg_stat_statements during intake: the
 per-row update and read took 58 + 29 µs of database time a result, next to 350 µs for the result's own
 insert of 4 rows with their 8 foreign-key checks, and 97 µs for its share of the audit batch). Side by
 side on one throwaway cluster, alternating 8 s runs: intake 552–607/s → 630–729/s, server CPU per result
@@ -334,6 +335,22 @@ carried chain head (no gain, p99 up; the batch's audit insert and commit seriali
 anyway), and a corked database socket so that a tick's pipelined statements leave in one write
 (slower: 596–691/s against 663–883/s uncorked, alternating runs; the statements reach the database
 later and overlap less with the server's own work).
+
+Fifth session, one-off experiments on one throwaway cluster (alternating 8 s runs), all dropped: a
+separate process for the outbox relay and workers (intake 594–706/s against 608–794/s in one process:
+the HTTP process saved ≈ 12 % of its CPU per result, but the database spent more, the two processes'
+audit appends taking turns on the chain head); two server processes each appending to a chain of its
+own, so that they never wait on one head row (reads +10 % at 64 connections, p99 160–180 ms, and
+at 32 connections no gain: smaller batches per process raised the database's CPU per read from
+91–96 µs to 136–143 µs); COMMIT pipelined behind the audit insert, a moved chain head raising an error
+inside the insert so that the COMMIT cannot commit without its events (reads 2,003–2,560/s against
+2,111–2,307/s, within the noise); \`wal_init_zero = off\` (no change: the long batches were not WAL
+segment creation). What they showed: during reads the server's one JavaScript thread runs at 0.78–0.83
+of a core while the machine is about 34 % idle (vmstat), so the limit is that thread's CPU per request,
+not the database; in the database, the audit insert is 80–85 % of statement time (≈ 43 µs an event,
+of which ≈ 7 µs is reading the JSON parameter and ≈ 10 µs the subject and actor indexes). A bare floor
+server (below) ran again in the same minutes as ours: 5,430 and 7,840 reads/s against our 3,060 and
+2,720, 39–56 % of the floor.
 
 Where the goals stand, and why. A one-off floor experiment (not part of this bench): a bare Fastify +
 postgres.js server that answers each GET after one batched SELECT, one batched audit INSERT and COMMIT
