@@ -3,12 +3,11 @@ import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import formbody from '@fastify/formbody';
 import { randomUUID, createHash } from 'node:crypto';
-import type { Writable } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 import type { App } from '../app.ts';
 import { AppError, ERRORS, type ErrorCode, type Issue } from '../errors/catalogue.ts';
 import { errorMessage } from '../errors/messages.ts';
 import { STATUS_CODES } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { IpPseudonymizer } from './ip-pseudonym.ts';
 import { issuesFromZod, langOf, sendError, toHttpError } from './errors.ts';
 import { presentedToken, requirePrincipal } from './authenticate.ts';
@@ -126,7 +125,7 @@ function registerRoute(server: FastifyInstance, app: App, spec: RouteSpec): void
         if (!schema) return undefined as T;
         const r = schema.safeParse(where === 'body' ? value ?? {} : canonicalIds(value ?? {}));
         if (!r.success) throw new AppError(where === 'params' ? 'invalid_id' : 'invalid_request', issuesFromZod(r.error, where));
-        // PostgreSQL text cannot hold NUL: refuse it here, not as a database error.
+        // PostgreSQL text cannot hold NUL, and loose objects may nest deep: refuse both here, not as a 500.
         const unfit = unfitAt(r.data, where);
         if (unfit) throw new AppError('invalid_request', [unfit]);
         return r.data as T;
