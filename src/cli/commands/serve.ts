@@ -52,8 +52,8 @@ export interface ServeOptions {
 
 /**
  * Listens and runs the outbox workers (national reports, patient notifications) and the purge of
- * expired credentials, then shuts down cleanly on SIGINT/SIGTERM: stop accepting, finish in-flight requests, let in-flight deliveries
- * finish or hand them back to the queue, sign the audit head.
+ * expired credentials, then shuts down cleanly on SIGINT/SIGTERM: stop accepting, finish in-flight
+ * requests, let in-flight deliveries finish or hand them back to the queue, sign the audit head.
  */
 export async function serveUntilSignal(app: App, io: CliIo, options: ServeOptions = {}): Promise<void> {
   const server = await buildServer(app);

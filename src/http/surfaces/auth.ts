@@ -1,11 +1,9 @@
 import { z } from 'zod';
 import type { FastifyReply } from 'fastify';
-import { route, type RouteContext } from '../route.ts';
+import { route } from '../route.ts';
 import { SESSION_COOKIE } from '../authenticate.ts';
 import { passwordLogin, totpLogin, startPatientLogin, finishPatientLogin, logout } from '../../auth/login.ts';
 import { passkeyLogin, passkeyLoginOptions, passkeyRegistrationOptions, registerPasskey } from '../../auth/passkeys.ts';
-import { findSession } from '../../auth/sessions.ts';
-import { sessionPolicy } from '../../auth/login.ts';
 import { AppError } from '../../errors/catalogue.ts';
 import type { App } from '../../app.ts';
 
@@ -21,12 +19,6 @@ export function setSessionCookie(app: App, reply: FastifyReply, token: string): 
 
 // WebAuthn JSON answers are validated in depth by @simplewebauthn/server; here only their outer shape and size.
 const WebAuthnJson = z.looseObject({ id: z.string().max(1024), rawId: z.string().max(1024), type: z.literal('public-key'), response: z.looseObject({}) });
-
-async function currentAccountId(ctx: RouteContext<unknown, unknown, unknown>): Promise<string> {
-  const session = ctx.token ? await findSession(ctx.app.db, ctx.token, new Date(), sessionPolicy(ctx.app)) : null;
-  if (!session) throw new AppError('unauthenticated');
-  return session.accountId;
-}
 
 export const authRoutes = [
   route<undefined, undefined, { login: string; password: string }>({
