@@ -13,7 +13,7 @@ import { cleanForm, field, fieldErrorsFromZod, formErrorSummary, page, passkeyAr
 import { patientAccountFor } from '../../domain/patient-accounts.ts';
 import { parisLocalNow, parisLocalToIso } from '../paris-time.ts';
 import { listPatientVaccinations, recordVaccination, VACCINES, VaccinationInput, type VaccinationView } from '../../domain/vaccinations.ts';
-import { issuePass, issueVaccinationPass, listPasses, type PassView } from '../../domain/passes.ts';
+import { issuePass, issueVaccinationPass, listPasses, PASS_KINDS, type PassView } from '../../domain/passes.ts';
 import { refreshSigner } from '../../domain/issuer-keys.ts';
 import { FormText, PageQuery } from './common.ts';
 
@@ -26,7 +26,7 @@ const PatientForm = z.strictObject({
 const ResultForm = z.strictObject({ testType: FormText, outcome: FormText, sampledAt: FormText, idempotencyKey: FormText });
 const VaccinationForm = z.strictObject({ product: FormText, doseNumber: FormText, seriesDoses: FormText, administeredOn: FormText, idempotencyKey: FormText });
 // The buttons post the pass kind they show; anything else is refused, not issued as some other kind.
-const ResultPassForm = z.strictObject({ kind: z.enum(['test', 'recovery']) });
+const ResultPassForm = z.strictObject({ kind: z.enum(PASS_KINDS) });
 const VaccinationPassForm = z.strictObject({ kind: z.literal('vaccination') });
 const ResultParams = z.strictObject({ resultId: z.uuid() });
 const VaccinationParams = z.strictObject({ vaccinationId: z.uuid() });
