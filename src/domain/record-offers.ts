@@ -49,18 +49,20 @@ export async function answerOffer(w: Work, patientId: string, answer: { accept: 
   w.access('record-offer.answer', asResource('patient', patientId, facts), target);
   const event = { resourceType: 'Patient', resourceId: patientId, subjectRef: facts.subjectRef, purpose: 'own-record', tenantId: facts.tenantId } as const;
   if (answer.accept) {
-    const [row] = await w.tx.query<{ birth_date_enc: string }>('SELECT birth_date_enc FROM patient WHERE id = $1 FOR UPDATE', [patientId]);
+    const [row] = await w.tx.query<{ birth_date_enc: string }>('SELECT birth_date_enc FROM patient WHERE id = $1', [patientId]);
     if (w.fields.decrypt(`patient.birth_date:${patientId}`, row!.birth_date_enc) !== answer.birthDate) {
-      w.record({ ...event, action: 'record-offer.accept', outcome: 'failure' });
-      const [failures] = await w.tx.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM audit_event WHERE resource_id = $1 AND actor_id = $2 AND action = 'record-offer.accept' AND outcome = 'failure'`,
-        [patientId, w.actor.id],
+      // One atomic statement counts the guess and withdraws the offer at the limit: the guesses of
+      // one batch run in one transaction, so only the row itself can count them one after the other.
+      const [counted] = await w.tx.query<{ withdrawn: boolean }>(
+        `UPDATE patient SET offer_failures = offer_failures + 1,
+           offered_to = CASE WHEN offer_failures + 1 >= $3 THEN NULL ELSE offered_to END
+         WHERE id = $1 AND offered_to = $2 RETURNING offered_to IS NULL AS withdrawn`,
+        [patientId, w.actor.id, MAX_ACCEPT_FAILURES],
       );
-      // This attempt's event is not written yet: it is the (n + 1)th.
-      if (Number(failures?.n ?? 0) + 1 >= MAX_ACCEPT_FAILURES) {
-        await w.tx.query('UPDATE patient SET offered_to = NULL WHERE id = $1 AND offered_to = $2', [patientId, w.actor.id]);
-        w.record({ ...event, action: 'record-offer.withdraw', outcome: 'success' });
-      }
+      // Withdrawn by the guesses that ran just before this one: nothing is offered any more.
+      if (!counted) throw new AppError('conflict');
+      w.record({ ...event, action: 'record-offer.accept', outcome: 'failure' });
+      if (counted.withdrawn) w.record({ ...event, action: 'record-offer.withdraw', outcome: 'success' });
       return { patientId, status: 'mismatch' };
     }
   }

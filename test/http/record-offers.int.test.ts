@@ -129,6 +129,27 @@ describe.each(ENGINES)('records offered to an existing patient account on %s', (
     expect(await offers(me)).toEqual([]);
   });
 
+  it('guesses sent all at once are counted one by one: no more than the limit is ever judged', async () => {
+    // Sent together, they are committed in one batch (one transaction): the count must still hold.
+    const me = demo.who('patient-camille');
+    const id = await register({ ...STRANGER, givenName: 'Hyacinthe' });
+    const wrong = Array.from({ length: 20 }, (_, i) => `1951-02-${String(i + 1).padStart(2, '0')}`);
+    const answers = await Promise.all([...wrong, STRANGER.birthDate].map((d) => answer(me, id, 'accept', d)));
+    const judged = answers.slice(0, -1).filter((a) => a.statusCode === 422).length;
+    const right = answers.at(-1)!;
+    expect(judged).toBeLessThanOrEqual(MAX_ACCEPT_FAILURES);
+    for (const a of answers.slice(0, -1)) expect([404, 409, 422]).toContain(a.statusCode);
+    const [failures] = await demo.app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_event WHERE resource_id = $1 AND action = 'record-offer.accept' AND outcome = 'failure'`, [id]);
+    expect(Number(failures!.n)).toBe(judged);
+    if (judged >= MAX_ACCEPT_FAILURES) {
+      // The limit was reached: the offer is gone, even for the right date sent with the guesses.
+      expect([404, 409]).toContain(right.statusCode);
+      expect(await row(id)).toEqual({ account_id: null, offered_to: null });
+    } else {
+      expect(right.statusCode).toBe(200);
+    }
+  });
+
   it('a new address still gets its own account at once, and the patient space shows offers with their forms', async () => {
     const fresh = await register({ ...STRANGER, email: 'bastien.ferrand@example.org' });
     const stored = await row(fresh);

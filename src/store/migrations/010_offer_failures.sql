@@ -1,0 +1,5 @@
+-- Wrong birth dates given for an offered record, counted on the record itself. Counting the audit
+-- trail's failure events missed the guesses of one group-committed batch: they ran in the same
+-- transaction and their events were written only at its end, so any number of guesses sent at once
+-- saw the same count. An increment is atomic whatever runs beside it.
+ALTER TABLE patient ADD COLUMN offer_failures integer NOT NULL DEFAULT 0;
