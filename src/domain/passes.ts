@@ -177,12 +177,14 @@ export async function reissuePass(w: Work, signer: DigestSigner, id: string): Pr
   const target = { resourceType: 'Pass', resourceId: id, subjectRef: facts?.subjectRef ?? null };
   if (!facts) denyUnknown(w, 'pass.reissue', target);
   w.access('pass.reissue', asResource('pass', id, facts), target);
-  const [old] = await w.tx.query<PassRow>('SELECT * FROM pass WHERE id = $1 FOR UPDATE', [id]);
-  if (old!.revoked_at) throw new AppError('conflict', [{ path: 'pass', code: 'already-revoked' }]);
-  const source = old!.vaccination_id ? await loadVaccinationSource(w, old!.vaccination_id) : old!.result_id ? await loadSource(w, old!.result_id) : null;
+  // Revoke first, in one statement that only one request can win: reissues sent together run in one
+  // batched transaction, where a row lock would not keep them apart, and each would sign a new pass.
+  const [old] = await w.tx.query<PassRow>('UPDATE pass SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING *', [id, w.now]);
+  if (!old) throw new AppError('conflict', [{ path: 'pass', code: 'already-revoked' }]);
+  const source = old.vaccination_id ? await loadVaccinationSource(w, old.vaccination_id) : old.result_id ? await loadSource(w, old.result_id) : null;
   if (!source) throw new AppError('conflict', [{ path: 'pass', code: 'not-reissuable' }]);
-  const fresh = await signAndStore(w, signer, source, old!.kind, facts.subjectRef);
-  await w.tx.query('UPDATE pass SET revoked_at = $2, replaced_by = $3 WHERE id = $1', [id, w.now, fresh.id]);
+  const fresh = await signAndStore(w, signer, source, old.kind, facts.subjectRef);
+  await w.tx.query('UPDATE pass SET replaced_by = $2 WHERE id = $1', [id, fresh.id]);
   w.record({ action: 'pass.revoke', resourceType: 'Pass', resourceId: id, subjectRef: facts.subjectRef, purpose: 'holder-request', outcome: 'success', tenantId: facts.tenantId });
   return fresh;
 }

@@ -7,7 +7,8 @@ import { ENGINES } from '../support/engines.ts';
 import { useDemoServer } from '../support/demo.ts';
 import type { DemoPrincipal } from '../../src/demo/world.ts';
 import { verifyWithCli } from '../support/verify-cli.ts';
-import { icao } from '../../src/domain/passes.ts';
+import { icao, listPasses, reissuePass } from '../../src/domain/passes.ts';
+import { principalFor } from '../../src/domain/accounts.ts';
 import { rotateDsc } from '../../src/domain/issuer-keys.ts';
 
 const verify = verifyWithCli;
@@ -54,6 +55,28 @@ describe.each(ENGINES)('EU DCC passes on %s', (engine) => {
     expect(again.statusCode).toBe(409);
     const listed = (await get('/api/passes', elise)).json().items as { id: string; revokedAt: string | null; replacedBy: string | null }[];
     expect(listed.find((p) => p.id === first!.id)).toMatchObject({ replacedBy: fresh.id });
+  });
+
+  it('reissues run in one batched transaction sign one new pass, not one each', async () => {
+    // Driven through the unit of work: HTTP requests reach it over several turns of the event loop,
+    // so whether they share a batch is left to chance. Here they do: the read runs alone (the first
+    // operation to reach an idle unit of work commits alone), the reissues queue behind it together.
+    const camille = demo.who('patient-camille');
+    const before = (await get('/api/passes', camille)).json().items as { id: string; kind: string; revokedAt: string | null }[];
+    const target = before.find((p) => p.kind === 'vaccination' && !p.revokedAt)!;
+    const [owner] = await demo.app.db.query<{ id: string }>('SELECT p.account_id AS id FROM pass x JOIN patient p ON p.id = x.patient_id WHERE x.id = $1', [target.id]);
+    const principal = (await principalFor(demo.app.db, owner!.id))!;
+    const outcomes = await Promise.allSettled([
+      demo.app.uow.read(principal, 'reissue-race-1', (w) => listPasses(w)),
+      ...[2, 3, 4, 5].map((i) => demo.app.uow.run(principal, `reissue-race-${i}`, (w) => reissuePass(w, demo.app.signer, target.id))),
+    ]);
+    const reissued = outcomes.slice(1).filter((o): o is PromiseFulfilledResult<Awaited<ReturnType<typeof reissuePass>>> => o.status === 'fulfilled');
+    expect(reissued).toHaveLength(1);
+    for (const o of outcomes.slice(1)) if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'conflict' });
+    const after = (await get('/api/passes', camille)).json().items as { id: string; kind: string; revokedAt: string | null; replacedBy: string | null }[];
+    expect(after).toHaveLength(before.length + 1);
+    expect(after.find((p) => p.id === target.id)).toMatchObject({ replacedBy: reissued[0]!.value.id });
+    expect(after.filter((p) => !p.revokedAt && p.kind === 'vaccination').map((p) => p.id)).toEqual([reissued[0]!.value.id]);
   });
 
   it('the signed bundle carries trust and revocation lists under the pinned anchor, with an expiry', async () => {
