@@ -1,4 +1,4 @@
-import { createHash, randomInt, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { App } from '../app.ts';
 import { AppError } from '../errors/catalogue.ts';
 import { ANONYMOUS, type Actor } from '../domain/work.ts';
@@ -59,24 +59,30 @@ const OTP_MAX_ATTEMPTS = 5;
 const otpHash = (challengeId: string, code: string) => createHash('sha256').update(`${challengeId}:${code}`).digest('base64url');
 
 /**
- * Patient login, step 1: a one-time code by e-mail. The answer is the same whether or not the
- * address is known (a challenge id is returned either way), so it cannot be used to enumerate.
+ * Patient login, step 1: a one-time code by e-mail. Nothing in the answer tells whether the address
+ * is known: an unknown one gets a challenge as well (stored, counted and expiring like any other,
+ * with a secret nobody holds), and the mail is sent after the answer (`delivery`: the caller logs a
+ * failure), so neither the next steps' answers nor the time taken give the account away.
  */
-export async function startPatientLogin(app: App, login: string, lang: 'fr' | 'en', requestId: string): Promise<{ challengeId: string }> {
+export async function startPatientLogin(app: App, login: string, lang: 'fr' | 'en', requestId: string): Promise<{ challengeId: string; delivery: Promise<void> }> {
   const challengeId = randomUUID();
-  const account = await findAccountByLogin(app.db, app.keys, login);
-  if (!account || account.role !== 'patient' || account.disabled_at) return { challengeId };
+  const found = await findAccountByLogin(app.db, app.keys, login);
+  const account = found && found.role === 'patient' && !found.disabled_at ? found : null;
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-  await app.uow.run(asActor(account.id), requestId, async (w) => {
+  const secretHash = account ? otpHash(challengeId, code) : randomBytes(32).toString('base64url');
+  await app.uow.run(account ? asActor(account.id) : ANONYMOUS, requestId, async (w) => {
     await w.tx.query(`INSERT INTO auth_challenge (id, kind, account_id, secret_hash, expires_at) VALUES ($1, 'otp', $2, $3, $4)`,
-      [challengeId, account.id, otpHash(challengeId, code), new Date(w.now.getTime() + OTP_MINUTES * 60_000)]);
-    w.record({ action: 'auth.otp-sent', resourceType: 'Account', resourceId: account.id, subjectRef: null, purpose: 'login', outcome: 'success' });
+      [challengeId, account?.id ?? null, secretHash, new Date(w.now.getTime() + OTP_MINUTES * 60_000)]);
+    w.record({ action: 'auth.otp-sent', resourceType: 'Account', resourceId: account?.id ?? null, subjectRef: null, purpose: 'login', outcome: account ? 'success' : 'denied' });
   });
-  const to = (await accountLogin(app.db, app.fields, account.id))!;
-  await app.mailer.send(lang === 'fr'
-    ? { to, subject: 'Votre code de connexion Saufconduit', text: `Votre code : ${code}\nIl expire dans ${OTP_MINUTES} minutes. Si vous n'avez rien demandé, ignorez ce message.` }
-    : { to, subject: 'Your Saufconduit login code', text: `Your code: ${code}\nIt expires in ${OTP_MINUTES} minutes. If you did not ask for it, ignore this message.` });
-  return { challengeId };
+  if (!account) return { challengeId, delivery: Promise.resolve() };
+  const delivery = (async () => {
+    const to = (await accountLogin(app.db, app.fields, account.id))!;
+    await app.mailer.send(lang === 'fr'
+      ? { to, subject: 'Votre code de connexion Saufconduit', text: `Votre code : ${code}\nIl expire dans ${OTP_MINUTES} minutes. Si vous n'avez rien demandé, ignorez ce message.` }
+      : { to, subject: 'Your Saufconduit login code', text: `Your code: ${code}\nIt expires in ${OTP_MINUTES} minutes. If you did not ask for it, ignore this message.` });
+  })();
+  return { challengeId, delivery };
 }
 
 /** Patient login, step 2: the code plus a knowledge check (birth date on one of their records). */

@@ -65,7 +65,32 @@ export function createMailer(transport: MailTransport, dir: string): Mailer {
 /** In-memory transport for tests. */
 export class MemoryMailer implements Mailer {
   readonly sent: Mail[] = [];
+  private waiters: (() => void)[] = [];
   async send(mail: Mail): Promise<void> {
     this.sent.push(mail);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /**
+   * The first mail at index `after` or later that matches, waiting for it up to `timeoutMs`: some
+   * mails (login codes) leave after the answer to the request that caused them.
+   */
+  async waitFor(match: (m: Mail) => boolean, { after = 0, timeoutMs = 5000 }: { after?: number; timeoutMs?: number } = {}): Promise<Mail> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.sent.slice(after).find(match);
+      if (found) return found;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no matching mail within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
   }
 }

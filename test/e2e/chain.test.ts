@@ -94,10 +94,11 @@ describe('from the pharmacy counter to the venue door', () => {
     // 4. The patient logs in to their space (one-time code + birth date), sees the result, downloads QR and PDF.
     await phone.goto(`${s.base}/patient/login`);
     await phone.fill('#f-login', PERSON.email);
+    const sent = s.app.mail.sent.length;
     await phone.click('form[action="/patient/login"] button[type="submit"]');
     await phone.waitForURL('**/patient/login/code');
-    const mail = [...s.app.mail.sent].reverse().find((m) => m.to === PERSON.email && /\d{6}/.test(m.text));
-    await phone.fill('#f-code', /(\d{6})/.exec(mail!.text)![1]!);
+    const mail = await s.app.mail.waitFor((m) => m.to === PERSON.email && /\d{6}/.test(m.text), { after: sent });
+    await phone.fill('#f-code', /(\d{6})/.exec(mail.text)![1]!);
     await phone.fill('#f-birthDate', PERSON.birthDate);
     await phone.click('form[action="/patient/login/code"] button[type="submit"]');
     await phone.waitForURL('**/patient');

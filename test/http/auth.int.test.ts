@@ -44,6 +44,26 @@ describe.each(ENGINES)('authentication on %s', (engine) => {
     expect(Object.keys(c.json())).toEqual(Object.keys(d.json()));
   });
 
+  it('a one-time code challenge for an unknown address answers its attempts exactly like a real one', async () => {
+    // Each answer, attempt after attempt, must be the same: a challenge that never runs out (or runs
+    // out differently) would tell which addresses have an account.
+    const attempts = async (login: string) => {
+      const start = await post('/api/auth/patient/code', { login });
+      expect(start.statusCode).toBe(202);
+      const challengeId = start.json().challengeId as string;
+      const answers: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        const r = await post('/api/auth/patient/verify', { challengeId, code: '000000', birthDate: '1980-01-01' });
+        answers.push(`${r.statusCode} ${r.json().error.code} ${r.json().error.message}`);
+      }
+      return answers;
+    };
+    const known = await attempts(camille.login);
+    expect(known.slice(0, 5).every((a) => a.startsWith('401 invalid_credentials'))).toBe(true);
+    expect(known.slice(5).every((a) => a.startsWith('400 challenge_expired'))).toBe(true);
+    expect(await attempts('nobody-at-all@nowhere.example')).toEqual(known);
+  });
+
   it('a password alone never reaches data: the second factor cannot be skipped', async () => {
     const first = await post('/api/auth/login', { login: alice.login, password: alice.password });
     const pending = first.json().token as string;
@@ -109,9 +129,10 @@ describe.each(ENGINES)('authentication on %s', (engine) => {
   });
 
   it('patient login needs the e-mailed code and the knowledge check; codes are single use', async () => {
+    const sent = app.mail.sent.length;
     const start = await post('/api/auth/patient/code', { login: camille.login, lang: 'fr' });
     const challengeId = start.json().challengeId as string;
-    const mail = app.mail.sent.at(-1)!;
+    const mail = await app.mail.waitFor((m) => m.to === camille.login, { after: sent });
     expect(mail.to).toBe(camille.login);
     const code = /(\d{6})/.exec(mail.text)![1]!;
     const wrongBirth = await post('/api/auth/patient/verify', { challengeId, code, birthDate: '1999-01-01' });
@@ -129,9 +150,10 @@ describe.each(ENGINES)('authentication on %s', (engine) => {
   });
 
   it('brute force on a one-time code is cut off after a few attempts', async () => {
+    const sent = app.mail.sent.length;
     const start = await post('/api/auth/patient/code', { login: camille.login });
     const challengeId = start.json().challengeId as string;
-    const code = /(\d{6})/.exec(app.mail.sent.at(-1)!.text)![1]!;
+    const code = /(\d{6})/.exec((await app.mail.waitFor((m) => m.to === camille.login, { after: sent })).text)![1]!;
     const wrong = code === '111111' ? '222222' : '111111';
     for (let i = 0; i < 5; i++) expect((await post('/api/auth/patient/verify', { challengeId, code: wrong, birthDate: camille.birthDate })).statusCode).toBe(401);
     const right = await post('/api/auth/patient/verify', { challengeId, code, birthDate: camille.birthDate });
@@ -199,8 +221,9 @@ describe('CSRF defence for cookie sessions', () => {
       const staff = (await demoCredentials(app)).principals.find((p) => p.name === 'pharmacy-a-staff')!;
       const created = await server.inject({ method: 'POST', url: '/api/patients', headers: staff.headers, payload: { givenName: 'Noé', familyName: 'Api', birthDate: '1999-09-09', email: 'noe.api@example.org' } });
       expect(created.statusCode).toBe(201);
+      const sent = app.mail.sent.length;
       const start = await server.inject({ method: 'POST', url: '/api/auth/patient/code', payload: { login: 'noe.api@example.org' } });
-      const code = /(\d{6})/.exec(app.mail.sent.at(-1)!.text)![1]!;
+      const code = /(\d{6})/.exec((await app.mail.waitFor((m) => m.to === 'noe.api@example.org', { after: sent })).text)![1]!;
       const ok = await server.inject({ method: 'POST', url: '/api/auth/patient/verify', payload: { challengeId: start.json().challengeId, code, birthDate: '1999-09-09' } });
       expect(ok.statusCode).toBe(200);
       const mine = await server.inject({ method: 'GET', url: `/api/patients/${created.json().id}`, headers: bearer(ok.json().token) });

@@ -47,11 +47,10 @@ async function newPage(locale: string): Promise<{ context: BrowserContext; page:
   return { context, page };
 }
 
-const lastCodeFor = (email: string): string => {
-  const mail = [...app.mail.sent].reverse().find((m) => m.to === email);
-  const code = mail ? /(\d{6})/.exec(mail.text)?.[1] : undefined;
-  if (!code) throw new Error(`no one-time code was e-mailed to the test patient`);
-  return code;
+/** The one-time code in the first mail to `email` among those sent from index `after` on (it may leave after the answer). */
+const codeFor = async (email: string, after: number): Promise<string> => {
+  const mail = await app.mail.waitFor((m) => m.to === email && /\d{6}/.test(m.text), { after });
+  return /(\d{6})/.exec(mail.text)![1]!;
 };
 
 async function virtualAuthenticator(context: BrowserContext, page: Page): Promise<void> {
@@ -160,10 +159,11 @@ describe('browser end to end', () => {
     expect(await page.locator('h1').textContent()).toBe('Patient login');
     expect((await context.cookies()).find((c) => c.name === 'lang')?.value).toBe('en');
     await page.fill('#f-login', NEW_PATIENT.email);
+    const sent = app.mail.sent.length;
     await page.click('form[action="/patient/login"] button[type="submit"]');
     await page.waitForURL('**/patient/login/code');
     expect(await page.locator('html').getAttribute('lang')).toBe('en');
-    await page.fill('#f-code', lastCodeFor(NEW_PATIENT.email));
+    await page.fill('#f-code', await codeFor(NEW_PATIENT.email, sent));
     await page.fill('#f-birthDate', NEW_PATIENT.birthDate);
     await page.click('form[action="/patient/login/code"] button[type="submit"]');
     await page.waitForURL('**/patient');
@@ -190,10 +190,11 @@ describe('browser end to end', () => {
     expect(invoiceHref).toMatch(/^\/api\/documents\//);
     const other = await browser.newContext({ baseURL: base });
     const camille = DEMO.patients[0]!;
+    const sent = app.mail.sent.length;
     const start = await other.request.post('/api/auth/patient/code', { data: { login: camille.login } });
     expect(start.status()).toBe(202);
     const { challengeId } = (await start.json()) as { challengeId: string };
-    const verify = await other.request.post('/api/auth/patient/verify', { data: { challengeId, code: lastCodeFor(camille.login), birthDate: camille.birthDate } });
+    const verify = await other.request.post('/api/auth/patient/verify', { data: { challengeId, code: await codeFor(camille.login, sent), birthDate: camille.birthDate } });
     expect(verify.status()).toBe(200);
     expect((await other.request.get('/api/results')).status()).toBe(200);
     const res = await other.request.get(invoiceHref);

@@ -57,11 +57,12 @@ beforeAll(async () => {
   cookies.dpo = dpo.cookie;
   // Patient: e-mail form, then code + birth date from the one-time code e-mail.
   const camille = DEMO.patients[0]!;
+  const sent = app.mail.sent.length;
   const step1 = await post('/patient/login', { login: camille.login });
   expect(step1.statusCode).toBe(303);
   expect(step1.headers.location).toBe('/patient/login/code');
   const challenge = step1.cookies.find((c) => c.name === 'sc_login_challenge')!;
-  const code = /(\d{6})/.exec(app.mail.sent.at(-1)!.text)![1]!;
+  const code = /(\d{6})/.exec((await app.mail.waitFor((m) => m.to === camille.login, { after: sent })).text)![1]!;
   const step2 = await post('/patient/login/code', { code, birthDate: camille.birthDate }, `sc_login_challenge=${challenge.value}`);
   expect(step2.statusCode).toBe(303);
   expect(step2.headers.location).toBe('/patient');
