@@ -1,4 +1,5 @@
-import { PDFDocument, StandardFonts, rgb } from 'pdf-lib';
+import { PDFDocument, rgb } from 'pdf-lib';
+import { embedFonts, oneLine } from './pdf-fonts.ts';
 import { qrPng } from '../hcert/qr.ts';
 
 export interface PassPdfFacts {
@@ -23,8 +24,8 @@ export async function renderPassPdf(f: PassPdfFacts): Promise<Uint8Array> {
   doc.setProducer('Saufconduit');
   doc.setCreationDate(new Date(f.issuedAt));
   const page = doc.addPage([595.28, 841.89]);
-  const font = await doc.embedFont(StandardFonts.Helvetica);
-  const bold = await doc.embedFont(StandardFonts.HelveticaBold);
+  const holderName = oneLine(f.holderName, 80);
+  const { regular: font, bold } = await embedFonts(doc, [holderName]);
   const text = (s: string, x: number, y: number, size = 11, f2 = font) => page.drawText(s, { x, y, size, font: f2, color: rgb(0.1, 0.1, 0.1) });
   text('Certificat COVID numérique de l’UE', 50, 790, 18, bold);
   text('EU Digital COVID Certificate', 50, 768, 14);
@@ -33,7 +34,7 @@ export async function renderPassPdf(f: PassPdfFacts): Promise<Uint8Array> {
   const size = 360;
   page.drawImage(png, { x: (595.28 - size) / 2, y: 330, width: size, height: size });
   text('Nom / Name', 50, 290, 10, bold);
-  text(f.holderName.slice(0, 80), 50, 274, 14);
+  text(holderName, 50, 274, 14);
   text('Date de naissance / Date of birth', 50, 248, 10, bold);
   text(f.birthDate, 50, 232, 14);
   text(`Émis le / Issued: ${f.issuedAt.slice(0, 10)}    Expire le / Expires: ${f.expiresAt.slice(0, 10)}`, 50, 200, 10);
