@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomFillSync } from 'node:crypto';
-import type { Queryable } from '../store/db.ts';
+import type { Db, Queryable } from '../store/db.ts';
 import { randomToken } from './tokens.ts';
 
 /**
@@ -17,26 +17,30 @@ export class FieldCipher {
     private activeId: string,
   ) {}
 
-  /** Loads the DEKs, creating the first one on a fresh database. */
+  /**
+   * Loads the DEKs, creating the first one on a fresh database. Processes started together may race
+   * to create it: the database keeps one active key (unique index), so the losers' inserts do
+   * nothing and every process loads the winner's key.
+   */
   static async open(db: Queryable, kek: Buffer): Promise<FieldCipher> {
-    const rows = await db.query<{ id: string; wrapped: string; active: boolean }>('SELECT id, wrapped, active FROM data_key ORDER BY created_at');
-    const deks = new Map<string, Buffer>();
-    let active: string | undefined;
-    for (const r of rows) {
-      deks.set(r.id, unwrap(kek, r.id, r.wrapped));
-      if (r.active) active = r.id;
+    let rows = await loadKeys(db);
+    if (!rows.some((r) => r.active)) {
+      const id = randomToken(9);
+      await db.query('INSERT INTO data_key (id, wrapped, active) VALUES ($1, $2, true) ON CONFLICT DO NOTHING', [id, wrap(kek, id, randomBytes(32))]);
+      rows = await loadKeys(db);
     }
-    const cipher = new FieldCipher(kek, deks, active ?? '');
-    if (!active) await cipher.rotate(db);
-    return cipher;
+    const deks = new Map(rows.map((r) => [r.id, unwrap(kek, r.id, r.wrapped)]));
+    return new FieldCipher(kek, deks, rows.find((r) => r.active)!.id);
   }
 
   /** Makes a new DEK the one used for new writes; older ones stay for reading. */
-  async rotate(db: Queryable): Promise<string> {
+  async rotate(db: Db): Promise<string> {
     const id = randomToken(9);
     const dek = randomBytes(32);
-    await db.query('UPDATE data_key SET active = false WHERE active');
-    await db.query('INSERT INTO data_key (id, wrapped, active) VALUES ($1, $2, true)', [id, wrap(this.kek, id, dek)]);
+    await db.transaction(async (tx) => {
+      await tx.query('UPDATE data_key SET active = false WHERE active');
+      await tx.query('INSERT INTO data_key (id, wrapped, active) VALUES ($1, $2, true)', [id, wrap(this.kek, id, dek)]);
+    });
     this.deks.set(id, dek);
     this.activeId = id;
     return id;
@@ -58,6 +62,8 @@ export class FieldCipher {
     return this.decryptBytes(context, value).toString('utf8');
   }
 }
+
+const loadKeys = (db: Queryable) => db.query<{ id: string; wrapped: string; active: boolean }>('SELECT id, wrapped, active FROM data_key ORDER BY created_at');
 
 // Nonces come from a pool filled by the CSPRNG 4 KiB at a time and consumed once each, as Node's own
 // randomUUID does: one randomBytes(12) call per field cost more than the field's encryption.

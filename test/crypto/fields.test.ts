@@ -4,7 +4,10 @@
  * pool refilled by the CSPRNG; a repeated AES-GCM nonce under one key would break the encryption).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestApp, type TestApp } from '../support/engines.ts';
+import { randomBytes } from 'node:crypto';
+import { ENGINES, openTestApp, openTestDb, type TestApp } from '../support/engines.ts';
+import { migrate } from '../../src/store/migrate.ts';
+import { FieldCipher } from '../../src/crypto/fields.ts';
 
 describe('field encryption', () => {
   let app: TestApp;
@@ -47,5 +50,26 @@ describe('field encryption', () => {
     expect(after.split('.')[1]).not.toBe(before.split('.')[1]);
     expect(app.fields.decrypt('patient.ssn:p1', before)).toBe('185057800608491');
     expect(app.fields.decrypt('patient.ssn:p1', after)).toBe('185057800608491');
+  });
+});
+
+describe.each(ENGINES)('the first data key on %s', (engine) => {
+  it('is one key for processes that start together on a fresh database', async () => {
+    const t = await openTestDb(engine);
+    try {
+      await migrate(t.db);
+      const kek = randomBytes(32);
+      // Both look before either creates: on PostgreSQL the two inserts really race.
+      const [a, b, c] = await Promise.all([FieldCipher.open(t.db, kek), FieldCipher.open(t.db, kek), FieldCipher.open(t.db, kek)]);
+      const rows = await t.db.query<{ active: boolean }>('SELECT active FROM data_key');
+      expect(rows.filter((r) => r.active)).toHaveLength(1);
+      const written = a.encrypt('patient.email:p1', 'camille@example.org');
+      expect(b.decrypt('patient.email:p1', written)).toBe('camille@example.org');
+      expect(c.decrypt('patient.email:p1', b.encrypt('patient.email:p1', 'x'))).toBe('x');
+      // A fourth process started later loads the same key too.
+      expect((await FieldCipher.open(t.db, kek)).decrypt('patient.email:p1', written)).toBe('camille@example.org');
+    } finally {
+      await t.drop();
+    }
   });
 });
