@@ -32,11 +32,29 @@ export async function passwordLogin(app: App, login: string, password: string, r
   return { token, stage: 'pending' };
 }
 
-/** Second factor: a TOTP code on a pending session. The pending session is replaced (rotation). */
+/** Wrong TOTP codes an account may receive within TOTP_LOCK_MINUTES of each other. */
+export const MAX_TOTP_FAILURES = 5;
+const TOTP_LOCK_MINUTES = 15;
+
+/**
+ * Second factor: a TOTP code on a pending session. The pending session is replaced (rotation).
+ * Every attempt counts against the account first, in one atomic statement, and a success clears the
+ * count: a password holder gets MAX_TOTP_FAILURES guesses per TOTP_LOCK_MINUTES, however many
+ * addresses or concurrent requests they use.
+ */
 export async function totpLogin(app: App, pendingToken: string, code: string, requestId: string): Promise<{ token: string }> {
   const now = new Date();
   const session = await findSession(app.db, pendingToken, now, sessionPolicy(app));
   if (!session || session.stage !== 'pending') throw new AppError('unauthenticated');
+  const [attempt] = await app.db.query<{ n: number }>(
+    `UPDATE account SET totp_failures = CASE WHEN totp_failed_at IS NULL OR totp_failed_at < $2 THEN 1 ELSE totp_failures + 1 END, totp_failed_at = $3
+     WHERE id = $1 RETURNING totp_failures AS n`,
+    [session.accountId, new Date(now.getTime() - TOTP_LOCK_MINUTES * 60_000), now],
+  );
+  if (Number(attempt?.n ?? 0) > MAX_TOTP_FAILURES) {
+    await app.uow.run(ANONYMOUS, requestId, async (w) => w.record({ ...loginEvent('denied', session.accountId, 'totp-locked') }));
+    throw new AppError('too_many_attempts');
+  }
   const account = await findAccount(app.db, session.accountId);
   const secret = account ? decryptTotpSecret(app.fields, account) : null;
   const step = secret && account ? await checkTotp(secret, code, Number(account.totp_last_step), now) : null;
@@ -46,7 +64,7 @@ export async function totpLogin(app: App, pendingToken: string, code: string, re
   }
   return app.uow.run(asActor(account.id), requestId, async (w) => {
     // Compare-and-set on the step: two concurrent uses of one code cannot both win.
-    const won = await w.tx.query('UPDATE account SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2 RETURNING id', [account.id, step]);
+    const won = await w.tx.query('UPDATE account SET totp_last_step = $2, totp_failures = 0, totp_failed_at = NULL WHERE id = $1 AND totp_last_step < $2 RETURNING id', [account.id, step]);
     if (won.length === 0) throw new AppError('invalid_credentials');
     await deleteSession(w.tx, pendingToken);
     w.record(loginEvent('success', account.id, 'totp'));

@@ -24,6 +24,7 @@ export const ERRORS = {
   headers_too_large: { status: 431 },
   unsupported_media_type: { status: 415 },
   rate_limited: { status: 429 },
+  too_many_attempts: { status: 429 },
   internal: { status: 500 },
   unavailable: { status: 503 },
 } as const satisfies Record<string, { status: number }>;

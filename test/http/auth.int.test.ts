@@ -4,7 +4,7 @@ import { ENGINES, openTestApp, type TestApp } from '../support/engines.ts';
 import { bearer, testServer } from '../support/http.ts';
 import { DEMO, seedDemo, demoCredentials } from '../../src/demo/world.ts';
 import { totpNow } from '../../src/auth/totp.ts';
-import { disableAccount } from '../../src/auth/login.ts';
+import { disableAccount, MAX_TOTP_FAILURES } from '../../src/auth/login.ts';
 import { findAccountByLogin } from '../../src/domain/accounts.ts';
 
 const alice = DEMO.staff[0]!;
@@ -75,6 +75,34 @@ describe.each(ENGINES)('authentication on %s', (engine) => {
     }
     const wrong = await post('/api/auth/totp', { code: '000000' }, bearer(pending));
     expect(wrong.statusCode).toBe(401);
+  });
+
+  it(`TOTP guesses are limited per account (${MAX_TOTP_FAILURES} per 15 minutes), whatever the sessions and however many at once`, async () => {
+    // An account no other test here logs in with: each success uses up its TOTP time step.
+    const who = DEMO.professionals[0]!;
+    const pendingFor = async () => (await post('/api/auth/login', { login: who.login, password: who.password })).json().token as string;
+    const right = await totpNow(who.totp);
+    const wrong = right === '000000' ? '111111' : '000000';
+    // Two wrong codes, then the right one: a success clears the count.
+    for (let i = 0; i < 2; i++) expect((await post('/api/auth/totp', { code: wrong }, bearer(await pendingFor()))).statusCode).toBe(401);
+    expect((await post('/api/auth/totp', { code: right }, bearer(await pendingFor()))).statusCode).toBe(200);
+    const account = (await findAccountByLogin(app.db, app.keys, who.login))!;
+    const counter = async () => (await app.db.query<{ n: number }>('SELECT totp_failures AS n FROM account WHERE id = $1', [account.id]))[0]!.n;
+    expect(Number(await counter())).toBe(0);
+
+    // Eight guesses sent at once on several pending sessions: five are judged, three refused unjudged.
+    const sessions = await Promise.all([1, 2, 3, 4].map(() => pendingFor()));
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => post('/api/auth/totp', { code: wrong }, bearer(sessions[i % 4]!))));
+    expect(answers.map((a) => a.json().error.code).sort()).toEqual([...Array(MAX_TOTP_FAILURES).fill('invalid_credentials'), ...Array(8 - MAX_TOTP_FAILURES).fill('too_many_attempts')].sort());
+    expect(answers.find((a) => a.statusCode === 429)!.json().error.message).toMatch(/15 minutes/);
+    // Now even the right code, on a fresh pending session, is refused without being judged.
+    const locked = await post('/api/auth/totp', { code: await totpNow(who.totp, new Date(Date.now() + 30_000)) }, bearer(await pendingFor()));
+    expect(locked.statusCode).toBe(429);
+    // Fifteen minutes after the last attempt, the account's codes are judged again.
+    await app.db.query(`UPDATE account SET totp_failed_at = totp_failed_at - interval '16 minutes' WHERE id = $1`, [account.id]);
+    const after = await post('/api/auth/totp', { code: await totpNow(who.totp, new Date(Date.now() + 30_000)) }, bearer(await pendingFor()));
+    expect(after.statusCode, after.body).toBe(200);
+    expect(Number(await counter())).toBe(0);
   });
 
   it('password + TOTP gives a rotated full session; the same code cannot be replayed', async () => {

@@ -191,6 +191,7 @@ export const authPageRoutes = [
       } catch (e) {
         if (isAppError(e, 'unauthenticated')) return sendPage(reply, loginPage(lang, { message: 'errSessionExpired' }), 401);
         if (isAppError(e, 'invalid_credentials')) return sendPage(reply, totpPage(lang, { message: 'errCredentials' }), 401);
+        if (isAppError(e, 'too_many_attempts')) return sendPage(reply, totpPage(lang, { message: 'errTooManyCodes' }), 429);
         throw e;
       }
     },
