@@ -21,6 +21,27 @@ const FASTIFY: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
 };
 
+/**
+ * Database failures that describe the moment, not a bug: another process won a race to the same
+ * unique value (two processes handed the same idempotency key or new e-mail at once), a
+ * serialization failure or deadlock, or a database going away. Retrying is the answer; nothing of
+ * the request was kept (its transaction rolled back).
+ */
+const SQLSTATE: Record<string, ErrorCode> = {
+  '23505': 'conflict', // unique_violation
+  '40001': 'conflict', // serialization_failure
+  '40P01': 'conflict', // deadlock_detected
+  '57P01': 'unavailable', // admin_shutdown
+  '57P02': 'unavailable', // crash_shutdown
+  '57P03': 'unavailable', // cannot_connect_now
+  '53300': 'unavailable', // too_many_connections
+  ECONNREFUSED: 'unavailable',
+  ECONNRESET: 'unavailable',
+  CONNECTION_CLOSED: 'unavailable', // postgres.js
+  CONNECTION_ENDED: 'unavailable', // postgres.js
+  CONNECT_TIMEOUT: 'unavailable', // postgres.js
+};
+
 export function issuesFromZod(e: ZodError, prefix: string): Issue[] {
   return e.issues.slice(0, 20).map((i) => ({ path: [prefix, ...i.path.map(String)].join('.'), code: i.code === 'custom' ? (i.message || 'custom') : i.code }));
 }
@@ -33,6 +54,7 @@ export function toHttpError(err: unknown): { code: ErrorCode; issues?: Issue[] }
   if (err instanceof AppError) return err.issues ? { code: err.code, issues: err.issues } : { code: err.code };
   const fe = err as Partial<FastifyError> & { type?: string };
   if (fe.code && FASTIFY[fe.code]) return { code: FASTIFY[fe.code]! };
+  if (fe.code && Object.hasOwn(SQLSTATE, fe.code)) return { code: SQLSTATE[fe.code]! };
   if (fe.statusCode === 429) return { code: 'rate_limited' };
   if (fe instanceof SyntaxError || fe.type === 'entity.parse.failed') return { code: 'invalid_json' };
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return { code: fe.statusCode === 413 ? 'payload_too_large' : fe.statusCode === 415 ? 'unsupported_media_type' : 'invalid_request' };
