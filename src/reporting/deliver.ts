@@ -72,11 +72,11 @@ export async function deliverReport(deps: DeliverDeps, outboxId: string): Promis
     answer = await res.json().catch(() => null);
   } catch (err) {
     const code = (err as Error).name === 'TimeoutError' ? 'timeout' : 'network';
-    await recordFailure(deps.db, outboxId, code, now());
+    await recordFailure(deps, row, outboxId, code);
     throw new DeliveryFailed(code);
   }
   if (status < 200 || status > 299) {
-    await recordFailure(deps.db, outboxId, `http-${status}`, now());
+    await recordFailure(deps, row, outboxId, `http-${status}`);
     throw new DeliveryFailed(`http-${status}`);
   }
   const receipt = (answer as { status?: unknown } | null)?.status === 'duplicate' ? 'duplicate' : 'created';
@@ -94,6 +94,14 @@ export async function deliverReport(deps: DeliverDeps, outboxId: string): Promis
   return marked ? receipt : 'already';
 }
 
-async function recordFailure(db: Db, outboxId: string, code: string, at: Date): Promise<void> {
-  await db.query('UPDATE outbox SET attempts = attempts + 1, last_attempt_at = $2, last_error = $3 WHERE id = $1 AND delivered_at IS NULL', [outboxId, at, code]).catch(() => undefined);
+/**
+ * A failed attempt: counted on the row, and audited like a success. The identity may have left
+ * already (an answer lost to a timeout, a 5xx after the receiver read the body), so every attempt is
+ * a possible disclosure the patient's access log must show. Best effort: the job retries anyway.
+ */
+async function recordFailure(deps: DeliverDeps, row: Row, outboxId: string, code: string): Promise<void> {
+  await deps.uow.run(REPORTER, `outbox:${outboxId}`, async (w) => {
+    await w.tx.query('UPDATE outbox SET attempts = attempts + 1, last_attempt_at = $2, last_error = $3 WHERE id = $1 AND delivered_at IS NULL', [outboxId, w.now, code]);
+    w.record({ action: 'result.report', resourceType: 'Observation', resourceId: row.result_id, subjectRef: row.subject_ref, purpose: 'national-reporting', outcome: 'failure', tenantId: row.tenant_id });
+  }).catch(() => undefined);
 }

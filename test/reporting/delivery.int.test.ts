@@ -178,6 +178,9 @@ describe.each(ENGINES)('national reporting and notifications through pg-boss on 
       return r && r.attempts >= 2 ? r : null;
     }, 30_000);
     expect(failing).toMatchObject({ last_error: 'network', delivered_at: null });
+    // Each failed attempt is in the audit trail too: the identity may have left before the failure.
+    const failures = await app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_event WHERE action = 'result.report' AND resource_id = $1 AND outcome = 'failure'`, [resultId]);
+    expect(Number(failures[0]!.n)).toBeGreaterThanOrEqual(2);
     receiver = await startReceiver({ dir: dir.path, port, trusted: trustedKeys({ keys: [app.reporting.publicJwk] }) });
     await waitFor('the report after the receiver came back', async () => (await undelivered()) === 0, 30_000);
     expect(receiver.journal.entries().filter((e) => e.observations.includes(`urn:uuid:${resultId}`)).length).toBe(1);
