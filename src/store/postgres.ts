@@ -32,7 +32,14 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
           // Reads may be pipelined behind a BEGIN still in flight; a write must know it is inside the transaction.
           if (!isReadOnlySql(text)) await begun;
           const rows = run<R>(c, text, params);
-          await begun;
+          try {
+            await begun;
+          } catch (err) {
+            // BEGIN failed (the connection dropped): this read's own failure is no longer awaited by
+            // anyone, and an unhandled rejection would stop the process.
+            rows.catch(() => undefined);
+            throw err;
+          }
           return rows;
         },
         async savepoint<R>(inner: () => Promise<R>) {
