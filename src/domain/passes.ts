@@ -5,7 +5,7 @@ import { denyUnknown } from './work.ts';
 import { asResource, loadFacts } from './facts.ts';
 import { patientIdentity } from './patients.ts';
 import { AppError } from '../errors/catalogue.ts';
-import { issueHc1, revocationHash, parseCoseSign1, DEFAULT_LIMITS, type Json } from '../hcert/index.ts';
+import { issueHc1, revocationHash, parseCoseSign1, DEFAULT_LIMITS, HcertError, type Json } from '../hcert/index.ts';
 import { nodeBackend } from '../hcert/node.ts';
 import type { DigestSigner } from '../signing/digest-signer.ts';
 import { activeDsc, COUNTRY } from './issuer-keys.ts';
@@ -109,10 +109,18 @@ async function signAndStore(w: Work, signer: DigestSigner, s: Source, kind: Pass
   const kid = dsc.kid!;
   const certificateDer = Buffer.from(dsc.certificate_der, 'base64');
   // Only the digest of the COSE Sig_structure crosses into the signing module.
-  const issued = issueHc1({
-    dcc, certificateDer, alg: 'ES256', backend: nodeBackend, issuedAt: w.now, expiresAt, issuer: COUNTRY,
-    sign: (data) => signer.signDigest(kid, nodeBackend.sha256(data)),
-  });
+  let issued: ReturnType<typeof issueHc1>;
+  try {
+    issued = issueHc1({
+      dcc, certificateDer, alg: 'ES256', backend: nodeBackend, issuedAt: w.now, expiresAt, issuer: COUNTRY,
+      sign: (data) => signer.signDigest(kid, nodeBackend.sha256(data)),
+    });
+  } catch (err) {
+    // A record the certificate schema cannot hold (a birth date stored before its bounds were
+    // checked at entry): no pass can be issued for it as it stands; correcting the record can.
+    if (err instanceof HcertError && err.code === 'schema') throw new AppError('conflict', [{ path: 'pass', code: 'not-encodable' }]);
+    throw err;
+  }
   const { signature } = parseCoseSign1(issued.cose, { maxDepth: DEFAULT_LIMITS.maxCborDepth, maxItems: DEFAULT_LIMITS.maxCborItems });
   const hash = (type: 'UCI' | 'COUNTRYCODEUCI' | 'SIGNATURE') => Buffer.from(revocationHash(nodeBackend, type, { ci, iss: COUNTRY, alg: 'ES256', signature })).toString('base64');
   const id = randomUUID();

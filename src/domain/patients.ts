@@ -6,13 +6,16 @@ import { denyUnknown } from './work.ts';
 import { asResource, loadFacts } from './facts.ts';
 import { randomToken } from '../crypto/tokens.ts';
 import { isValidNir, maskNir } from './nir.ts';
+import { EARLIEST_BIRTH_DATE } from './dates.ts';
 
 /** What a pharmacy records to register a patient: only what the test and the report need. */
 export const PatientInput = z.strictObject({
   givenName: z.string().trim().min(1).max(100),
   familyName: z.string().trim().min(1).max(100),
   // Not after today anywhere on Earth (UTC+14): a birth date in the future is a typo, not a patient.
-  birthDate: z.iso.date().refine((d) => d <= new Date(Date.now() + 14 * 3600_000).toISOString().slice(0, 10), 'in-future'),
+  birthDate: z.iso.date()
+    .refine((d) => d <= new Date(Date.now() + 14 * 3600_000).toISOString().slice(0, 10), 'in-future')
+    .refine((d) => d >= EARLIEST_BIRTH_DATE, 'before-1900'),
   /** French social-security number (NIR), 15 digits with its key; encrypted at rest, shown masked. */
   ssn: z.string().max(15).refine(isValidNir, 'invalid-nir').optional(),
   phone: z.string().regex(/^\+?[0-9 .-]{6,20}$/).optional(),

@@ -5,6 +5,7 @@ import { denyUnknown } from './work.ts';
 import { asResource, loadFacts, loadFactsWith } from './facts.ts';
 import { AppError } from '../errors/catalogue.ts';
 import { OUTBOX_COLUMNS, OUTBOX_IDENTITY_COLUMNS, resultOutboxRows, type OutboxIdentity } from '../reporting/outbox.ts';
+import { PANDEMIC_START } from './dates.ts';
 
 export const TEST_TYPES = ['antigen', 'pcr'] as const;
 export const OUTCOMES = ['negative', 'positive', 'inconclusive'] as const;
@@ -12,7 +13,7 @@ export const OUTCOMES = ['negative', 'positive', 'inconclusive'] as const;
 export const ResultInput = z.strictObject({
   testType: z.enum(TEST_TYPES),
   outcome: z.enum(OUTCOMES),
-  sampledAt: z.iso.datetime({ offset: true }),
+  sampledAt: z.iso.datetime({ offset: true }).refine((s) => Date.parse(s) >= Date.parse(PANDEMIC_START), 'before-2020'),
 });
 export type ResultInput = z.infer<typeof ResultInput>;
 

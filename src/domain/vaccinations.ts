@@ -4,6 +4,7 @@ import type { Work } from './work.ts';
 import { denyUnknown } from './work.ts';
 import { asResource, loadFacts } from './facts.ts';
 import { AppError } from '../errors/catalogue.ts';
+import { PANDEMIC_START } from './dates.ts';
 
 /**
  * COVID-19 vaccines authorised in the EU, as coded in the EU DCC value sets
@@ -28,7 +29,7 @@ export const VaccinationInput = z.strictObject({
   /** Dose number and doses in the series, as the EU guidelines encode them (a booster after 2 doses is 3/3). */
   doseNumber: z.int().min(1).max(9),
   seriesDoses: z.int().min(1).max(9),
-  administeredOn: z.iso.date(),
+  administeredOn: z.iso.date().refine((d) => d >= PANDEMIC_START, 'before-2020'),
 });
 export type VaccinationInput = z.infer<typeof VaccinationInput>;
 

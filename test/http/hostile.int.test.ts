@@ -50,6 +50,12 @@ describe.each(ENGINES)('hostile input on %s', (engine) => {
     const future = await post(JSON.stringify({ givenName: 'A', familyName: 'B', birthDate: '2999-01-01' }));
     expectClientError(future, 'invalid_request');
     expect(future.json().error.issues).toEqual([{ path: 'body.birthDate', code: 'in-future' }]);
+    // Before 1900: no pass could ever encode it (the DCC schema's birth years are 1900–2099).
+    for (const old of ['1899-12-31', '0001-01-01', '0000-01-01']) {
+      const res = await post(JSON.stringify({ givenName: 'A', familyName: 'B', birthDate: old }));
+      expectClientError(res, 'invalid_request');
+      expect(res.json().error.issues, old).toEqual([{ path: 'body.birthDate', code: 'before-1900' }]);
+    }
     expectClientError(await post(JSON.stringify({ givenName: 'A', familyName: 'B', birthDate: '2001-02-03', admin: true })), 'invalid_request');
     expectClientError(await post('{"givenName":"A","familyName":"B","birthDate":"2001-02-03","__proto__":{"x":1}}'));
     expectClientError(await post(JSON.stringify({ givenName: 'A', familyName: 'B', birthDate: '2001-02-03' }), { ...staff.headers, 'content-type': 'text/plain' }), 'unsupported_media_type');
@@ -184,6 +190,9 @@ describe.each(ENGINES)('hostile input on %s', (engine) => {
     expectClientError(await server.inject({ method: 'POST', url, headers: { ...staff.headers, 'idempotency-key': 'x' }, payload: ok }));
     expectClientError(await server.inject({ method: 'POST', url, headers: staff.headers, payload: { ...ok, sampledAt: '2999-01-01T00:00:00Z' } }));
     expectClientError(await server.inject({ method: 'POST', url, headers: staff.headers, payload: { ...ok, testType: 'saliva-vibes' } }));
+    const ancient = await server.inject({ method: 'POST', url, headers: staff.headers, payload: { ...ok, sampledAt: '1896-03-01T10:00:00Z' } });
+    expectClientError(ancient, 'invalid_request');
+    expect(ancient.json().error.issues).toEqual([{ path: 'body.sampledAt', code: 'before-2020' }]);
     expect(await counts()).toBe(before);
   });
 

@@ -57,6 +57,19 @@ describe.each(ENGINES)('EU DCC passes on %s', (engine) => {
     expect(listed.find((p) => p.id === first!.id)).toMatchObject({ replacedBy: fresh.id });
   });
 
+  it('a stored record no certificate can encode (birth date before 1900) answers 409 not-encodable, not 500', async () => {
+    const staff = demo.who('pharmacy-a-staff');
+    const post = (url: string, payload: object) => demo.server.inject({ method: 'POST', url, headers: staff.headers, payload });
+    const patient = await post('/api/patients', { givenName: 'Jeanne', familyName: 'Calment', birthDate: '1975-02-21' });
+    const id = patient.json().id as string;
+    // Written before birth dates were bounded at entry: the value is set behind the API's back.
+    await demo.app.db.query('UPDATE patient SET birth_date_enc = $2 WHERE id = $1', [id, demo.app.fields.encrypt(`patient.birth_date:${id}`, '1875-02-21')]);
+    const result = await post(`/api/patients/${id}/results`, { testType: 'antigen', outcome: 'negative', sampledAt: new Date(Date.now() - 60_000).toISOString() });
+    const issued = await post(`/api/results/${result.json().id}/passes`, { kind: 'test' });
+    expect(issued.statusCode, issued.body).toBe(409);
+    expect(issued.json().error.issues).toEqual([{ path: 'pass', code: 'not-encodable' }]);
+  });
+
   it('reissues run in one batched transaction sign one new pass, not one each', async () => {
     // Driven through the unit of work: HTTP requests reach it over several turns of the event loop,
     // so whether they share a batch is left to chance. Here they do: the read runs alone (the first

@@ -82,6 +82,11 @@ describe.each(ENGINES)('vaccination passes on %s', (engine) => {
     const future = await post(url, staff, { ...dose, administeredOn: new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10) });
     expect(future.statusCode).toBe(400);
     expect(future.json().error.issues[0].code).toBe('in-future');
+    for (const old of ['2019-12-31', '0001-01-01']) {
+      const res = await post(url, staff, { ...dose, administeredOn: old });
+      expect(res.statusCode, old).toBe(400);
+      expect(res.json().error.issues).toEqual([{ path: 'body.administeredOn', code: 'before-2020' }]);
+    }
   });
 
   it('vaccination details are encrypted at rest', async () => {
