@@ -33,23 +33,24 @@ type Rule = (p: Principal, r: Resource) => Decision;
 const deny = (reason: string): Decision => ({ allow: false, reason });
 const allow = (purpose: string): Decision => ({ allow: true, purpose });
 
-const tenantScoped = (scope: Scope): Rule => (p, r) => {
+/** Staff of the tenant; or its API keys, holding every one of `scopes`. */
+const tenantScoped = (...scopes: Scope[]): Rule => (p, r) => {
   if (r.type === 'self' || r.type === 'governance') return deny('wrong-resource');
   if (p.role === 'staff') return p.tenantId === r.tenantId ? allow('tenant-service') : deny('other-tenant');
   if (p.role === 'api-key') {
-    if (!p.scopes.includes(scope)) return deny('scope');
+    if (!scopes.every((s) => p.scopes.includes(s))) return deny('scope');
     return p.tenantId === r.tenantId ? allow('tenant-service') : deny('other-tenant');
   }
   return deny('role');
 };
 
 /** Readable by the tenant that holds it, by the patient it is about, and by professionals in care. */
-const clinicalRead = (scope: Scope): Rule => (p, r) => {
+const clinicalRead = (...scopes: Scope[]): Rule => (p, r) => {
   if (r.type === 'self' || r.type === 'governance' || r.type === 'tenant') return deny('wrong-resource');
   switch (p.role) {
     case 'staff':
     case 'api-key':
-      return tenantScoped(scope)(p, r);
+      return tenantScoped(...scopes)(p, r);
     case 'patient':
       return p.patientIds.includes(r.patientId) ? allow('own-record') : deny('not-own');
     case 'professional':
@@ -88,7 +89,9 @@ const RULES: Readonly<Record<Action, Rule>> = {
   'vaccination.read': clinicalRead('results:read'),
   'document.read': clinicalRead('documents:read'),
   // Passes: the patient holds them; the pharmacy that tested may issue and hand them over.
-  'pass.issue': clinicalRead('results:write'),
+  // An issued pass answers with its QR text, which carries the holder's identity and the result:
+  // a key that may write results but not read them must not read them through a pass.
+  'pass.issue': clinicalRead('results:write', 'results:read'),
   'pass.read': clinicalRead('results:read'),
   'pass.list': (p, r) => (r.type === 'self' ? patientSelf(p, r) : tenantScoped('results:read')(p, r)),
   // Revoking a leaked pass and reissuing it is the holder's decision (or done with them at the counter).

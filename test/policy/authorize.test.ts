@@ -22,6 +22,10 @@ describe('authorize: the one decision point', () => {
     expect(authorize(key1, 'patient.read', record('patient', T1, 'p-a')).allow).toBe(true);
     expect(authorize(key1, 'result.read', record('result', T1, 'p-a'))).toEqual({ allow: false, reason: 'scope' });
     expect(authorize(key1, 'api-key.manage', { type: 'tenant', tenantId: T1 }).allow).toBe(false);
+    // Issuing a pass reads what it certifies (the answer carries the QR text): writing is not enough.
+    const writer: Principal = { ...key1, scopes: ['results:write'] };
+    expect(authorize(writer, 'pass.issue', record('result', T1, 'p-a'))).toEqual({ allow: false, reason: 'scope' });
+    expect(authorize({ ...key1, scopes: ['results:write', 'results:read'] }, 'pass.issue', record('result', T1, 'p-a')).allow).toBe(true);
   });
   it('patients read only their own records', () => {
     expect(authorize(patientA, 'document.read', record('document', T1, 'p-a'))).toEqual({ allow: true, purpose: 'own-record' });
