@@ -32,6 +32,11 @@ const schema = z.object({
   rateLimitPerMinute: z.coerce.number().int().min(1).max(10_000_000).default(600),
   /** Login attempts per minute per IP: tight, against credential stuffing and code guessing. */
   authRateLimitPerMinute: z.coerce.number().int().min(1).max(10_000_000).default(10),
+  /**
+   * Longest a client may take to send a whole request, headers and body (seconds). A client that
+   * stops mid-body would otherwise hold its connection for ever; it gets 408 `request_timeout`.
+   */
+  requestTimeoutSeconds: z.coerce.number().min(0.5).max(600).default(30),
   /** Server processes sharing the port (node:cluster). One per core suits PostgreSQL; PGlite needs exactly one. */
   workers: z.coerce.number().int().min(1).max(64).default(1),
   /** Directory where the dev notification transport writes e-mails (one .eml file each). */
@@ -71,6 +76,7 @@ export function loadConfig(overrides: Partial<Record<keyof z.infer<typeof schema
     reportIdentity: env.SAUFCONDUIT_REPORT_IDENTITY,
     rateLimitPerMinute: env.SAUFCONDUIT_RATE_LIMIT,
     workers: env.SAUFCONDUIT_WORKERS,
+    requestTimeoutSeconds: env.SAUFCONDUIT_REQUEST_TIMEOUT_SECONDS,
     authRateLimitPerMinute: env.SAUFCONDUIT_AUTH_RATE_LIMIT,
     ...overrides,
   };

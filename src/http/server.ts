@@ -34,8 +34,13 @@ const BODY_LIMIT = 64 * 1024;
 export async function buildServer(app: App, options: ServerOptions = {}): Promise<FastifyInstance> {
   const ips = new IpPseudonymizer();
   const { config } = app;
+  const requestTimeout = Math.round(config.requestTimeoutSeconds * 1000);
   const server = Fastify({
     bodyLimit: BODY_LIMIT,
+    // A request must arrive whole within this (a slow or stalled body is answered 408); Node checks
+    // open requests every connectionsCheckingInterval, so the 408 comes within 1.25× the timeout.
+    requestTimeout,
+    http: { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.max(100, Math.round(requestTimeout / 4)) },
     trustProxy: config.trustProxy,
     genReqId: () => randomUUID(),
     requestIdHeader: false,

@@ -163,6 +163,27 @@ describe.each(ENGINES)('hostile input on %s', (engine) => {
     }
   });
 
+  it('a client that stops in the middle of its body is answered 408 and let go, not held for ever', async () => {
+    const real = await buildServer(Object.assign(Object.create(app) as typeof app, { config: { ...app.config, requestTimeoutSeconds: 1 } }));
+    await real.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const { port } = real.server.address() as AddressInfo;
+      // Before the timeout existed, this promise never settled (the test ran out of time).
+      const answer = await new Promise<string>((resolve, reject) => {
+        // Announces 100 bytes, sends 4, then waits.
+        const socket = connect(port, '127.0.0.1', () => socket.write('POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"l'));
+        let text = '';
+        socket.on('data', (chunk) => (text += chunk.toString('utf8')));
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(answer.slice(0, 12)).toBe('HTTP/1.1 408');
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error.code).toBe('request_timeout');
+    } finally {
+      await real.close();
+    }
+  });
+
   it('an unknown or malformed address answers a browser with a page, an API client with JSON; a page route always with a page', async () => {
     const browser = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
     const cases: [string, 'negotiated' | 'page' | 'json'][] = [
