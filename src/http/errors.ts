@@ -4,6 +4,13 @@ import { AppError, ERRORS, type ErrorCode, type Issue } from '../errors/catalogu
 import { errorMessage, type Lang } from '../errors/messages.ts';
 import { renderErrorPage } from '../web/error-page.ts';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route serves pages: its errors are answered as an HTML page. */
+    html?: boolean;
+  }
+}
+
 export const langOf = (req: FastifyRequest): Lang => {
   const q = (req.query as Record<string, unknown> | undefined)?.lang;
   if (q === 'fr' || q === 'en') return q;
@@ -75,7 +82,7 @@ export function sendError(reply: FastifyReply, req: FastifyRequest, code: ErrorC
  * address) outside the API, for a browser: one that asks for HTML ahead of JSON.
  */
 function wantsPage(req: FastifyRequest): boolean {
-  const html = (req.routeOptions?.config as { html?: boolean } | undefined)?.html;
+  const html = req.routeOptions?.config?.html;
   if (html !== undefined) return html;
   if (req.url.startsWith('/api/') || req.url === '/openapi.json') return false;
   const accept = req.headers.accept ?? '';

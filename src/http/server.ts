@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import formbody from '@fastify/formbody';
@@ -84,6 +84,25 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
     },
     errorResponseBuilder: () => new AppError('rate_limited'),
   });
+  // Login steps share one budget per client, whichever of the login routes (API, forms, passkeys,
+  // one-time codes) they go through: a limit per route multiplied it by the number of routes.
+  const loginSteps = server.createRateLimit({ max: config.authRateLimitPerMinute, timeWindow: 60_000, keyGenerator: (req) => `login:${ips.pseudonym(req.ip)}` });
+  // Credentials that turn out invalid count against the client: the general limit is per presented
+  // credential, so without this every made-up token would bring a fresh budget of its own.
+  const badCredentials = server.createRateLimit({ max: Math.max(10, Math.floor(config.rateLimitPerMinute / 10)), timeWindow: 60_000, keyGenerator: (req) => `bad:${ips.pseudonym(req.ip)}` });
+  server.addHook('onRequest', async (req, reply) => {
+    if (!presentedToken(req)) return;
+    // A read, not a count: only failures count (onResponse below); the budget is spent at `max`.
+    const state = await badCredentials(req, { increment: false });
+    if (!state.isAllowed && state.remaining === 0) {
+      reply.header('retry-after', String(state.ttlInSeconds));
+      throw new AppError('rate_limited');
+    }
+  });
+  server.addHook('onResponse', async (req, reply) => {
+    if (reply.statusCode === 401 && presentedToken(req)) await badCredentials(req);
+  });
+  const limits: Limits = { loginSteps };
 
   // Malformed JSON is judged inside the route, after the target record is authorized (see below):
   // the parser marks it instead of failing the request before we know who may see what.
@@ -106,20 +125,31 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   server.setNotFoundHandler((req, reply) => sendError(reply, req, 'not_found'));
 
   const routes = allRoutes();
-  for (const spec of routes) registerRoute(server, app, spec);
+  for (const spec of routes) registerRoute(server, app, spec, limits);
   const openapi = buildOpenApi(routes, app.config.publicUrl);
   server.get('/openapi.json', async (_req, reply) => reply.header('cache-control', 'public, max-age=300').send(openapi));
   return server;
 }
 
-function registerRoute(server: FastifyInstance, app: App, spec: RouteSpec): void {
+type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
+interface Limits {
+  loginSteps: Limiter;
+}
+
+function registerRoute(server: FastifyInstance, app: App, spec: RouteSpec, limits: Limits): void {
   server.route({
     method: spec.method,
     url: spec.url,
-    config: {
-      html: spec.produces === 'text/html',
-      ...(spec.sensitive ? { rateLimit: { max: app.config.authRateLimitPerMinute, timeWindow: 60_000, keyGenerator: (req: FastifyRequest) => req.ip } } : {}),
-    },
+    config: { html: spec.produces === 'text/html' },
+    ...(spec.sensitive ? {
+      onRequest: async (req: FastifyRequest, reply: FastifyReply) => {
+        const state = await limits.loginSteps(req);
+        if (!state.isAllowed && state.isExceeded) {
+          reply.header('retry-after', String(state.ttlInSeconds));
+          throw new AppError('rate_limited');
+        }
+      },
+    } : {}),
     handler: async (req, reply) => {
       const lang = langOf(req);
       const presented = presentedToken(req);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { ENGINES, openTestApp, type TestApp } from '../support/engines.ts';
 import { bearer, testServer } from '../support/http.ts';
@@ -215,6 +216,29 @@ describe.each(ENGINES)('authentication on %s', (engine) => {
       for (let i = 0; i < 5; i++) codes.push((await s.inject({ method: 'POST', url: '/api/auth/login', payload: { login: 'x@y.example', password: 'nope-nope' } })).statusCode);
       expect(codes.slice(0, 3)).toEqual([401, 401, 401]);
       expect(codes.slice(3)).toEqual([429, 429]);
+      // One budget for every login step, whichever route: the form and the other steps are spent too.
+      const form = await s.inject({ method: 'POST', url: '/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'login=x%40y.example&password=nope-nope' });
+      expect(form.statusCode).toBe(429);
+      const code = await s.inject({ method: 'POST', url: '/api/auth/patient/code', payload: { login: 'x@y.example' } });
+      expect(code.statusCode).toBe(429);
+      expect(code.json().error.code).toBe('rate_limited');
+      expect(Number(code.headers['retry-after'])).toBeGreaterThan(0);
+    } finally {
+      await s.close();
+      await strict.dispose();
+    }
+  });
+
+  it('made-up credentials count against the client: they cannot each bring a fresh request budget', async () => {
+    const strict = await openTestApp(engine, { rateLimitPerMinute: 100 });
+    const s = await testServer(strict);
+    try {
+      const codes: number[] = [];
+      for (let i = 0; i < 12; i++) codes.push((await s.inject({ method: 'GET', url: '/api/patients', headers: bearer(`s_${randomUUID().replaceAll('-', '')}`) })).statusCode);
+      expect(codes.slice(0, 10)).toEqual(Array(10).fill(401));
+      expect(codes.slice(10)).toEqual([429, 429]);
+      // Requests without credentials are left to the general limit.
+      expect((await s.inject({ method: 'GET', url: '/api/health' })).statusCode).toBe(200);
     } finally {
       await s.close();
       await strict.dispose();
