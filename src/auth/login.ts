@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { App } from '../app.ts';
 import { AppError } from '../errors/catalogue.ts';
 import { ANONYMOUS, type Actor } from '../domain/work.ts';
-import { decryptTotpSecret, findAccount, findAccountByLogin, accountLogin, principalFor } from '../domain/accounts.ts';
+import { decryptTotpSecret, findAccount, findAccountByLogin, accountLogin, loginHash, principalFor } from '../domain/accounts.ts';
 import { checkPassword } from './passwords.ts';
 import { checkTotp } from './totp.ts';
 import { createSession, deleteAllSessions, deleteSession, findSession } from './sessions.ts';
@@ -76,24 +76,42 @@ const OTP_MINUTES = 10;
 const OTP_MAX_ATTEMPTS = 5;
 const otpHash = (challengeId: string, code: string) => createHash('sha256').update(`${challengeId}:${code}`).digest('base64url');
 
+/** Login codes one address may be sent per CODE_WINDOW_MINUTES (the per-IP limit applies as well). */
+export const MAX_CODES_PER_WINDOW = 5;
+const CODE_WINDOW_MINUTES = 15;
+
 /**
  * Patient login, step 1: a one-time code by e-mail. Nothing in the answer tells whether the address
  * is known: an unknown one gets a challenge as well (stored, counted and expiring like any other,
  * with a secret nobody holds), and the mail is sent after the answer (`delivery`: the caller logs a
  * failure), so neither the next steps' answers nor the time taken give the account away.
+ * A new code replaces the address's earlier ones, and beyond MAX_CODES_PER_WINDOW in the window no
+ * mail leaves (the challenge is stored all the same, unusable): nobody can flood an inbox.
  */
 export async function startPatientLogin(app: App, login: string, lang: 'fr' | 'en', requestId: string): Promise<{ challengeId: string; delivery: Promise<void> }> {
   const challengeId = randomUUID();
   const found = await findAccountByLogin(app.db, app.keys, login);
   const account = found && found.role === 'patient' && !found.disabled_at ? found : null;
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-  const secretHash = account ? otpHash(challengeId, code) : randomBytes(32).toString('base64url');
-  await app.uow.run(account ? asActor(account.id) : ANONYMOUS, requestId, async (w) => {
-    await w.tx.query(`INSERT INTO auth_challenge (id, kind, account_id, secret_hash, expires_at) VALUES ($1, 'otp', $2, $3, $4)`,
-      [challengeId, account?.id ?? null, secretHash, new Date(w.now.getTime() + OTP_MINUTES * 60_000)]);
-    w.record({ action: 'auth.otp-sent', resourceType: 'Account', resourceId: account?.id ?? null, subjectRef: null, purpose: 'login', outcome: account ? 'success' : 'denied' });
+  const usableHash = account ? otpHash(challengeId, code) : randomBytes(32).toString('base64url');
+  const ref = loginHash(app.keys, login);
+  const sendable = await app.uow.run(account ? asActor(account.id) : ANONYMOUS, requestId, async (w) => {
+    const expiresAt = new Date(w.now.getTime() + OTP_MINUTES * 60_000);
+    await w.tx.query(`UPDATE auth_challenge SET used_at = $2 WHERE login_ref = $1 AND kind = 'otp' AND used_at IS NULL`, [ref, w.now]);
+    // One statement counts the window's earlier codes and stores this one: codes asked for at once
+    // (one batched transaction) are still counted one after the other.
+    const [stored] = await w.tx.query<{ usable: boolean }>(
+      `WITH prior AS (SELECT count(*)::int AS n FROM auth_challenge WHERE login_ref = $4 AND kind = 'otp' AND expires_at > $5)
+       INSERT INTO auth_challenge (id, kind, account_id, login_ref, secret_hash, expires_at)
+         SELECT $1, 'otp', $2, $4, CASE WHEN prior.n < $6 THEN $3 ELSE $7 END, $8 FROM prior
+       RETURNING secret_hash = $3 AS usable`,
+      [challengeId, account?.id ?? null, usableHash, ref, new Date(expiresAt.getTime() - CODE_WINDOW_MINUTES * 60_000), MAX_CODES_PER_WINDOW, randomBytes(32).toString('base64url'), expiresAt],
+    );
+    const send = account !== null && stored!.usable;
+    w.record({ action: 'auth.otp-sent', resourceType: 'Account', resourceId: account?.id ?? null, subjectRef: null, purpose: account && !send ? 'login-code-limit' : 'login', outcome: send ? 'success' : 'denied' });
+    return send;
   });
-  if (!account) return { challengeId, delivery: Promise.resolve() };
+  if (!account || !sendable) return { challengeId, delivery: Promise.resolve() };
   const delivery = (async () => {
     const to = (await accountLogin(app.db, app.fields, account.id))!;
     await app.mailer.send(lang === 'fr'

@@ -5,7 +5,7 @@ import { ENGINES, openTestApp, type TestApp } from '../support/engines.ts';
 import { bearer, testServer } from '../support/http.ts';
 import { DEMO, seedDemo, demoCredentials } from '../../src/demo/world.ts';
 import { totpNow } from '../../src/auth/totp.ts';
-import { disableAccount, MAX_TOTP_FAILURES } from '../../src/auth/login.ts';
+import { disableAccount, MAX_CODES_PER_WINDOW, MAX_TOTP_FAILURES } from '../../src/auth/login.ts';
 import { findAccountByLogin } from '../../src/domain/accounts.ts';
 
 const alice = DEMO.staff[0]!;
@@ -63,6 +63,34 @@ describe.each(ENGINES)('authentication on %s', (engine) => {
     expect(known.slice(0, 5).every((a) => a.startsWith('401 invalid_credentials'))).toBe(true);
     expect(known.slice(5).every((a) => a.startsWith('400 challenge_expired'))).toBe(true);
     expect(await attempts('nobody-at-all@nowhere.example')).toEqual(known);
+  });
+
+  it(`login codes: a new one replaces the earlier ones, and no more than ${MAX_CODES_PER_WINDOW} mails leave per address (known or not, the answers are the same)`, async () => {
+    const fresh = await openTestApp(engine);
+    await seedDemo(fresh);
+    const s = await testServer(fresh);
+    try {
+      const dominique = DEMO.patients.find((p) => p.key === 'dominique')!;
+      const run = async (login: string) => {
+        const sent = fresh.mail.sent.length;
+        const ids: string[] = [];
+        for (let i = 0; i < MAX_CODES_PER_WINDOW + 2; i++) {
+          const r = await s.inject({ method: 'POST', url: '/api/auth/patient/code', payload: { login } });
+          expect(r.statusCode).toBe(202);
+          ids.push(r.json().challengeId as string);
+        }
+        // The mails leave after the answers: give them a moment, then count.
+        if (login === dominique.login) await fresh.mail.waitFor(() => fresh.mail.sent.length - sent >= MAX_CODES_PER_WINDOW);
+        await new Promise((r) => setTimeout(r, 100));
+        const first = await s.inject({ method: 'POST', url: '/api/auth/patient/verify', payload: { challengeId: ids[0], code: '000000', birthDate: '1980-01-01' } });
+        return { mails: fresh.mail.sent.slice(sent).filter((m) => m.to === login).length, first: `${first.statusCode} ${first.json().error.code}` };
+      };
+      expect(await run(dominique.login)).toEqual({ mails: MAX_CODES_PER_WINDOW, first: '400 challenge_expired' });
+      expect(await run('no-such-patient@nowhere.example')).toEqual({ mails: 0, first: '400 challenge_expired' });
+    } finally {
+      await s.close();
+      await fresh.dispose();
+    }
   });
 
   it('a password alone never reaches data: the second factor cannot be skipped', async () => {
