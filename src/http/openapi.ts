@@ -26,7 +26,7 @@ export function buildOpenApi(routes: readonly RouteSpec[], publicUrl: string): R
       tags: [r.surface],
       operationId: `${r.method.toLowerCase()}${path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       'x-policy': r.policy,
-      security: r.auth === 'none' ? [] : r.auth === 'link' ? [{ registrationLink: [] }] : [{ bearer: [] }, { sessionCookie: [] }],
+      security: r.auth === 'none' ? [] : r.auth === 'link' ? [{ registrationLink: [] }] : r.auth === 'pending' ? [{ pendingSession: [] }, { sessionCookie: [] }] : [{ bearer: [] }, { sessionCookie: [] }],
       parameters,
       responses: {
         [String(r.successStatus ?? 200)]: { description: 'Success', content: { [r.produces ?? 'application/json']: {} } },
@@ -44,12 +44,14 @@ export function buildOpenApi(routes: readonly RouteSpec[], publicUrl: string): R
     components: {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'A full session token (after the second factor) or a tenant API key (sck_…).' },
+        pendingSession: { type: 'http', scheme: 'bearer', description: 'The session token the password step returns, short of its second factor: it is accepted only by the second-factor step (and logout).' },
         sessionCookie: { type: 'apiKey', in: 'cookie', name: 'sc_session' },
         registrationLink: { type: 'apiKey', in: 'header', name: 'X-Registration-Link', description: 'The token of a single-use counter registration link (from the QR code staff show).' },
       },
       schemas: {
         Error: {
-          type: 'object', required: ['error', 'requestId'],
+          // Requests refused by the HTTP parser before routing (408, 431, malformed) carry no requestId.
+          type: 'object', required: ['error'],
           properties: {
             error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string', enum: Object.keys(ERRORS) }, message: { type: 'string' }, issues: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, code: { type: 'string' } } } } } },
             requestId: { type: 'string' },
