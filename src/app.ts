@@ -79,13 +79,16 @@ export async function openApp(config: Config, options: AppOptions = {}): Promise
     await ensureIssuerKeys(db, fields);
     await refreshSigner(db, fields, signer);
   }
-  const mailer = options.mailer ?? createMailer(config.mailTransport, config.mailDir ?? join(resolve(config.dataDir), 'mail'));
+  const ownMailer = options.mailer ? undefined : createMailer(config.mailTransport, config.mailDir ?? join(resolve(config.dataDir), 'mail'),
+    config.smtpUrl ? { url: config.smtpUrl, from: config.mailFrom, timeoutMs: config.mailTimeoutSeconds * 1000 } : undefined);
+  const mailer = options.mailer ?? ownMailer!;
   return {
     config, db, keys, fields, uow, mailer, signer, reporting,
     async close() {
       // Sign the head on the way out so the unsigned tail is as short as possible.
       await db.transaction((tx) => checkpointHead(tx, { keys, now: new Date() })).catch(() => undefined);
       if (!options.db) await db.close();
+      ownMailer?.close?.();
     },
   };
 }

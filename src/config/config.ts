@@ -41,8 +41,17 @@ const schema = z.object({
   workers: z.coerce.number().int().min(1).max(64).default(1),
   /** Directory where the dev notification transport writes e-mails (one .eml file each). */
   mailDir: z.string().optional(),
-  /** How patients are told about new results: `file` (.eml files in mailDir) or `console` (stderr). Both are for development. */
+  /** How patients are told about new results: `smtp` (production), `file` (.eml files in mailDir) or `console` (stderr). */
   mailTransport: z.enum(MAIL_TRANSPORTS).default('file'),
+  /** The mail server for `smtp`: smtp://user:password@host:587 (STARTTLS) or smtps://…:465. */
+  smtpUrl: z.url({ protocol: /^smtps?$/ }).optional(),
+  /** The sender of notification mails. */
+  mailFrom: z.string().trim().min(3).max(200).default('Saufconduit <no-reply@saufconduit.invalid>'),
+  /**
+   * Longest wait on the mail server at each step (seconds). Below the notification job's lease
+   * (15 s), so a stalled server fails the attempt before another attempt may take the mail over.
+   */
+  mailTimeoutSeconds: z.coerce.number().int().min(1).max(14).default(10),
   /**
    * The national reporting endpoint (FHIR R4). Unset: reports wait in the outbox, nothing is lost;
    * `npm start` then runs the bundled demo receiver and reports to it.
@@ -71,6 +80,9 @@ export function loadConfig(overrides: Partial<Record<keyof z.infer<typeof schema
     trustProxy: env.SAUFCONDUIT_TRUST_PROXY,
     mailDir: env.SAUFCONDUIT_MAIL_DIR,
     mailTransport: env.SAUFCONDUIT_MAIL_TRANSPORT,
+    smtpUrl: env.SAUFCONDUIT_SMTP_URL || undefined,
+    mailFrom: env.SAUFCONDUIT_MAIL_FROM,
+    mailTimeoutSeconds: env.SAUFCONDUIT_MAIL_TIMEOUT_SECONDS,
     reportUrl: env.SAUFCONDUIT_REPORT_URL || undefined,
     reportTimeoutSeconds: env.SAUFCONDUIT_REPORT_TIMEOUT_SECONDS,
     reportIdentity: env.SAUFCONDUIT_REPORT_IDENTITY,
@@ -85,6 +97,7 @@ export function loadConfig(overrides: Partial<Record<keyof z.infer<typeof schema
     const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`invalid configuration: ${detail}`);
   }
+  if (parsed.data.mailTransport === 'smtp' && !parsed.data.smtpUrl) throw new Error('invalid configuration: smtpUrl: SAUFCONDUIT_SMTP_URL is required with SAUFCONDUIT_MAIL_TRANSPORT=smtp');
   const publicUrl = parsed.data.publicUrl ?? `http://localhost:${parsed.data.port}`;
   return Object.freeze({ ...parsed.data, publicUrl, secureCookies: publicUrl.startsWith('https:') });
 }

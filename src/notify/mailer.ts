@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import nodemailer, { type Transporter } from 'nodemailer';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
@@ -9,9 +10,42 @@ export interface Mail {
   text: string;
 }
 
-/** Sends notifications to people. Production wires an SMTP or SMS transport behind the same interface. */
+/** Sends notifications to people: SMTP in production, a file or the console in development. */
 export interface Mailer {
   send(mail: Mail): Promise<void>;
+  /** Lets go of connections (the SMTP pool) when the process stops. */
+  close?(): void;
+}
+
+export interface SmtpOptions {
+  /** `smtp://user:pass@host:587` (STARTTLS when the server offers it) or `smtps://…:465` (TLS from the start). */
+  url: string;
+  from: string;
+  /** Longest wait at each step: connecting, the greeting, and every answer of the server. */
+  timeoutMs: number;
+}
+
+/**
+ * Production transport: SMTP through nodemailer, on a small pool of kept-alive connections. Every
+ * wait on the server is bounded, so a stalled mail server fails the attempt (the job retries it)
+ * well before the notification's claim runs out and another attempt could send it again.
+ */
+export class SmtpMailer implements Mailer {
+  private readonly transport: Transporter;
+  constructor(private readonly opts: SmtpOptions) {
+    this.transport = nodemailer.createTransport({
+      url: opts.url, pool: true, maxConnections: 2,
+      connectionTimeout: opts.timeoutMs, greetingTimeout: opts.timeoutMs, socketTimeout: opts.timeoutMs, dnsTimeout: opts.timeoutMs,
+      // Our messages are plain text we compose: nothing may pull in a file or a URL.
+      disableFileAccess: true, disableUrlAccess: true,
+    });
+  }
+  async send(mail: Mail): Promise<void> {
+    await this.transport.sendMail({ from: this.opts.from, to: mail.to, subject: mail.subject, text: mail.text });
+  }
+  close(): void {
+    this.transport.close();
+  }
 }
 
 /**
@@ -54,11 +88,15 @@ export class ConsoleMailer implements Mailer {
 }
 
 /** The transports SAUFCONDUIT_MAIL_TRANSPORT may name. */
-export const MAIL_TRANSPORTS = ['file', 'console'] as const;
+export const MAIL_TRANSPORTS = ['file', 'console', 'smtp'] as const;
 export type MailTransport = (typeof MAIL_TRANSPORTS)[number];
 
-/** The configured transport: `file` writes .eml files to `dir`, `console` prints to stderr. */
-export function createMailer(transport: MailTransport, dir: string): Mailer {
+/** The configured transport: `smtp` sends, `file` writes .eml files to `dir`, `console` prints to stderr. */
+export function createMailer(transport: MailTransport, dir: string, smtp?: SmtpOptions): Mailer {
+  if (transport === 'smtp') {
+    if (!smtp) throw new Error('the smtp mail transport needs SAUFCONDUIT_SMTP_URL');
+    return new SmtpMailer(smtp);
+  }
   return transport === 'console' ? new ConsoleMailer() : new FileMailer(dir);
 }
 

@@ -17,10 +17,10 @@ const capture = () => {
 };
 
 describe('mail transports', () => {
-  it('SAUFCONDUIT_MAIL_TRANSPORT picks file (default) or console, and nothing else', () => {
+  it('SAUFCONDUIT_MAIL_TRANSPORT picks file (default), console or smtp (test/notify/smtp.test.ts), and nothing else', () => {
     expect(loadConfig({}, {}).mailTransport).toBe('file');
     expect(loadConfig({}, { SAUFCONDUIT_MAIL_TRANSPORT: 'console' }).mailTransport).toBe('console');
-    expect(() => loadConfig({}, { SAUFCONDUIT_MAIL_TRANSPORT: 'smtp' })).toThrow(/invalid configuration: mailTransport/);
+    expect(() => loadConfig({}, { SAUFCONDUIT_MAIL_TRANSPORT: 'sendmail' })).toThrow(/invalid configuration: mailTransport/);
     expect(createMailer('console', '/nonexistent')).toBeInstanceOf(ConsoleMailer);
     expect(createMailer('file', '/tmp/x')).toBeInstanceOf(FileMailer);
   });
