@@ -8,10 +8,19 @@ import { randomToken } from '../crypto/tokens.ts';
 import { isValidNir, maskNir } from './nir.ts';
 import { EARLIEST_BIRTH_DATE } from './dates.ts';
 
+/**
+ * Text printed on documents and shown to others (names, addresses): no control characters (line
+ * breaks, escapes), no invisible bidirectional overrides, which can make a name read as another on
+ * screen and on a pass; and, for a name, at least one letter (a name of zero-width spaces is none).
+ */
+const DISPLAY_UNSAFE = /[\p{Cc}\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
+const displayText = (max: number) => z.string().trim().min(1).max(max).refine((s) => !DISPLAY_UNSAFE.test(s), 'control-character');
+const PersonName = displayText(100).refine((s) => /\p{L}/u.test(s), 'no-letter');
+
 /** What a pharmacy records to register a patient: only what the test and the report need. */
 export const PatientInput = z.strictObject({
-  givenName: z.string().trim().min(1).max(100),
-  familyName: z.string().trim().min(1).max(100),
+  givenName: PersonName,
+  familyName: PersonName,
   // Not after today anywhere on Earth (UTC+14): a birth date in the future is a typo, not a patient.
   birthDate: z.iso.date()
     .refine((d) => d <= new Date(Date.now() + 14 * 3600_000).toISOString().slice(0, 10), 'in-future')
@@ -20,7 +29,7 @@ export const PatientInput = z.strictObject({
   ssn: z.string().max(15).refine(isValidNir, 'invalid-nir').optional(),
   phone: z.string().regex(/^\+?[0-9 .-]{6,20}$/).optional(),
   email: z.email().max(254).optional(),
-  address: z.string().trim().min(1).max(300).optional(),
+  address: displayText(300).optional(),
 });
 export type PatientInput = z.infer<typeof PatientInput>;
 

@@ -227,6 +227,8 @@ function unfitAt(value: unknown, path: string): Issue | null {
     const [v, at, depth] = stack.pop()!;
     if (typeof v === 'string') {
       if (v.includes('\u0000')) return { path: at, code: 'nul-character' };
+      // A lone surrogate half is no character: stored as UTF-8 it would come back as U+FFFD.
+      if (/\p{Cs}/u.test(v)) return { path: at, code: 'ill-formed-unicode' };
     } else if (typeof v === 'object' && v !== null) {
       if (depth >= MAX_DEPTH) return { path: at, code: 'too-deep' };
       for (const [k, c] of Object.entries(v)) stack.push([c, `${at}.${k}`, depth + 1]);

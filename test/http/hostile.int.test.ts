@@ -50,6 +50,16 @@ describe.each(ENGINES)('hostile input on %s', (engine) => {
     const future = await post(JSON.stringify({ givenName: 'A', familyName: 'B', birthDate: '2999-01-01' }));
     expectClientError(future, 'invalid_request');
     expect(future.json().error.issues).toEqual([{ path: 'body.birthDate', code: 'in-future' }]);
+    // Names must be text a person can read on a pass: no controls, no hidden bidi overrides, a letter at least.
+    for (const [givenName, code] of [['Ann\u0007e', 'control-character'], ['Ann\r\nX-Evil: 1', 'control-character'], ['\u202Eecila', 'control-character'], ['\u200B', 'no-letter'], ['12', 'no-letter']] as const) {
+      const res = await post(JSON.stringify({ givenName, familyName: 'B', birthDate: '2001-02-03' }));
+      expectClientError(res, 'invalid_request');
+      expect(res.json().error.issues, JSON.stringify(givenName)).toEqual([{ path: 'body.givenName', code }]);
+    }
+    // A lone surrogate (valid JSON, not a character) is refused rather than stored as U+FFFD.
+    const lone = await post('{"givenName":"A\\ud800B","familyName":"B","birthDate":"2001-02-03"}');
+    expectClientError(lone, 'invalid_request');
+    expect(lone.json().error.issues).toEqual([{ path: 'body.givenName', code: 'ill-formed-unicode' }]);
     // Before 1900: no pass could ever encode it (the DCC schema's birth years are 1900–2099).
     for (const old of ['1899-12-31', '0001-01-01', '0000-01-01']) {
       const res = await post(JSON.stringify({ givenName: 'A', familyName: 'B', birthDate: old }));
