@@ -34,7 +34,7 @@ export class SmtpMailer implements Mailer {
   private readonly transport: Transporter;
   constructor(private readonly opts: SmtpOptions) {
     this.transport = nodemailer.createTransport({
-      url: opts.url, pool: true, maxConnections: 2,
+      url: opts.url, pool: true, maxConnections: 5, maxMessages: 500,
       connectionTimeout: opts.timeoutMs, greetingTimeout: opts.timeoutMs, socketTimeout: opts.timeoutMs, dnsTimeout: opts.timeoutMs,
       // Our messages are plain text we compose: nothing may pull in a file or a URL.
       disableFileAccess: true, disableUrlAccess: true,
