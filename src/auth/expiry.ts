@@ -1,6 +1,6 @@
 import type { App } from '../app.ts';
 import type { Actor } from '../domain/work.ts';
-import { sessionPolicy } from './login.ts';
+import { CODE_WINDOW_MINUTES, OTP_MINUTES, sessionPolicy } from './login.ts';
 
 /** The scheduled job that removes credentials nobody can use any more; audited as itself. */
 export const HOUSEKEEPER: Actor = { kind: 'system', id: 'system:housekeeper', role: 'system', tenantId: null };
@@ -22,7 +22,8 @@ export async function purgeExpiredCredentials(app: App): Promise<Purged> {
     const count = async (sql: string, params: Date[]) => Number((await w.tx.query<{ n: number }>(`WITH gone AS (${sql} RETURNING 1) SELECT count(*)::int AS n FROM gone`, params))[0]!.n);
     const purged = {
       sessions: await count('DELETE FROM session WHERE expires_at <= $1 OR last_seen_at <= $2', [w.now, new Date(w.now.getTime() - idleMinutes * 60_000)]),
-      challenges: await count('DELETE FROM auth_challenge WHERE expires_at <= $1', [w.now]),
+      // One-time codes stay until their sending window is over: they count against the next ones.
+      challenges: await count(`DELETE FROM auth_challenge WHERE expires_at <= $1 AND (kind <> 'otp' OR expires_at <= $2)`, [w.now, new Date(w.now.getTime() - (CODE_WINDOW_MINUTES - OTP_MINUTES) * 60_000)]),
     };
     const event = { resourceId: null, subjectRef: null, purpose: 'retention', outcome: 'success' } as const;
     if (purged.sessions > 0) w.record({ ...event, action: 'session.purge', resourceType: 'Session' });

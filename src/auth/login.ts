@@ -72,23 +72,25 @@ export async function totpLogin(app: App, pendingToken: string, code: string, re
   });
 }
 
-const OTP_MINUTES = 10;
+export const OTP_MINUTES = 10;
 const OTP_MAX_ATTEMPTS = 5;
 const otpHash = (challengeId: string, code: string) => createHash('sha256').update(`${challengeId}:${code}`).digest('base64url');
 
-/** Login codes one address may be sent per CODE_WINDOW_MINUTES (the per-IP limit applies as well). */
+/** Login codes one address may be sent per CODE_WINDOW_MINUTES, asked from one client (the per-IP limit applies as well). */
 export const MAX_CODES_PER_WINDOW = 5;
-const CODE_WINDOW_MINUTES = 15;
+export const CODE_WINDOW_MINUTES = 15;
 
 /**
  * Patient login, step 1: a one-time code by e-mail. Nothing in the answer tells whether the address
  * is known: an unknown one gets a challenge as well (stored, counted and expiring like any other,
  * with a secret nobody holds), and the mail is sent after the answer (`delivery`: the caller logs a
  * failure), so neither the next steps' answers nor the time taken give the account away.
- * A new code replaces the address's earlier ones, and beyond MAX_CODES_PER_WINDOW in the window no
- * mail leaves (the challenge is stored all the same, unusable): nobody can flood an inbox.
+ * Beyond MAX_CODES_PER_WINDOW codes for one address from one client (`clientRef`, a pseudonymised
+ * IP) in the window, no mail leaves (the challenge is stored all the same, unusable): nobody can
+ * flood an inbox, and requests from elsewhere do not spend the budget of the patient's own. Earlier
+ * codes stay valid until they expire: a new request must not void the code the patient is typing.
  */
-export async function startPatientLogin(app: App, login: string, lang: 'fr' | 'en', requestId: string): Promise<{ challengeId: string; delivery: Promise<void> }> {
+export async function startPatientLogin(app: App, login: string, lang: 'fr' | 'en', requestId: string, clientRef: string): Promise<{ challengeId: string; delivery: Promise<void> }> {
   const challengeId = randomUUID();
   const found = await findAccountByLogin(app.db, app.keys, login);
   const account = found && found.role === 'patient' && !found.disabled_at ? found : null;
@@ -97,15 +99,14 @@ export async function startPatientLogin(app: App, login: string, lang: 'fr' | 'e
   const ref = loginHash(app.keys, login);
   const sendable = await app.uow.run(account ? asActor(account.id) : ANONYMOUS, requestId, async (w) => {
     const expiresAt = new Date(w.now.getTime() + OTP_MINUTES * 60_000);
-    await w.tx.query(`UPDATE auth_challenge SET used_at = $2 WHERE login_ref = $1 AND kind = 'otp' AND used_at IS NULL`, [ref, w.now]);
     // One statement counts the window's earlier codes and stores this one: codes asked for at once
     // (one batched transaction) are still counted one after the other.
     const [stored] = await w.tx.query<{ usable: boolean }>(
-      `WITH prior AS (SELECT count(*)::int AS n FROM auth_challenge WHERE login_ref = $4 AND kind = 'otp' AND expires_at > $5)
-       INSERT INTO auth_challenge (id, kind, account_id, login_ref, secret_hash, expires_at)
-         SELECT $1, 'otp', $2, $4, CASE WHEN prior.n < $6 THEN $3 ELSE $7 END, $8 FROM prior
+      `WITH prior AS (SELECT count(*)::int AS n FROM auth_challenge WHERE login_ref = $4 AND client_ref = $9 AND kind = 'otp' AND expires_at > $5)
+       INSERT INTO auth_challenge (id, kind, account_id, login_ref, client_ref, secret_hash, expires_at)
+         SELECT $1, 'otp', $2, $4, $9, CASE WHEN prior.n < $6 THEN $3 ELSE $7 END, $8 FROM prior
        RETURNING secret_hash = $3 AS usable`,
-      [challengeId, account?.id ?? null, usableHash, ref, new Date(expiresAt.getTime() - CODE_WINDOW_MINUTES * 60_000), MAX_CODES_PER_WINDOW, randomBytes(32).toString('base64url'), expiresAt],
+      [challengeId, account?.id ?? null, usableHash, ref, new Date(expiresAt.getTime() - CODE_WINDOW_MINUTES * 60_000), MAX_CODES_PER_WINDOW, randomBytes(32).toString('base64url'), expiresAt, clientRef],
     );
     const send = account !== null && stored!.usable;
     w.record({ action: 'auth.otp-sent', resourceType: 'Account', resourceId: account?.id ?? null, subjectRef: null, purpose: account && !send ? 'login-code-limit' : 'login', outcome: send ? 'success' : 'denied' });

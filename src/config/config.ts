@@ -48,10 +48,10 @@ const schema = z.object({
   /** The sender of notification mails. */
   mailFrom: z.string().trim().min(3).max(200).default('Saufconduit <no-reply@saufconduit.invalid>'),
   /**
-   * Longest wait on the mail server at each step (seconds). Below the notification job's lease
-   * (15 s), so a stalled server fails the attempt before another attempt may take the mail over.
+   * Longest a mail may take to send (seconds). Below the job lease (reportTimeoutSeconds + 5), so a
+   * stalled server fails the attempt before another attempt may take the mail over.
    */
-  mailTimeoutSeconds: z.coerce.number().int().min(1).max(14).default(10),
+  mailTimeoutSeconds: z.coerce.number().int().min(1).max(300).default(10),
   /**
    * The national reporting endpoint (FHIR R4). Unset: reports wait in the outbox, nothing is lost;
    * `npm start` then runs the bundled demo receiver and reports to it.
@@ -98,6 +98,9 @@ export function loadConfig(overrides: Partial<Record<keyof z.infer<typeof schema
     throw new Error(`invalid configuration: ${detail}`);
   }
   if (parsed.data.mailTransport === 'smtp' && !parsed.data.smtpUrl) throw new Error('invalid configuration: smtpUrl: SAUFCONDUIT_SMTP_URL is required with SAUFCONDUIT_MAIL_TRANSPORT=smtp');
+  if (parsed.data.mailTimeoutSeconds >= parsed.data.reportTimeoutSeconds + 5) {
+    throw new Error('invalid configuration: mailTimeoutSeconds: must be below the job lease, SAUFCONDUIT_REPORT_TIMEOUT_SECONDS + 5');
+  }
   const publicUrl = parsed.data.publicUrl ?? `http://localhost:${parsed.data.port}`;
   return Object.freeze({ ...parsed.data, publicUrl, secureCookies: publicUrl.startsWith('https:') });
 }

@@ -31,8 +31,9 @@ const FASTIFY: Record<string, ErrorCode> = {
 /**
  * Database failures that describe the moment, not a bug: another process won a race to the same
  * unique value (two processes handed the same idempotency key or new e-mail at once), a
- * serialization failure or deadlock, or a database going away. Retrying is the answer; nothing of
- * the request was kept (its transaction rolled back).
+ * serialization failure or deadlock, or a database going away. Retrying is the answer: the
+ * transaction rolled back (a connection lost during COMMIT leaves it unknown, and an idempotent
+ * retry then answers with what was stored).
  */
 const SQLSTATE: Record<string, ErrorCode> = {
   '23505': 'conflict', // unique_violation
@@ -57,11 +58,12 @@ export function issuesFromZod(e: ZodError, prefix: string): Issue[] {
  * The one place where errors become HTTP answers: typed errors keep their code and status, known
  * framework errors are mapped, anything else is a 500 `internal` that reveals nothing.
  */
-export function toHttpError(err: unknown): { code: ErrorCode; issues?: Issue[] } {
+export function toHttpError(err: unknown): { code: ErrorCode; issues?: Issue[]; database?: true } {
   if (err instanceof AppError) return err.issues ? { code: err.code, issues: err.issues } : { code: err.code };
   const fe = err as Partial<FastifyError> & { type?: string };
   if (fe.code && FASTIFY[fe.code]) return { code: FASTIFY[fe.code]! };
-  if (fe.code && Object.hasOwn(SQLSTATE, fe.code)) return { code: SQLSTATE[fe.code]! };
+  // Logged by the caller (a unique-index race is expected now and then; a stream of them is a bug).
+  if (fe.code && Object.hasOwn(SQLSTATE, fe.code)) return { code: SQLSTATE[fe.code]!, database: true };
   if (fe.statusCode === 429) return { code: 'rate_limited' };
   if (fe instanceof SyntaxError || fe.type === 'entity.parse.failed') return { code: 'invalid_json' };
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return { code: fe.statusCode === 413 ? 'payload_too_large' : fe.statusCode === 415 ? 'unsupported_media_type' : 'invalid_request' };

@@ -36,6 +36,8 @@ export interface RouteContext<P, Q, B> {
   principal: Principal;
   /** The raw session token for `pending` routes and logout. */
   token: string | null;
+  /** The client's pseudonymised IP (keyed hash, rotating key), for limits kept in the database. */
+  clientRef(): string;
 }
 
 export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {

@@ -88,21 +88,11 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   // one-time codes) they go through: a limit per route multiplied it by the number of routes.
   const loginSteps = server.createRateLimit({ max: config.authRateLimitPerMinute, timeWindow: 60_000, keyGenerator: (req) => `login:${ips.pseudonym(req.ip)}` });
   // Credentials that turn out invalid count against the client: the general limit is per presented
-  // credential, so without this every made-up token would bring a fresh budget of its own.
+  // credential, so every made-up token would otherwise bring a fresh budget of its own. Beyond this
+  // budget a client's unknown credentials are answered 429; valid ones (a colleague behind the same
+  // address) are never refused for it. Each unknown credential still costs its (batched) lookup.
   const badCredentials = server.createRateLimit({ max: Math.max(10, Math.floor(config.rateLimitPerMinute / 10)), timeWindow: 60_000, keyGenerator: (req) => `bad:${ips.pseudonym(req.ip)}` });
-  server.addHook('onRequest', async (req, reply) => {
-    if (!presentedToken(req)) return;
-    // A read, not a count: only failures count (onResponse below); the budget is spent at `max`.
-    const state = await badCredentials(req, { increment: false });
-    if (!state.isAllowed && state.remaining === 0) {
-      reply.header('retry-after', String(state.ttlInSeconds));
-      throw new AppError('rate_limited');
-    }
-  });
-  server.addHook('onResponse', async (req, reply) => {
-    if (reply.statusCode === 401 && presentedToken(req)) await badCredentials(req);
-  });
-  const limits: Limits = { loginSteps };
+  const limits: Limits = { loginSteps, ips };
 
   // Malformed JSON is judged inside the route, after the target record is authorized (see below):
   // the parser marks it instead of failing the request before we know who may see what.
@@ -117,9 +107,17 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
     if (!reply.getHeader('cache-control')) reply.header('cache-control', 'no-store');
   });
 
-  server.setErrorHandler((err, req, reply) => {
+  server.setErrorHandler(async (err, req, reply) => {
     const mapped = toHttpError(err);
     if (mapped.code === 'internal') req.log.error({ err }, 'unhandled error');
+    else if (mapped.database) req.log.warn({ err }, 'database refused the request');
+    if (mapped.code === 'unauthenticated' && presentedToken(req)) {
+      const spent = await badCredentials(req);
+      if (!spent.isAllowed && spent.isExceeded) {
+        reply.header('retry-after', String(spent.ttlInSeconds));
+        return sendError(reply, req, 'rate_limited');
+      }
+    }
     return sendError(reply, req, mapped.code, mapped.issues);
   });
   server.setNotFoundHandler((req, reply) => sendError(reply, req, 'not_found'));
@@ -134,6 +132,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
 type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
 interface Limits {
   loginSteps: Limiter;
+  ips: IpPseudonymizer;
 }
 
 function registerRoute(server: FastifyInstance, app: App, spec: RouteSpec, limits: Limits): void {
@@ -182,7 +181,7 @@ function registerRoute(server: FastifyInstance, app: App, spec: RouteSpec, limit
       }
       // Set before the handler so that it can still choose another status (an idempotent replay answers 200).
       if (spec.successStatus) reply.status(spec.successStatus);
-      const result = await spec.handler({ app, req, reply, requestId: req.id, lang, params, query, body, principal, token: presented?.token ?? null });
+      const result = await spec.handler({ app, req, reply, requestId: req.id, lang, params, query, body, principal, token: presented?.token ?? null, clientRef: () => limits.ips.pseudonym(req.ip) });
       if (reply.sent) return reply;
       return result;
     },

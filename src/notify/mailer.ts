@@ -18,30 +18,35 @@ export interface Mailer {
 }
 
 export interface SmtpOptions {
-  /** `smtp://user:pass@host:587` (STARTTLS when the server offers it) or `smtps://…:465` (TLS from the start). */
+  /**
+   * `smtp://user:pass@host:587` (STARTTLS, required) or `smtps://…:465` (TLS from the start). Only
+   * for a relay on the same host or network that has no TLS: `smtp://relay:25?requireTLS=false`.
+   */
   url: string;
   from: string;
-  /** Longest wait at each step: connecting, the greeting, and every answer of the server. */
+  /** Longest a send may take, queueing for a pooled connection included. */
   timeoutMs: number;
 }
 
 /**
- * Production transport: SMTP through nodemailer, on a small pool of kept-alive connections. Every
- * wait on the server is bounded, so a stalled mail server fails the attempt (the job retries it)
- * well before the notification's claim runs out and another attempt could send it again.
+ * Production transport: SMTP through nodemailer, on a small pool of kept-alive connections. A send
+ * is given up after `timeoutMs` all told, so a stalled mail server fails the attempt (the job
+ * retries it) before the notification's claim runs out and another attempt could send it again.
+ * STARTTLS is required: a server (or someone in the path) that does not offer it gets neither the
+ * password nor a login code in clear.
  */
 export class SmtpMailer implements Mailer {
   private readonly transport: Transporter;
   constructor(private readonly opts: SmtpOptions) {
     this.transport = nodemailer.createTransport({
-      url: opts.url, pool: true, maxConnections: 5, maxMessages: 500,
+      url: opts.url, pool: true, maxConnections: 5, maxMessages: 500, requireTLS: true,
       connectionTimeout: opts.timeoutMs, greetingTimeout: opts.timeoutMs, socketTimeout: opts.timeoutMs, dnsTimeout: opts.timeoutMs,
       // Our messages are plain text we compose: nothing may pull in a file or a URL.
       disableFileAccess: true, disableUrlAccess: true,
     });
   }
   async send(mail: Mail): Promise<void> {
-    await this.transport.sendMail({ from: this.opts.from, to: mail.to, subject: mail.subject, text: mail.text });
+    await this.transport.sendMail({ from: this.opts.from, to: mail.to, subject: mail.subject, text: mail.text, signal: AbortSignal.timeout(this.opts.timeoutMs) });
   }
   close(): void {
     this.transport.close();

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { ENGINES, openTestApp, openTestDb, type TestApp } from '../support/engines.ts';
-import { migrate } from '../../src/store/migrate.ts';
+import { readFileSync } from 'node:fs';
+import { migrate, splitStatements } from '../../src/store/migrate.ts';
 import { FieldCipher } from '../../src/crypto/fields.ts';
 
 describe('field encryption', () => {
@@ -68,6 +69,29 @@ describe.each(ENGINES)('the first data key on %s', (engine) => {
       expect(c.decrypt('patient.email:p1', b.encrypt('patient.email:p1', 'x'))).toBe('x');
       // A fourth process started later loads the same key too.
       expect((await FieldCipher.open(t.db, kek)).decrypt('patient.email:p1', written)).toBe('camille@example.org');
+    } finally {
+      await t.drop();
+    }
+  });
+
+  it('a database the old race left with two active keys upgrades: the newest stays active, both still read', async () => {
+    const t = await openTestDb(engine);
+    try {
+      await migrate(t.db);
+      const kek = randomBytes(32);
+      const cipher = await FieldCipher.open(t.db, kek);
+      const first = cipher.encrypt('patient.email:p1', 'one');
+      // Back to the state before migration 011, with the race's outcome: two active keys.
+      await t.db.exec('DROP INDEX data_key_one_active');
+      await cipher.rotate(t.db);
+      const second = cipher.encrypt('patient.email:p1', 'two');
+      await t.db.query('UPDATE data_key SET active = true');
+      const script = readFileSync(new URL('../../src/store/migrations/011_one_active_data_key.sql', import.meta.url), 'utf8');
+      for (const statement of splitStatements(script)) await t.db.query(statement);
+      const active = await t.db.query<{ id: string }>('SELECT id FROM data_key WHERE active');
+      expect(active.map((r) => r.id)).toEqual([second.split('.')[1]]);
+      const reopened = await FieldCipher.open(t.db, kek);
+      expect([reopened.decrypt('patient.email:p1', first), reopened.decrypt('patient.email:p1', second)]).toEqual(['one', 'two']);
     } finally {
       await t.drop();
     }

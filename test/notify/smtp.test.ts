@@ -10,7 +10,7 @@ import { openTestDb } from '../support/engines.ts';
 interface Received { from: string; to: string[]; raw: string; user: string | undefined }
 
 /** A real SMTP server on loopback (plain, authenticated), keeping what it receives in memory. */
-async function startSink(): Promise<{ url: (user?: string) => string; received: Received[]; close(): Promise<void> }> {
+async function startSink(): Promise<{ url: (user?: string) => string; plainUrl: string; received: Received[]; close(): Promise<void> }> {
   const received: Received[] = [];
   const server = new SMTPServer({
     secure: false, disabledCommands: ['STARTTLS'], allowInsecureAuth: true, authOptional: false, logger: false,
@@ -30,7 +30,9 @@ async function startSink(): Promise<{ url: (user?: string) => string; received: 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = (server as unknown as { server: Server }).server.address() as AddressInfo;
   return {
-    url: (user = 'saufconduit:s3cret%20pass') => `smtp://${user}@127.0.0.1:${port}`,
+    // This test server has no TLS: the URL says so (the transport requires STARTTLS otherwise).
+    url: (user = 'saufconduit:s3cret%20pass') => `smtp://${user}@127.0.0.1:${port}?requireTLS=false`,
+    plainUrl: `smtp://saufconduit:s3cret%20pass@127.0.0.1:${port}`,
     received,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
@@ -48,7 +50,9 @@ describe('SMTP mail transport', () => {
   it('is chosen with SAUFCONDUIT_MAIL_TRANSPORT=smtp, which needs SAUFCONDUIT_SMTP_URL', () => {
     expect(() => loadConfig({}, { SAUFCONDUIT_MAIL_TRANSPORT: 'smtp' })).toThrow(/SAUFCONDUIT_SMTP_URL is required/);
     expect(() => loadConfig({}, { SAUFCONDUIT_MAIL_TRANSPORT: 'smtp', SAUFCONDUIT_SMTP_URL: 'http://mail.example' })).toThrow(/smtpUrl/);
-    expect(() => loadConfig({}, { SAUFCONDUIT_MAIL_TIMEOUT_SECONDS: '30' })).toThrow(/mailTimeoutSeconds/);
+    // A send must give up before the job's lease (report timeout + 5 s) runs out.
+    expect(() => loadConfig({}, { SAUFCONDUIT_MAIL_TIMEOUT_SECONDS: '15' })).toThrow(/mailTimeoutSeconds: must be below the job lease/);
+    expect(loadConfig({}, { SAUFCONDUIT_MAIL_TIMEOUT_SECONDS: '15', SAUFCONDUIT_REPORT_TIMEOUT_SECONDS: '20' }).mailTimeoutSeconds).toBe(15);
     const c = loadConfig({}, { SAUFCONDUIT_MAIL_TRANSPORT: 'smtp', SAUFCONDUIT_SMTP_URL: 'smtps://u:p@mail.example:465', SAUFCONDUIT_MAIL_FROM: 'Pharmacie <noreply@pharmacie.example>' });
     expect(c).toMatchObject({ mailTransport: 'smtp', smtpUrl: 'smtps://u:p@mail.example:465', mailFrom: 'Pharmacie <noreply@pharmacie.example>', mailTimeoutSeconds: 10 });
     expect(() => createMailer('smtp', '/nonexistent')).toThrow(/SAUFCONDUIT_SMTP_URL/);
@@ -71,6 +75,17 @@ describe('SMTP mail transport', () => {
     }
   });
 
+  it('requires STARTTLS: a server that does not offer it (or whose offer was stripped on the way) gets nothing', async () => {
+    const before = sink.received.length;
+    const mailer = new SmtpMailer({ url: sink.plainUrl, from: 'a@b.example', timeoutMs: 2000 });
+    try {
+      await expect(mailer.send({ to: 'x@example.org', subject: 's', text: 'Votre code : 123456' })).rejects.toThrow(/STARTTLS/i);
+      expect(sink.received.length).toBe(before);
+    } finally {
+      mailer.close();
+    }
+  });
+
   it('refuses wrong credentials as a failed send', async () => {
     const mailer = new SmtpMailer({ url: sink.url('saufconduit:wrong'), from: 'a@b.example', timeoutMs: 2000 });
     try {
@@ -88,7 +103,7 @@ describe('SMTP mail transport', () => {
     const mailer = new SmtpMailer({ url: `smtp://127.0.0.1:${port}`, from: 'a@b.example', timeoutMs: 300 });
     try {
       // Without the timeouts this promise would wait for the server for ever (the test would time out).
-      await expect(mailer.send({ to: 'x@example.org', subject: 's', text: 't' })).rejects.toThrow(/greeting|timeout/i);
+      await expect(mailer.send({ to: 'x@example.org', subject: 's', text: 't' })).rejects.toThrow(/greeting|timeout|aborted/i);
     } finally {
       mailer.close();
       for (const s of sockets) s.destroy();

@@ -47,8 +47,8 @@ export const authRoutes = [
     summary: 'Patient login step 1: e-mails a one-time code. Answers the same whether or not the address is known.',
     body: z.strictObject({ login: Login, lang: z.enum(['fr', 'en']).optional() }),
     successStatus: 202,
-    async handler({ app, req, body, requestId, lang }) {
-      const { challengeId, delivery } = await startPatientLogin(app, body.login, body.lang ?? lang, requestId);
+    async handler({ app, req, body, requestId, lang, clientRef }) {
+      const { challengeId, delivery } = await startPatientLogin(app, body.login, body.lang ?? lang, requestId, clientRef());
       delivery.catch((err: unknown) => req.log.warn({ err }, 'login code mail not sent'));
       return { challengeId };
     },

@@ -207,11 +207,11 @@ export const authPageRoutes = [
   route<undefined, undefined, z.infer<typeof EmailForm>>({
     method: 'POST', url: '/patient/login', surface: 'web', auth: 'none', policy: 'authentication', produces: 'text/html', form: true, sensitive: true, body: EmailForm,
     summary: 'Patient login step 1: e-mails a one-time code (same answer whether or not the address is known).',
-    async handler({ app, req, reply, lang, body, requestId }) {
+    async handler({ app, req, reply, lang, body, requestId, clientRef }) {
       const form = cleanForm(body);
       const parsed = z.object({ login: Email }).safeParse(form);
       if (!parsed.success) return sendPage(reply, patientLoginPage(lang, { values: { login: form.login }, errors: { login: form.login ? 'errEmail' : 'errRequired' } }), 400);
-      const { challengeId, delivery } = await startPatientLogin(app, parsed.data.login, lang, requestId);
+      const { challengeId, delivery } = await startPatientLogin(app, parsed.data.login, lang, requestId, clientRef());
       delivery.catch((err: unknown) => req.log.warn({ err }, 'login code mail not sent'));
       reply.setCookie(CHALLENGE_COOKIE, challengeId, { path: CHALLENGE_PATH, httpOnly: true, sameSite: 'strict', secure: app.config.secureCookies, signed: true, maxAge: 600 });
       return seeOther(reply, '/patient/login/code');
