@@ -49,9 +49,10 @@ const schema = z.object({
   mailFrom: z.string().trim().min(3).max(200).default('Saufconduit <no-reply@saufconduit.invalid>'),
   /**
    * Longest a mail may take to send (seconds). Below the job lease (reportTimeoutSeconds + 5), so a
-   * stalled server fails the attempt before another attempt may take the mail over.
+   * stalled server fails the attempt before another attempt may take the mail over. Unset: 10, or
+   * less when the lease is shorter.
    */
-  mailTimeoutSeconds: z.coerce.number().int().min(1).max(300).default(10),
+  mailTimeoutSeconds: z.coerce.number().int().min(1).max(300).optional(),
   /**
    * The national reporting endpoint (FHIR R4). Unset: reports wait in the outbox, nothing is lost;
    * `npm start` then runs the bundled demo receiver and reports to it.
@@ -63,7 +64,7 @@ const schema = z.object({
   reportIdentity: z.enum(IDENTITY_MODES).default('identified'),
 });
 
-export type Config = Readonly<z.infer<typeof schema> & { publicUrl: string; secureCookies: boolean }>;
+export type Config = Readonly<Omit<z.infer<typeof schema>, 'mailTimeoutSeconds'> & { mailTimeoutSeconds: number; publicUrl: string; secureCookies: boolean }>;
 
 export function loadConfig(overrides: Partial<Record<keyof z.infer<typeof schema>, unknown>> = {}, env = process.env): Config {
   const raw = {
@@ -98,9 +99,11 @@ export function loadConfig(overrides: Partial<Record<keyof z.infer<typeof schema
     throw new Error(`invalid configuration: ${detail}`);
   }
   if (parsed.data.mailTransport === 'smtp' && !parsed.data.smtpUrl) throw new Error('invalid configuration: smtpUrl: SAUFCONDUIT_SMTP_URL is required with SAUFCONDUIT_MAIL_TRANSPORT=smtp');
-  if (parsed.data.mailTimeoutSeconds >= parsed.data.reportTimeoutSeconds + 5) {
+  const lease = parsed.data.reportTimeoutSeconds + 5;
+  if (parsed.data.mailTimeoutSeconds !== undefined && parsed.data.mailTimeoutSeconds >= lease) {
     throw new Error('invalid configuration: mailTimeoutSeconds: must be below the job lease, SAUFCONDUIT_REPORT_TIMEOUT_SECONDS + 5');
   }
+  const mailTimeoutSeconds = parsed.data.mailTimeoutSeconds ?? Math.min(10, lease - 1);
   const publicUrl = parsed.data.publicUrl ?? `http://localhost:${parsed.data.port}`;
-  return Object.freeze({ ...parsed.data, publicUrl, secureCookies: publicUrl.startsWith('https:') });
+  return Object.freeze({ ...parsed.data, mailTimeoutSeconds, publicUrl, secureCookies: publicUrl.startsWith('https:') });
 }

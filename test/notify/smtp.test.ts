@@ -53,6 +53,9 @@ describe('SMTP mail transport', () => {
     // A send must give up before the job's lease (report timeout + 5 s) runs out.
     expect(() => loadConfig({}, { SAUFCONDUIT_MAIL_TIMEOUT_SECONDS: '15' })).toThrow(/mailTimeoutSeconds: must be below the job lease/);
     expect(loadConfig({}, { SAUFCONDUIT_MAIL_TIMEOUT_SECONDS: '15', SAUFCONDUIT_REPORT_TIMEOUT_SECONDS: '20' }).mailTimeoutSeconds).toBe(15);
+    // Unset, it follows a short lease down (10 s by default).
+    expect(loadConfig({}, {}).mailTimeoutSeconds).toBe(10);
+    expect(loadConfig({}, { SAUFCONDUIT_REPORT_TIMEOUT_SECONDS: '2' }).mailTimeoutSeconds).toBe(6);
     const c = loadConfig({}, { SAUFCONDUIT_MAIL_TRANSPORT: 'smtp', SAUFCONDUIT_SMTP_URL: 'smtps://u:p@mail.example:465', SAUFCONDUIT_MAIL_FROM: 'Pharmacie <noreply@pharmacie.example>' });
     expect(c).toMatchObject({ mailTransport: 'smtp', smtpUrl: 'smtps://u:p@mail.example:465', mailFrom: 'Pharmacie <noreply@pharmacie.example>', mailTimeoutSeconds: 10 });
     expect(() => createMailer('smtp', '/nonexistent')).toThrow(/SAUFCONDUIT_SMTP_URL/);
