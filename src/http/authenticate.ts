@@ -20,7 +20,8 @@ export interface Presented {
 export function presentedToken(req: FastifyRequest): Presented | null {
   const h = req.headers.authorization;
   if (typeof h === 'string') {
-    const m = /^Bearer ([A-Za-z0-9_-]{10,200})$/.exec(h);
+    // The scheme name is case-insensitive (RFC 9110 §11.1).
+    const m = /^bearer ([A-Za-z0-9_-]{10,200})$/i.exec(h);
     return m ? { token: m[1]!, via: 'bearer' } : null;
   }
   const c = req.cookies?.[SESSION_COOKIE];

@@ -34,6 +34,7 @@ const BODY_LIMIT = 64 * 1024;
 export async function buildServer(app: App, options: ServerOptions = {}): Promise<FastifyInstance> {
   const ips = new IpPseudonymizer();
   const { config } = app;
+  const security = securityHeaders({ secureCookies: config.secureCookies });
   const requestTimeout = Math.round(config.requestTimeoutSeconds * 1000);
   const server = Fastify({
     bodyLimit: BODY_LIMIT,
@@ -46,7 +47,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
     requestIdHeader: false,
     return503OnClosing: true,
     // Requests Node's HTTP parser refuses before routing answer from our catalogue too.
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: clientErrorAnswer(security),
     // Router-level failures (over-long or malformed path parameters) answer from our catalogue too.
     // They skip the request hooks: the headers every answer carries are set here.
     frameworkErrors: (error, req, reply) => {
@@ -68,7 +69,6 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
 
   await server.register(cookie, { secret: createHash('sha256').update(app.keys.lookup).update('cookie').digest() });
   await server.register(formbody, { bodyLimit: BODY_LIMIT });
-  const security = securityHeaders({ secureCookies: config.secureCookies });
   server.addHook('onRequest', (_req, reply, done) => {
     reply.headers(security);
     done();
@@ -190,16 +190,20 @@ function registerRoute(server: FastifyInstance, app: App, spec: RouteSpec, limit
 
 /**
  * A request Node's parser refused (headers over 16 KiB, a malformed request line, conflicting
- * Content-Length and Transfer-Encoding, a timeout): our error shape, then the connection is closed.
- * There is no request yet, so no request id and no language: English.
+ * Content-Length and Transfer-Encoding, a timeout): our error shape with the security headers every
+ * answer carries, then the connection is closed. There is no request yet, so no request id and no
+ * language: English.
  */
-function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const code: ErrorCode = err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : 'invalid_request';
-  const status = ERRORS[code].status;
-  const body = JSON.stringify({ error: { code, message: errorMessage(code, 'en') } });
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n`
-    + `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n${body}`);
+function clientErrorAnswer(security: Record<string, string>): (err: NodeJS.ErrnoException, socket: Duplex) => void {
+  const headers = Object.entries({ ...security, 'cache-control': 'no-store' }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  return (err, socket) => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const code: ErrorCode = err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : 'invalid_request';
+    const status = ERRORS[code].status;
+    const body = JSON.stringify({ error: { code, message: errorMessage(code, 'en') } });
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n`
+      + `Content-Length: ${Buffer.byteLength(body)}\r\n${headers}\r\n${body}`);
+  };
 }
 
 /**

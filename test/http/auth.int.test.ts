@@ -142,6 +142,14 @@ describe.each(ENGINES)('authentication on %s', (engine) => {
     expect(Number(await counter())).toBe(0);
   });
 
+  it('the Authorization scheme is case-insensitive (RFC 9110): "bearer" and "BEARER" work like "Bearer"', async () => {
+    const staff = (await demoCredentials(app)).principals.find((p) => p.name === 'pharmacy-a-staff')!;
+    const token = staff.headers.authorization!.replace(/^Bearer /, '');
+    for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
+      expect((await server.inject({ method: 'GET', url: '/api/me', headers: { authorization: `${scheme} ${token}` } })).statusCode, scheme).toBe(200);
+    }
+  });
+
   it('password + TOTP gives a rotated full session; the same code cannot be replayed', async () => {
     const at = new Date();
     const { pending, second } = await login(alice, at);

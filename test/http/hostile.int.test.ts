@@ -164,6 +164,9 @@ describe.each(ENGINES)('hostile input on %s', (engine) => {
       for (const [request, status, code] of cases) {
         const answer = await raw(request);
         expect(answer.slice(0, 12), request.slice(0, 40)).toBe(`HTTP/1.1 ${status}`);
+        // The headers every answer carries, here too.
+        const head = answer.slice(0, answer.indexOf('\r\n\r\n')).toLowerCase();
+        for (const h of ["content-security-policy: default-src 'none'", 'x-content-type-options: nosniff', 'cache-control: no-store', 'referrer-policy: no-referrer']) expect(head, h).toContain(h);
         const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: { code: string; message: string } };
         expect(body.error.code).toBe(code);
         expect(Object.keys(ERRORS)).toContain(body.error.code);
