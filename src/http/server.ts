@@ -120,9 +120,19 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
     }
     return sendError(reply, req, mapped.code, mapped.issues);
   });
-  server.setNotFoundHandler((req, reply) => sendError(reply, req, 'not_found'));
-
   const routes = allRoutes();
+  // A path that exists under other methods answers 405 with the methods it takes, not 404.
+  const shapes = [...routes.map((r) => ({ url: r.url, method: r.method })), { url: '/openapi.json', method: 'GET' }]
+    .map((r) => ({ method: r.method, re: new RegExp(`^${r.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z]+/g, '[^/]+')}$`) }));
+  server.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    const methods = new Set(shapes.filter((s) => s.re.test(path)).map((s) => s.method));
+    if (methods.size === 0) return sendError(reply, req, 'not_found');
+    if (methods.has('GET')) methods.add('HEAD');
+    reply.header('allow', [...methods].sort().join(', '));
+    return sendError(reply, req, 'method_not_allowed');
+  });
+
   for (const spec of routes) registerRoute(server, app, spec, limits);
   const openapi = buildOpenApi(routes, app.config.publicUrl);
   server.get('/openapi.json', async (_req, reply) => reply.header('cache-control', 'public, max-age=300').send(openapi));

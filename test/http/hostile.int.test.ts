@@ -197,6 +197,19 @@ describe.each(ENGINES)('hostile input on %s', (engine) => {
     }
   });
 
+  it('a method a path does not take answers 405 with Allow; an unknown path 404', async () => {
+    const doc = staff.canAccess.documentId![0]!;
+    const cases: [string, string, string][] = [
+      ['DELETE', '/api/patients', 'GET, HEAD, POST'], ['PUT', `/api/documents/${doc}`, 'GET, HEAD'], ['PATCH', '/openapi.json', 'GET, HEAD'], ['GET', '/api/auth/login', 'POST'],
+    ];
+    for (const [method, url, allow] of cases) {
+      const res = await server.inject({ method: method as 'GET', url, headers: staff.headers });
+      expectClientError(res, 'method_not_allowed');
+      expect(res.headers.allow, `${method} ${url}`).toBe(allow);
+    }
+    expectClientError(await server.inject({ method: 'PUT', url: '/api/no-such-thing', headers: staff.headers }), 'not_found');
+  });
+
   it('an unknown or malformed address answers a browser with a page, an API client with JSON; a page route always with a page', async () => {
     const browser = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
     const cases: [string, 'negotiated' | 'page' | 'json'][] = [
