@@ -175,6 +175,12 @@ function registerRoute(server: FastifyInstance, app: App, spec: RouteSpec, limit
         return r.data as T;
       };
       const params = parse(spec.params, req.params, 'params');
+      // An API route that declares no query string takes none (but the answer's language): a
+      // parameter it would silently ignore is a client's mistake, and says so.
+      if (!spec.query && spec.url.startsWith('/api/')) {
+        const unknown = Object.keys((req.query ?? {}) as Record<string, unknown>).find((k) => k !== 'lang');
+        if (unknown !== undefined) throw new AppError('invalid_request', [{ path: 'query', code: 'unrecognized_keys' }]);
+      }
       const query = parse(spec.query, req.query, 'query');
       let body: unknown;
       try {

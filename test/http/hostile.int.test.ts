@@ -197,6 +197,13 @@ describe.each(ENGINES)('hostile input on %s', (engine) => {
     }
   });
 
+  it('an API route without a query string refuses one (lang aside) instead of ignoring it', async () => {
+    const refused = await server.inject({ method: 'GET', url: '/api/patients?tenantId=other&limit=5', headers: staff.headers });
+    expectClientError(refused, 'invalid_request');
+    expect(refused.json().error.issues).toEqual([{ path: 'query', code: 'unrecognized_keys' }]);
+    expect((await server.inject({ method: 'GET', url: '/api/patients?lang=fr', headers: staff.headers })).statusCode).toBe(200);
+  });
+
   it('a method a path does not take answers 405 with Allow; an unknown path 404', async () => {
     const doc = staff.canAccess.documentId![0]!;
     const cases: [string, string, string][] = [
