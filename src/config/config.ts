@@ -64,6 +64,12 @@ const schema = z.object({
   reportIdentity: z.enum(IDENTITY_MODES).default('identified'),
 });
 
+/**
+ * A delivery job's lease (seconds): longer than one report attempt, so a slow attempt is never run
+ * twice at once. Mail sends must give up within it.
+ */
+export const jobLeaseSeconds = (reportTimeoutSeconds: number): number => reportTimeoutSeconds + 5;
+
 export type Config = Readonly<Omit<z.infer<typeof schema>, 'mailTimeoutSeconds'> & { mailTimeoutSeconds: number; publicUrl: string; secureCookies: boolean }>;
 
 export function loadConfig(overrides: Partial<Record<keyof z.infer<typeof schema>, unknown>> = {}, env = process.env): Config {
@@ -99,7 +105,7 @@ export function loadConfig(overrides: Partial<Record<keyof z.infer<typeof schema
     throw new Error(`invalid configuration: ${detail}`);
   }
   if (parsed.data.mailTransport === 'smtp' && !parsed.data.smtpUrl) throw new Error('invalid configuration: smtpUrl: SAUFCONDUIT_SMTP_URL is required with SAUFCONDUIT_MAIL_TRANSPORT=smtp');
-  const lease = parsed.data.reportTimeoutSeconds + 5;
+  const lease = jobLeaseSeconds(parsed.data.reportTimeoutSeconds);
   if (parsed.data.mailTimeoutSeconds !== undefined && parsed.data.mailTimeoutSeconds >= lease) {
     throw new Error('invalid configuration: mailTimeoutSeconds: must be below the job lease, SAUFCONDUIT_REPORT_TIMEOUT_SECONDS + 5');
   }

@@ -4,6 +4,7 @@ import type { Db, SqlParam, Tx } from '../store/db.ts';
 import { deliverReport, DeliveryFailed, type ReportTarget } from './deliver.ts';
 import { NotificationFailed, sendResultNotifications } from '../notify/result-available.ts';
 import type { OutboxKind } from './outbox.ts';
+import { jobLeaseSeconds } from '../config/config.ts';
 
 /**
  * Background delivery of the outbox on pg-boss (a PostgreSQL-backed job queue), on both engines.
@@ -63,8 +64,7 @@ export async function startJobs(app: App, options: JobsOptions = {}): Promise<Jo
   const log = options.log ?? silent;
   const reportUrl = options.reportUrl === undefined ? (app.config.reportUrl ?? null) : options.reportUrl;
   const timeoutMs = app.config.reportTimeoutSeconds * 1000;
-  // A job's lease: longer than one attempt, so a slow attempt is never run twice at once.
-  const expireInSeconds = app.config.reportTimeoutSeconds + 5;
+  const expireInSeconds = jobLeaseSeconds(app.config.reportTimeoutSeconds);
   const retryLimit = options.retryLimit ?? RETRY_DEFAULTS.retryLimit;
   const retryDelay = options.retryDelaySeconds ?? RETRY_DEFAULTS.retryDelaySeconds;
   const rearmAfterMs = options.rearmAfterMs ?? RETRY_DEFAULTS.rearmAfterMs;
@@ -258,7 +258,7 @@ export async function installJobQueue(connectionString: string, reportTimeoutSec
   boss.on('error', () => undefined);
   await boss.start();
   try {
-    const options = { retryLimit: RETRY_DEFAULTS.retryLimit, retryDelay: RETRY_DEFAULTS.retryDelaySeconds, retryBackoff: true, expireInSeconds: reportTimeoutSeconds + 5 };
+    const options = { retryLimit: RETRY_DEFAULTS.retryLimit, retryDelay: RETRY_DEFAULTS.retryDelaySeconds, retryBackoff: true, expireInSeconds: jobLeaseSeconds(reportTimeoutSeconds) };
     for (const name of Object.values(QUEUES)) await ensureQueue(boss, name, options);
   } finally {
     await boss.stop({ graceful: false, wait: true });
