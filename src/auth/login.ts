@@ -83,14 +83,14 @@ export const CODE_WINDOW_MINUTES = 15;
 /**
  * Patient login, step 1: a one-time code by e-mail. Nothing in the answer tells whether the address
  * is known: an unknown one gets a challenge as well (stored, counted and expiring like any other,
- * with a secret nobody holds), and the mail is sent after the answer (`delivery`: the caller logs a
- * failure), so neither the next steps' answers nor the time taken give the account away.
+ * with a secret nobody holds), and the mail is sent after the answer (a failure is logged to `log`),
+ * so neither the next steps' answers nor the time taken give the account away.
  * Beyond MAX_CODES_PER_WINDOW codes for one address from one client (`clientRef`, a pseudonymised
  * IP) in the window, no mail leaves (the challenge is stored all the same, unusable): nobody can
  * flood an inbox, and requests from elsewhere do not spend the budget of the patient's own. Earlier
  * codes stay valid until they expire: a new request must not void the code the patient is typing.
  */
-export async function startPatientLogin(app: App, login: string, lang: 'fr' | 'en', requestId: string, clientRef: string): Promise<{ challengeId: string; delivery: Promise<void> }> {
+export async function startPatientLogin(app: App, login: string, lang: 'fr' | 'en', requestId: string, clientRef: string, log: MailLog): Promise<{ challengeId: string }> {
   const challengeId = randomUUID();
   const found = await findAccountByLogin(app.db, app.keys, login);
   const account = found && found.role === 'patient' && !found.disabled_at ? found : null;
@@ -112,14 +112,20 @@ export async function startPatientLogin(app: App, login: string, lang: 'fr' | 'e
     w.record({ action: 'auth.otp-sent', resourceType: 'Account', resourceId: account?.id ?? null, subjectRef: null, purpose: account && !send ? 'login-code-limit' : 'login', outcome: send ? 'success' : 'denied' });
     return send;
   });
-  if (!account || !sendable) return { challengeId, delivery: Promise.resolve() };
-  const delivery = (async () => {
-    const to = (await accountLogin(app.db, app.fields, account.id))!;
-    await app.mailer.send(lang === 'fr'
-      ? { to, subject: 'Votre code de connexion Saufconduit', text: `Votre code : ${code}\nIl expire dans ${OTP_MINUTES} minutes. Si vous n'avez rien demandé, ignorez ce message.` }
-      : { to, subject: 'Your Saufconduit login code', text: `Your code: ${code}\nIt expires in ${OTP_MINUTES} minutes. If you did not ask for it, ignore this message.` });
-  })();
-  return { challengeId, delivery };
+  if (account && sendable) {
+    void (async () => {
+      const to = (await accountLogin(app.db, app.fields, account.id))!;
+      await app.mailer.send(lang === 'fr'
+        ? { to, subject: 'Votre code de connexion Saufconduit', text: `Votre code : ${code}\nIl expire dans ${OTP_MINUTES} minutes. Si vous n'avez rien demandé, ignorez ce message.` }
+        : { to, subject: 'Your Saufconduit login code', text: `Your code: ${code}\nIt expires in ${OTP_MINUTES} minutes. If you did not ask for it, ignore this message.` });
+    })().catch((err: unknown) => log.warn({ err }, 'login code mail not sent'));
+  }
+  return { challengeId };
+}
+
+/** Where a login-code mail that could not be sent is reported (the request's logger). */
+interface MailLog {
+  warn(obj: { err: unknown }, msg: string): void;
 }
 
 /** Patient login, step 2: the code plus a knowledge check (birth date on one of their records). */

@@ -48,9 +48,7 @@ export const authRoutes = [
     body: z.strictObject({ login: Login, lang: z.enum(['fr', 'en']).optional() }),
     successStatus: 202,
     async handler({ app, req, body, requestId, lang, clientRef }) {
-      const { challengeId, delivery } = await startPatientLogin(app, body.login, body.lang ?? lang, requestId, clientRef());
-      delivery.catch((err: unknown) => req.log.warn({ err }, 'login code mail not sent'));
-      return { challengeId };
+      return startPatientLogin(app, body.login, body.lang ?? lang, requestId, clientRef(), req.log);
     },
   }),
   route<undefined, undefined, { challengeId: string; code: string; birthDate: string }>({

@@ -211,8 +211,7 @@ export const authPageRoutes = [
       const form = cleanForm(body);
       const parsed = z.object({ login: Email }).safeParse(form);
       if (!parsed.success) return sendPage(reply, patientLoginPage(lang, { values: { login: form.login }, errors: { login: form.login ? 'errEmail' : 'errRequired' } }), 400);
-      const { challengeId, delivery } = await startPatientLogin(app, parsed.data.login, lang, requestId, clientRef());
-      delivery.catch((err: unknown) => req.log.warn({ err }, 'login code mail not sent'));
+      const { challengeId } = await startPatientLogin(app, parsed.data.login, lang, requestId, clientRef(), req.log);
       reply.setCookie(CHALLENGE_COOKIE, challengeId, { path: CHALLENGE_PATH, httpOnly: true, sameSite: 'strict', secure: app.config.secureCookies, signed: true, maxAge: 600 });
       return seeOther(reply, '/patient/login/code');
     },
