@@ -69,7 +69,7 @@ function renderTrust(): void {
     $('viewfinder').hidden = true;
     $('camera').textContent = t('startCamera');
   }
-  $('offline').hidden = navigator.onLine;
+  $('offline').hidden = navigator.onLine && !keeper.unreachable;
 }
 
 function notice(key: MessageKey | null): void {

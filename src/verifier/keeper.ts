@@ -53,6 +53,11 @@ export class TrustKeeper {
   state: KeeperState = { kind: 'loading' };
   /** The last bundle downloaded did not verify (for instance the publisher's key changed): reconnecting alone will not help. */
   refused = false;
+  /**
+   * The last refresh could not reach the server (network error or timeout). `navigator.onLine` alone
+   * is not enough: it stays true on a network that does not reach us, and under some emulations.
+   */
+  unreachable = false;
   private anchor: TrustAnchor | null = null;
   private refreshing: Promise<void> | null = null;
 
@@ -78,8 +83,15 @@ export class TrustKeeper {
         this.anchor ??= await this.pinnedAnchor();
         await this.adopt(await download(BUNDLE_URL), true);
         this.refused = false;
+        this.unreachable = false;
       } catch (err) {
-        if (!(err instanceof TrustError)) return; // offline or server unreachable: keep what we have
+        if (!(err instanceof TrustError)) {
+          // Offline or server unreachable: keep what we have, and say so.
+          this.unreachable = true;
+          this.onChange();
+          return;
+        }
+        this.unreachable = false;
         this.refused = true;
         if (this.state.kind !== 'ready') this.set({ kind: 'none', refused: true });
         else this.onChange();

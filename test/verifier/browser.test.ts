@@ -309,7 +309,7 @@ describe('the /verify web app in Chromium', () => {
       await context.setOffline(true);
       await page.reload();
       await page.locator('#trust[data-state="fresh"]').waitFor();
-      expect(await page.locator('#offline').isVisible()).toBe(true);
+      await expect.poll(() => page.locator('#offline').isVisible(), { timeout: 5_000 }).toBe(true);
       expect(await paste(page, person.hc1)).toEqual({ verdict: 'valid', text: greenText(person) });
 
       // 73 hours later, still offline: the 72-hour bundle has expired.
