@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAIL_TRANSPORTS } from '../notify/mailer.ts';
 import { IDENTITY_MODES } from '../reporting/fhir.ts';
+import { parseTrustProxy } from './trust-proxy.ts';
 
 /**
  * Runtime configuration, read once from the environment, validated, frozen. Every default is
@@ -26,8 +27,19 @@ const schema = z.object({
   sessionAbsoluteMinutes: z.coerce.number().int().min(5).max(7 * 24 * 60).default(12 * 60),
   /** Pino log level; logs never carry personal data whatever the level. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Behind a TLS-terminating proxy, trust X-Forwarded-* from it (for pseudonymised client IPs). */
-  trustProxy: z.stringbool().default(false),
+  /**
+   * Behind a TLS-terminating proxy: how many proxies stand in front (a hop count, `1`) or their
+   * addresses/CIDRs, so that the client address is the one our proxy appended to X-Forwarded-For and
+   * never what the client wrote there itself. Unset: the socket's peer is the client. `true` is refused.
+   */
+  trustProxy: z.union([z.string(), z.boolean(), z.number()]).optional().transform((v, ctx) => {
+    try {
+      return parseTrustProxy(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  }),
   /** Requests per minute per principal (or per pseudonymised IP when anonymous). */
   rateLimitPerMinute: z.coerce.number().int().min(1).max(10_000_000).default(600),
   /** Login attempts per minute per IP: tight, against credential stuffing and code guessing. */

@@ -19,6 +19,7 @@ import { ACTIONS, type Action } from '../policy/authorize.ts';
 import { assertMayTarget } from '../domain/visibility.ts';
 import { buildOpenApi } from './openapi.ts';
 import { securityHeaders } from './security-headers.ts';
+import { trustFunction } from '../config/trust-proxy.ts';
 
 export interface ServerOptions {
   /** Where JSON logs go (tests capture them to prove they hold no personal data). */
@@ -42,7 +43,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
     // open requests every connectionsCheckingInterval, so the 408 comes within 1.25× the timeout.
     requestTimeout,
     http: { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.max(100, Math.round(requestTimeout / 4)) },
-    trustProxy: config.trustProxy,
+    trustProxy: trustFunction(config.trustProxy),
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     return503OnClosing: true,
