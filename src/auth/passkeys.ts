@@ -5,7 +5,9 @@ import {
 } from '@simplewebauthn/server';
 import type { App } from '../app.ts';
 import { AppError } from '../errors/catalogue.ts';
-import { ANONYMOUS, type Actor } from '../domain/work.ts';
+import { ANONYMOUS, type Actor, type Work } from '../domain/work.ts';
+import type { Principal } from '../policy/principal.ts';
+import type { Queryable } from '../store/db.ts';
 import { createSession } from './sessions.ts';
 import { sessionPolicy } from './login.ts';
 
@@ -24,8 +26,8 @@ async function storeChallenge(app: App, kind: 'webauthn-login' | 'webauthn-regis
 }
 
 /** Single use: the challenge is consumed whether or not the answer verifies. */
-async function takeChallenge(app: App, id: string, kind: string, accountId: string | null): Promise<string> {
-  const [row] = await app.db.query<{ secret_hash: string; expires_at: Date; account_id: string | null }>(
+async function takeChallenge(db: Queryable, id: string, kind: string, accountId: string | null): Promise<string> {
+  const [row] = await db.query<{ secret_hash: string; expires_at: Date; account_id: string | null }>(
     'UPDATE auth_challenge SET used_at = now() WHERE id = $1 AND kind = $2 AND used_at IS NULL RETURNING secret_hash, expires_at, account_id', [id, kind]);
   if (!row || new Date(row.expires_at) <= new Date() || (accountId !== null && row.account_id !== accountId)) throw new AppError('challenge_expired');
   return row.secret_hash;
@@ -39,7 +41,7 @@ export async function passkeyLoginOptions(app: App) {
 
 /** A passkey with user verification is both factors at once: it yields a full session. */
 export async function passkeyLogin(app: App, challengeId: string, response: AuthenticationResponseJSON, requestId: string): Promise<{ token: string }> {
-  const challenge = await takeChallenge(app, challengeId, 'webauthn-login', null);
+  const challenge = await takeChallenge(app.db, challengeId, 'webauthn-login', null);
   const [cred] = await app.db.query<{ id: string; account_id: string; public_key: string; counter: number; transports: string; disabled_at: Date | null }>(
     'SELECT c.id, c.account_id, c.public_key, c.counter, c.transports, a.disabled_at FROM webauthn_credential c JOIN account a ON a.id = c.account_id WHERE c.id = $1', [response.id]);
   const denied = async () => {
@@ -61,27 +63,40 @@ export async function passkeyLogin(app: App, challengeId: string, response: Auth
   });
 }
 
+/** The decision point on the acting principal's own passkeys (people only, never an API key). */
+const mayManagePasskeys = (w: Work) => w.access('passkey.manage', { type: 'self' }, { resourceType: 'Account', resourceId: null, subjectRef: null });
+
 /** Options to add a passkey to the logged-in account. The user handle is the opaque account id. */
-export async function passkeyRegistrationOptions(app: App, accountId: string, displayName: string) {
-  const existing = await app.db.query<{ id: string }>('SELECT id FROM webauthn_credential WHERE account_id = $1', [accountId]);
-  const options = await generateRegistrationOptions({
-    rpName: 'Saufconduit', rpID: rp(app).rpID, userName: displayName, userID: new TextEncoder().encode(accountId),
-    attestationType: 'none', excludeCredentials: existing.map((c) => ({ id: c.id })),
-    authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
+export async function passkeyRegistrationOptions(app: App, principal: Principal, requestId: string) {
+  const options = await app.uow.read(principal, requestId, async (w) => {
+    mayManagePasskeys(w);
+    const existing = await w.tx.query<{ id: string }>('SELECT id FROM webauthn_credential WHERE account_id = $1', [principal.id]);
+    return generateRegistrationOptions({
+      rpName: 'Saufconduit', rpID: rp(app).rpID, userName: `${principal.role}-${principal.id.slice(0, 8)}`, userID: new TextEncoder().encode(principal.id),
+      attestationType: 'none', excludeCredentials: existing.map((c) => ({ id: c.id })),
+      authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
+    });
   });
-  return { challengeId: await storeChallenge(app, 'webauthn-register', accountId, options.challenge), options };
+  return { challengeId: await storeChallenge(app, 'webauthn-register', principal.id, options.challenge), options };
 }
 
-export async function registerPasskey(app: App, actor: Actor, challengeId: string, response: RegistrationResponseJSON, requestId: string): Promise<{ credentialId: string }> {
-  const challenge = await takeChallenge(app, challengeId, 'webauthn-register', actor.id);
-  const { rpID, origin } = rp(app);
-  const result = await verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: origin, expectedRPID: rpID, requireUserVerification: true }).catch(() => null);
-  if (!result?.verified || !result.registrationInfo) throw new AppError('invalid_request', [{ path: 'response', code: 'webauthn-verification-failed' }]);
-  const c = result.registrationInfo.credential;
-  return app.uow.run(actor, requestId, async (w) => {
+export async function registerPasskey(app: App, principal: Principal, challengeId: string, response: RegistrationResponseJSON, requestId: string): Promise<{ credentialId: string }> {
+  const added = await app.uow.run(principal, requestId, async (w) => {
+    mayManagePasskeys(w);
+    const challenge = await takeChallenge(w.tx, challengeId, 'webauthn-register', principal.id);
+    const { rpID, origin } = rp(app);
+    const result = await verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: origin, expectedRPID: rpID, requireUserVerification: true }).catch(() => null);
+    if (!result?.verified || !result.registrationInfo) {
+      // Returned, not thrown: the challenge stays consumed (single use) and the failure is on record.
+      w.record({ action: 'auth.passkey-registered', resourceType: 'Account', resourceId: principal.id, subjectRef: null, purpose: 'security', outcome: 'failure' });
+      return null;
+    }
+    const c = result.registrationInfo.credential;
     await w.tx.query('INSERT INTO webauthn_credential (id, account_id, public_key, counter, transports) VALUES ($1, $2, $3, $4, $5)',
-      [c.id, actor.id, Buffer.from(c.publicKey).toString('base64url'), c.counter, (c.transports ?? []).join(',')]);
-    w.record({ action: 'auth.passkey-registered', resourceType: 'Account', resourceId: actor.id, subjectRef: null, purpose: 'security', outcome: 'success' });
+      [c.id, principal.id, Buffer.from(c.publicKey).toString('base64url'), c.counter, (c.transports ?? []).join(',')]);
+    w.record({ action: 'auth.passkey-registered', resourceType: 'Account', resourceId: principal.id, subjectRef: null, purpose: 'security', outcome: 'success' });
     return { credentialId: c.id };
   });
+  if (!added) throw new AppError('invalid_request', [{ path: 'response', code: 'webauthn-verification-failed' }]);
+  return added;
 }

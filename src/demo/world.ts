@@ -77,7 +77,7 @@ export async function seedDemo(app: App): Promise<boolean> {
   for (const [n, p] of DEMO.patients.entries()) {
     for (const tenant of p.at) {
       const staff = await staffOf(tenant);
-      const patient = await app.uow.run(staff, 'demo-seed', (w) => registerPatient(w, tenantIds.get(tenant)!, {
+      const patient = await app.uow.run(staff, 'demo-seed', (w) => registerPatient(w, {
         givenName: p.givenName, familyName: p.familyName, birthDate: p.birthDate,
         ...(p.ssn ? { ssn: p.ssn } : {}), ...(p.phone ? { phone: p.phone } : {}), ...(p.address ? { address: p.address } : {}), email: p.login,
       }, { accountId: accounts.get(p.name)! }));

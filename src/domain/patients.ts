@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { PatientLink } from './patient-accounts.ts';
 import { z } from 'zod';
 import type { Work } from './work.ts';
-import { denyUnknown } from './work.ts';
+import { denyUnknown, ownTenant } from './work.ts';
 import { asResource, loadFacts } from './facts.ts';
 import { randomToken } from '../crypto/tokens.ts';
 import { isValidNir, maskNir } from './nir.ts';
@@ -54,15 +54,19 @@ type PatientRow = {
 const ctx = (id: string, field: string) => `patient.${field}:${id}`;
 
 /**
- * Registers a patient record at a tenant, attached to `link.accountId` (the patient's space), or
- * offered to `link.offeredTo` until that account's holder accepts it (record-offers.ts), or neither.
+ * Registers a patient record at the acting principal's tenant, attached to `link.accountId` (the
+ * patient's space), or offered to `link.offeredTo` until that account's holder accepts it
+ * (record-offers.ts), or neither. `link` may be a function: it runs only once the decision point
+ * allowed the registration (it may create the patient's account).
  */
-export async function registerPatient(w: Work, tenantId: string, input: PatientInput, link: Partial<PatientLink> = {}): Promise<PatientView> {
+export async function registerPatient(w: Work, input: PatientInput, link: Partial<PatientLink> | (() => Promise<PatientLink>) = {}): Promise<PatientView> {
   const id = randomUUID();
   const subjectRef = `sub_${randomToken(12)}`;
-  w.access('patient.create', { type: 'tenant', tenantId }, { resourceType: 'Patient', resourceId: null, subjectRef });
-  const accountId = link.accountId ?? null;
-  const offeredTo = accountId === null ? (link.offeredTo ?? null) : null;
+  w.access('patient.create', ownTenant(w), { resourceType: 'Patient', resourceId: null, subjectRef });
+  const tenantId = w.actor.tenantId!;
+  const resolved = typeof link === 'function' ? await link() : link;
+  const accountId = resolved.accountId ?? null;
+  const offeredTo = accountId === null ? (resolved.offeredTo ?? null) : null;
   const enc = (field: string, v: string | undefined) => (v === undefined ? null : w.fields.encrypt(ctx(id, field), v));
   await w.tx.query(
     `INSERT INTO patient (id, tenant_id, account_id, offered_to, subject_ref, given_name_enc, family_name_enc, birth_date_enc, ssn_enc, phone_enc, email_enc, address_enc, created_at)
@@ -87,19 +91,28 @@ export async function getPatient(w: Work, id: string): Promise<PatientView> {
 /** Lists the patients this principal may see: a tenant's own, a professional's in care, a patient's own records. */
 export async function listPatients(w: Work): Promise<PatientView[]> {
   const a = w.actor;
-  let rows: PatientRow[];
-  if (a.role === 'staff' || a.role === 'api-key') {
-    w.access('patient.list', { type: 'tenant', tenantId: a.tenantId }, { resourceType: 'Patient', resourceId: null, subjectRef: null });
-    rows = await w.tx.query<PatientRow>('SELECT * FROM patient WHERE tenant_id = $1 ORDER BY created_at DESC LIMIT 200', [a.tenantId]);
-  } else {
-    w.access('patient.list', { type: 'self' }, { resourceType: 'Patient', resourceId: null, subjectRef: null });
-    rows = a.role === 'professional'
-      ? await w.tx.query<PatientRow>(
-        `SELECT p.* FROM patient p JOIN care_relationship c ON c.patient_id = p.id
-          WHERE c.professional_id = $1 AND c.since <= $2 AND (c.until IS NULL OR c.until > $2) ORDER BY p.created_at DESC LIMIT 200`, [a.id, w.now])
-      : await w.tx.query<PatientRow>('SELECT * FROM patient WHERE account_id = $1 ORDER BY created_at DESC', [a.id]);
-  }
-  // Listing shows identities: one audit event per patient shown, so each patient's history is complete.
+  if (a.role === 'staff' || a.role === 'api-key') return listTenantPatients(w);
+  if (a.role === 'professional') return listPatientsInCare(w);
+  w.access('patient.list', { type: 'self' }, { resourceType: 'Patient', resourceId: null, subjectRef: null });
+  return shown(w, await w.tx.query<PatientRow>('SELECT * FROM patient WHERE account_id = $1 ORDER BY created_at DESC', [a.id]));
+}
+
+/** The patients currently in the acting professional's care; anyone else is refused. */
+export async function listPatientsInCare(w: Work): Promise<PatientView[]> {
+  w.access('patient.list-in-care', { type: 'self' }, { resourceType: 'Patient', resourceId: null, subjectRef: null });
+  return shown(w, await w.tx.query<PatientRow>(
+    `SELECT p.* FROM patient p JOIN care_relationship c ON c.patient_id = p.id
+      WHERE c.professional_id = $1 AND c.since <= $2 AND (c.until IS NULL OR c.until > $2) ORDER BY p.created_at DESC LIMIT 200`, [w.actor.id, w.now]));
+}
+
+/** The newest patients of the acting principal's own pharmacy (staff, API keys); anyone else is refused. */
+export async function listTenantPatients(w: Work): Promise<PatientView[]> {
+  w.access('patient.list', ownTenant(w), { resourceType: 'Patient', resourceId: null, subjectRef: null });
+  return shown(w, await w.tx.query<PatientRow>('SELECT * FROM patient WHERE tenant_id = $1 ORDER BY created_at DESC LIMIT 200', [w.actor.tenantId]));
+}
+
+/** Listing shows identities: one audit event per patient shown, so each patient's history is complete. */
+function shown(w: Work, rows: PatientRow[]): PatientView[] {
   for (const r of rows) w.record({ action: 'patient.read', resourceType: 'Patient', resourceId: r.id, subjectRef: r.subject_ref, purpose: 'listing', outcome: 'success' });
   return rows.map((r) => decryptPatient(w, r));
 }

@@ -5,7 +5,7 @@ import type { KeyRing } from '../crypto/keys.ts';
 import type { FieldCipher } from '../crypto/fields.ts';
 import type { Principal } from '../policy/principal.ts';
 import type { Work } from './work.ts';
-import { denyUnknown } from './work.ts';
+import { denyUnknown, ownTenant } from './work.ts';
 import { getPatient, PatientInput, registerPatient, type PatientView } from './patients.ts';
 import { patientAccountFor } from './patient-accounts.ts';
 import { keyedHash, randomToken } from '../crypto/tokens.ts';
@@ -52,9 +52,17 @@ const codeHash = (keys: KeyRing, code: string) => keyedHash(keys.lookup, `regist
 
 export interface NewLink { id: string; token: string; counter: string; expiresAt: string }
 
-export async function createRegistrationLink(w: Work, keys: KeyRing, tenantId: string, input: LinkInput): Promise<NewLink> {
+/** Opening the counter page: whoever may show registration links there (the page itself shows no personal data). */
+export async function openCounter(w: Work): Promise<void> {
+  w.access('registration-link.create', ownTenant(w), { resourceType: 'RegistrationLink', resourceId: null, subjectRef: null });
+}
+
+/** A counter link of the acting principal's own pharmacy (staff, API keys with patients:write). */
+export async function createRegistrationLink(w: Work, keys: KeyRing, input: LinkInput): Promise<NewLink> {
   const id = randomUUID();
-  w.access('registration-link.create', { type: 'tenant', tenantId }, { resourceType: 'RegistrationLink', resourceId: id, subjectRef: null });
+  // No resource id: a refusal is a 403 about the action, not a 404 about a link that does not exist yet.
+  w.access('registration-link.create', ownTenant(w), { resourceType: 'RegistrationLink', resourceId: null, subjectRef: null });
+  const tenantId = w.actor.tenantId!;
   const token = randomToken(24);
   const expiresAt = new Date(w.now.getTime() + LINK_TTL_MS);
   await w.tx.query(
@@ -98,7 +106,9 @@ export interface Registered { registrationId: string; patientId: string; code: s
  * link's pharmacy, and issues the registration code, all in the caller's transaction.
  */
 export async function selfRegister(w: Work, app: { keys: KeyRing; fields: FieldCipher }, linkId: string, input: SelfRegistrationInput): Promise<Registered> {
-  if (w.actor.role !== 'registrant' || w.actor.id !== linkId) throw new AppError('forbidden');
+  // The registrant principal is built from this very link by the route (auth mode `link`); what it may
+  // do is the decision point's call, in registerPatient below.
+  if (w.actor.id !== linkId) throw new Error('selfRegister must run as the registrant of its own link');
   const tenantId = w.actor.tenantId;
   const used = await w.tx.query<{ id: string }>(
     'UPDATE registration_link SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND expires_at > $2 RETURNING id', [linkId, w.now]);
@@ -106,8 +116,7 @@ export async function selfRegister(w: Work, app: { keys: KeyRing; fields: FieldC
     const [row] = await w.tx.query<{ used_at: Date | null }>('SELECT used_at FROM registration_link WHERE id = $1', [linkId]);
     throw closedLinkError(row?.used_at ? 'used' : 'expired');
   }
-  const link = await patientAccountFor(app, w, input.email, `${input.givenName} ${input.familyName}`);
-  const patient = await registerPatient(w, tenantId, input, link);
+  const patient = await registerPatient(w, input, () => patientAccountFor(app, w, input.email, `${input.givenName} ${input.familyName}`));
   const id = randomUUID();
   const expiresAt = new Date(w.now.getTime() + CODE_TTL_MS);
   // 32^8 ≈ 10^12 codes against a few live ones per pharmacy; a collision only costs a retry.

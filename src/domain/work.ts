@@ -52,6 +52,13 @@ export class AccessDenied extends AppError {
   }
 }
 
+/**
+ * The acting principal's own tenant, as the resource of a tenant-wide action (register a patient,
+ * manage API keys). A principal without a tenant gets a tenant id that matches none: the rules then
+ * refuse it on its role, and the refusal is audited like any other.
+ */
+export const ownTenant = (w: Work): Resource => ({ type: 'tenant', tenantId: w.actor.tenantId ?? '' });
+
 /** Raised by domain code for a well-formed id that matches nothing; audited like a denial. */
 export function denyUnknown(w: Work, action: Action, target: AuditTarget): never {
   throw new AccessDenied(eventFor(w, action, target, 'denied', 'unknown-resource'), 'not_found');

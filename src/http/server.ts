@@ -17,6 +17,8 @@ import { hashSecret } from '../crypto/tokens.ts';
 import { isUuid } from '../store/db.ts';
 import { ACTIONS, type Action } from '../policy/authorize.ts';
 import { assertMayTarget } from '../domain/visibility.ts';
+import { AccessDenied } from '../domain/work.ts';
+import type { Principal } from '../policy/principal.ts';
 import { buildOpenApi } from './openapi.ts';
 import { securityHeaders } from './security-headers.ts';
 import { trustFunction } from '../config/trust-proxy.ts';
@@ -198,11 +200,31 @@ function registerRoute(server: FastifyInstance, app: App, spec: RouteSpec, limit
       }
       // Set before the handler so that it can still choose another status (an idempotent replay answers 200).
       if (spec.successStatus) reply.status(spec.successStatus);
-      const result = await spec.handler({ app, req, reply, requestId: req.id, lang, params, query, body, principal, token: presented?.token ?? null, clientRef: () => limits.ips.pseudonym(req.ip) });
+      let result: unknown;
+      try {
+        result = await spec.handler({ app, req, reply, requestId: req.id, lang, params, query, body, principal, token: presented?.token ?? null, clientRef: () => limits.ips.pseudonym(req.ip) });
+      } catch (err) {
+        if (spec.auth === 'principal') await auditStrayRefusal(app, req, principal, spec, err);
+        throw err;
+      }
       if (reply.sent) return reply;
       return result;
     },
   });
+}
+
+/**
+ * Refusals are the decision point's (Work.access), which audits them. A refusal raised anywhere
+ * else would leave no trace: this net records it all the same (outcome `denied`, purpose
+ * `outside-decision-point`) and logs a warning, so a handler that decides on its own shows up in
+ * the trail and in the logs; the route × role test fails on any such event.
+ */
+async function auditStrayRefusal(app: App, req: FastifyRequest, principal: Principal, spec: RouteSpec, err: unknown): Promise<void> {
+  if (!(err instanceof AppError) || err instanceof AccessDenied || (err.code !== 'forbidden' && err.code !== 'not_found')) return;
+  req.log.warn({ route: spec.url }, 'refusal outside the decision point');
+  await app.uow.run(principal, req.id, async (w) => w.record({
+    action: spec.policy, resourceType: 'Route', resourceId: null, subjectRef: null, purpose: 'outside-decision-point', outcome: 'denied',
+  }));
 }
 
 /**

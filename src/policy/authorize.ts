@@ -6,7 +6,7 @@ import type { Principal, Scope } from './principal.ts';
  * access. Deny by default: an action without a rule, or a role without a rule for it, is denied.
  */
 export type Action =
-  | 'patient.create' | 'patient.list' | 'patient.read'
+  | 'patient.create' | 'patient.list' | 'patient.list-in-care' | 'patient.read'
   | 'result.create' | 'result.list' | 'result.read'
   | 'vaccination.create' | 'vaccination.list' | 'vaccination.read'
   | 'document.list' | 'document.read'
@@ -14,6 +14,7 @@ export type Action =
   | 'registration-link.create'
   | 'record-offer.list' | 'record-offer.answer'
   | 'api-key.manage'
+  | 'passkey.manage'
   | 'access-log.read'
   | 'audit.read';
 
@@ -80,6 +81,7 @@ const RULES: Readonly<Record<Action, Rule>> = {
     if (r.type === 'self') return p.role === 'professional' ? allow('care') : p.role === 'patient' ? allow('own-record') : deny('role');
     return tenantScoped('patients:read')(p, r);
   },
+  'patient.list-in-care': (p, r) => (r.type === 'self' && p.role === 'professional' ? allow('care') : deny('role')),
   'result.list': (p, r) => (r.type === 'self' ? patientSelf(p, r) : clinicalRead('results:read')(p, r)),
   'document.list': (p, r) => (r.type === 'self' ? patientSelf(p, r) : tenantScoped('documents:read')(p, r)),
   'patient.read': clinicalRead('patients:read'),
@@ -98,6 +100,8 @@ const RULES: Readonly<Record<Action, Rule>> = {
   'pass.reissue': (p, r) => (p.role === 'api-key' ? deny('role') : clinicalRead('results:write')(p, r)),
   'api-key.manage': (p, r) => (p.role === 'staff' && r.type === 'tenant' && p.tenantId === r.tenantId ? allow('tenant-admin') : deny('role')),
   'access-log.read': (p, r) => patientSelf(p, r),
+  // Passkeys of one's own account: people only (an API key has no passkeys and must not add one).
+  'passkey.manage': (p, r) => (r.type === 'self' && p.kind === 'account' ? allow('account-security') : deny('role')),
   'audit.read': (p, r) => (p.role === 'dpo' && r.type === 'governance' ? allow('governance') : deny('role')),
 };
 

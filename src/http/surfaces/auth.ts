@@ -79,21 +79,19 @@ export const authRoutes = [
     },
   }),
   route({
-    method: 'POST', url: '/api/me/passkeys/options', surface: 'auth', auth: 'principal', policy: 'authentication',
+    method: 'POST', url: '/api/me/passkeys/options', surface: 'auth', auth: 'principal', policy: 'passkey.manage',
     summary: 'Options to register a new passkey on the logged-in account.',
     async handler(ctx) {
-      if (ctx.principal.kind !== 'account') throw new AppError('forbidden');
-      return passkeyRegistrationOptions(ctx.app, ctx.principal.id, `${ctx.principal.role}-${ctx.principal.id.slice(0, 8)}`);
+      return passkeyRegistrationOptions(ctx.app, ctx.principal, ctx.requestId);
     },
   }),
   route<undefined, undefined, { challengeId: string; response: z.infer<typeof WebAuthnJson> }>({
-    method: 'POST', url: '/api/me/passkeys', surface: 'auth', auth: 'principal', policy: 'authentication',
+    method: 'POST', url: '/api/me/passkeys', surface: 'auth', auth: 'principal', policy: 'passkey.manage',
     summary: 'Registers a passkey from the authenticator answer.',
     body: z.strictObject({ challengeId: z.uuid().toLowerCase(), response: WebAuthnJson }),
     successStatus: 201,
     async handler(ctx) {
-      if (ctx.principal.kind !== 'account') throw new AppError('forbidden');
-      return registerPasskey(ctx.app, { ...ctx.principal }, ctx.body.challengeId, ctx.body.response as never, ctx.requestId);
+      return registerPasskey(ctx.app, ctx.principal, ctx.body.challengeId, ctx.body.response as never, ctx.requestId);
     },
   }),
   route({

@@ -21,10 +21,7 @@ export const recordRoutes = [
     summary: "Registers a patient at the caller's pharmacy (staff or API key with patients:write).",
     body: PatientInput, successStatus: 201,
     async handler({ app, principal, requestId, body }) {
-      if (principal.role !== 'staff' && principal.role !== 'api-key') throw new AppError('forbidden');
-      const tenantId = principal.tenantId;
-      return app.uow.run(principal, requestId, async (w) =>
-        registerPatient(w, tenantId, body, await patientAccountFor(app, w, body.email, `${body.givenName} ${body.familyName}`)));
+      return app.uow.run(principal, requestId, (w) => registerPatient(w, body, () => patientAccountFor(app, w, body.email, `${body.givenName} ${body.familyName}`)));
     },
   }),
   route({

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { FastifyReply } from 'fastify';
 import { route, type RouteContext } from '../../http/route.ts';
-import { getPatient, listPatients, registerPatient, PatientInput, type PatientView } from '../../domain/patients.ts';
+import { getPatient, listTenantPatients, registerPatient, PatientInput, type PatientView } from '../../domain/patients.ts';
 import { listPatientResults, recordResult, ResultInput, OUTCOMES, TEST_TYPES, type ResultView } from '../../domain/results.ts';
 import { AppError } from '../../errors/catalogue.ts';
 import type { Lang } from '../../errors/messages.ts';
@@ -185,8 +185,7 @@ async function showPatient(ctx: RouteContext<PatientParams, unknown, unknown>, b
 
 async function showPharmacy(ctx: RouteContext<unknown, unknown, unknown>, status: number, s: FormState = {}): Promise<FastifyReply> {
   const { app, principal, requestId, lang, reply } = ctx;
-  if (principal.role !== 'staff') throw new AppError('forbidden');
-  const patients = await app.uow.run(principal, requestId, (w) => listPatients(w));
+  const patients = await app.uow.run(principal, requestId, (w) => listTenantPatients(w));
   return sendPage(reply, pharmacyPage(lang, patients, s), status);
 }
 
@@ -210,18 +209,13 @@ export const recordPageRoutes = [
     summary: "Register-a-patient form (staff): on success, a redirect to the patient's page; invalid fields re-render the form.",
     async handler(ctx) {
       const { app, principal, requestId, body, reply } = ctx;
-      if (principal.role !== 'staff') throw new AppError('forbidden');
       const form = cleanForm(body);
       const parsed = PatientInput.safeParse(form);
       if (!parsed.success) {
         return showPharmacy(ctx, 400, { values: form, errors: fieldErrorsFromZod(parsed.error, { birthDate: 'errDate', ssn: 'errSsn', phone: 'errPhone', email: 'errEmail' }) });
       }
       const input = parsed.data;
-      const tenantId = principal.tenantId;
-      const patient = await app.uow.run(principal, requestId, async (w) => {
-        const link = await patientAccountFor(app, w, input.email, `${input.givenName} ${input.familyName}`);
-        return registerPatient(w, tenantId, input, link);
-      });
+      const patient = await app.uow.run(principal, requestId, (w) => registerPatient(w, input, () => patientAccountFor(app, w, input.email, `${input.givenName} ${input.familyName}`)));
       return seeOther(reply, `/pharmacy/patients/${patient.id}`);
     },
   }),

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import QRCode from 'qrcode';
 import type { FastifyReply } from 'fastify';
-import { route, type RouteContext } from '../../http/route.ts';
+import { route } from '../../http/route.ts';
 import { registrationUrl } from '../../http/surfaces/registration.ts';
 import {
-  createRegistrationLink, displayCode, inspectLink, LinkInput, lookupRegistration, LookupInput, registrantFor, selfRegister, SelfRegistrationInput,
+  createRegistrationLink, displayCode, inspectLink, LinkInput, lookupRegistration, LookupInput, openCounter, registrantFor, selfRegister, SelfRegistrationInput,
   type LinkState, type NewLink,
 } from '../../domain/registrations.ts';
 import { AppError } from '../../errors/catalogue.ts';
@@ -62,11 +62,6 @@ ${field(t, { name: 'code', label: t('registrationCode'), value: l.values?.code, 
 </section>`,
   });
 }
-
-const staffOnly = (ctx: RouteContext<unknown, unknown, unknown>) => {
-  if (ctx.principal.role !== 'staff') throw new AppError('forbidden');
-  return ctx.principal.tenantId;
-};
 
 // ---- Patient side: the form behind the QR code ---------------------------------------------------
 
@@ -133,7 +128,7 @@ export const registrationPageRoutes = [
     summary: 'Counter page (staff): show a self-registration QR code, find a registration by its code.',
     async handler(ctx) {
       rememberLang(ctx.app, ctx.reply, ctx.query);
-      staffOnly(ctx);
+      await ctx.app.uow.read(ctx.principal, ctx.requestId, (w) => openCounter(w));
       return sendPage(ctx.reply, counterPage(ctx.lang, {}));
     },
   }),
@@ -142,11 +137,10 @@ export const registrationPageRoutes = [
     summary: 'Creates a registration link for a counter and shows it as a QR code (staff).',
     async handler(ctx) {
       const { app, principal, requestId, lang, reply } = ctx;
-      const tenantId = staffOnly(ctx);
       const form = cleanForm(ctx.body);
       const parsed = LinkInput.safeParse(form);
       if (!parsed.success) return sendPage(reply, counterPage(lang, { counter: { values: form, errors: fieldErrorsFromZod(parsed.error) } }), 400);
-      const link = await app.uow.run(principal, requestId, (w) => createRegistrationLink(w, app.keys, tenantId, parsed.data));
+      const link = await app.uow.run(principal, requestId, (w) => createRegistrationLink(w, app.keys, parsed.data));
       const url = registrationUrl(app.config.publicUrl, link.token);
       noStore(reply);
       return sendPage(reply, counterPage(lang, { link: { ...link, url, qr: await qrDataUrl(url) } }), 201);
@@ -157,7 +151,6 @@ export const registrationPageRoutes = [
     summary: "Opens the record behind a registration code (staff of the pharmacy the patient registered at).",
     async handler(ctx) {
       const { app, principal, requestId, lang, reply } = ctx;
-      staffOnly(ctx);
       const form = cleanForm(ctx.body);
       const parsed = LookupInput.safeParse(form);
       if (!parsed.success) return sendPage(reply, counterPage(lang, { lookup: { values: form, errors: { code: 'errRegCode' } } }), 400);

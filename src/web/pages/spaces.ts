@@ -2,12 +2,11 @@ import { route } from '../../http/route.ts';
 import { listMyResults } from '../../domain/results.ts';
 import { listDocuments } from '../../domain/documents.ts';
 import { listAuditEvents, myAccessLog } from '../../domain/access-log.ts';
-import { listPatients } from '../../domain/patients.ts';
+import { listPatientsInCare } from '../../domain/patients.ts';
 import { listPasses, reissuePass } from '../../domain/passes.ts';
 import { refreshSigner } from '../../domain/issuer-keys.ts';
 import { z } from 'zod';
 import { verifyAudit } from '../../audit/verify.ts';
-import { AppError } from '../../errors/catalogue.ts';
 import { assertMayTarget } from '../../domain/visibility.ts';
 import { html } from '../html.ts';
 import { formatDate, formatDateTime, translator } from '../i18n.ts';
@@ -62,7 +61,6 @@ export const spacePageRoutes = [
     summary: "The patient's space: own results, invoices, who accessed my data, passkeys.",
     async handler({ app, principal, requestId, lang, reply, query }) {
       rememberLang(app, reply, query);
-      if (principal.role !== 'patient') throw new AppError('forbidden');
       const { offers, results, documents, passes, accesses } = await app.uow.run(principal, requestId, async (w) => ({
         offers: await listMyOffers(w), results: await listMyResults(w), documents: await listDocuments(w), passes: await listPasses(w), accesses: await myAccessLog(w, 50),
       }));
@@ -109,12 +107,11 @@ ${passkeyArea(t, 'register')}
     },
   }),
   route<undefined, PageQuery>({
-    method: 'GET', url: '/professional', surface: 'web', auth: 'principal', policy: 'patient.list', produces: 'text/html', query: PageQuery,
+    method: 'GET', url: '/professional', surface: 'web', auth: 'principal', policy: 'patient.list-in-care', produces: 'text/html', query: PageQuery,
     summary: "A health professional's page: the patients in their care.",
     async handler({ app, principal, requestId, lang, reply, query }) {
       rememberLang(app, reply, query);
-      if (principal.role !== 'professional') throw new AppError('forbidden');
-      const patients = await app.uow.run(principal, requestId, (w) => listPatients(w));
+      const patients = await app.uow.run(principal, requestId, (w) => listPatientsInCare(w));
       const t = translator(lang);
       return sendPage(reply, page({
         lang, path: '/professional', title: t('professionalTitle'), signedIn: true,
