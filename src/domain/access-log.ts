@@ -10,17 +10,23 @@ export interface AccessEntry {
   outcome: string;
 }
 
-/** "Who accessed my data": every audit event about any of the patient's records, newest first. */
+/**
+ * "Who accessed my data": every audit event about any of the patient's records, and about their
+ * account itself (logins refused, passkeys added, locks), newest first.
+ */
 export async function myAccessLog(w: Work, limit = 200): Promise<AccessEntry[]> {
   w.access('access-log.read', { type: 'self' }, { resourceType: 'AuditEvent', resourceId: null, subjectRef: null });
   const rows = await w.tx.query<{ at: Date; actor_role: string; tenant_name: string | null; action: string; purpose: string; outcome: string; actor_id: string }>(
-    // Newest first per record of the patient (the subject index), then merged: filtering the whole
-    // trail by subject in seq order would read every event newer than the patient's oldest one.
+    // Newest first per record of the patient (the subject index) and for the account (its own
+    // index), then merged: filtering the whole trail in seq order would read every event newer than
+    // the patient's oldest one.
     `SELECT e.at, e.actor_role, t.name AS tenant_name, e.action, e.purpose, e.outcome, e.actor_id
-       FROM patient p
-       CROSS JOIN LATERAL (SELECT * FROM audit_event a WHERE a.subject_ref = p.subject_ref ORDER BY a.seq DESC LIMIT $2) e
+       FROM (SELECT e.* FROM patient p
+               CROSS JOIN LATERAL (SELECT * FROM audit_event a WHERE a.subject_ref = p.subject_ref ORDER BY a.seq DESC LIMIT $2) e
+              WHERE p.account_id = $1
+             UNION ALL
+             (SELECT * FROM audit_event a WHERE a.resource_type = 'Account' AND a.resource_id = $1::text ORDER BY a.seq DESC LIMIT $2)) e
        LEFT JOIN tenant t ON t.id::text = e.tenant_id
-      WHERE p.account_id = $1
       ORDER BY e.seq DESC LIMIT $2`,
     [w.actor.id, limit],
   );

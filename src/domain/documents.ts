@@ -1,5 +1,5 @@
 import type { Work } from './work.ts';
-import { denyUnknown } from './work.ts';
+import { denyUnknown, ownTenant } from './work.ts';
 import { asResource, loadFactsWith } from './facts.ts';
 import { patientIdentity } from './patients.ts';
 import { renderInvoicePdf, type InvoiceFacts } from './invoice-pdf.ts';
@@ -53,16 +53,17 @@ export async function getDocument(w: Work, id: string): Promise<DocumentContent>
 
 export async function listDocuments(w: Work): Promise<DocumentSummary[]> {
   const a = w.actor;
-  let rows: DocRow[];
+  type Listed = DocRow & { subject_ref: string };
+  const select = 'SELECT d.id, d.tenant_id, d.patient_id, d.result_id, d.kind, d.created_at, p.subject_ref FROM document d JOIN patient p ON p.id = d.patient_id';
+  let rows: Listed[];
   if (a.role === 'staff' || a.role === 'api-key') {
-    w.access('document.list', { type: 'tenant', tenantId: a.tenantId }, { resourceType: 'DocumentReference', resourceId: null, subjectRef: null });
-    rows = await w.tx.query<DocRow>('SELECT id, tenant_id, patient_id, result_id, kind, created_at FROM document WHERE tenant_id = $1 ORDER BY created_at DESC LIMIT 200', [a.tenantId]);
+    w.access('document.list', ownTenant(w), { resourceType: 'DocumentReference', resourceId: null, subjectRef: null });
+    rows = await w.tx.query<Listed>(`${select} WHERE d.tenant_id = $1 ORDER BY d.created_at DESC LIMIT 200`, [a.tenantId]);
   } else {
     w.access('document.list', { type: 'self' }, { resourceType: 'DocumentReference', resourceId: null, subjectRef: null });
-    rows = await w.tx.query<DocRow>(
-      'SELECT d.id, d.tenant_id, d.patient_id, d.result_id, d.kind, d.created_at FROM document d JOIN patient p ON p.id = d.patient_id WHERE p.account_id = $1 ORDER BY d.created_at DESC',
-      [a.id],
-    );
+    rows = await w.tx.query<Listed>(`${select} WHERE p.account_id = $1 ORDER BY d.created_at DESC`, [a.id]);
   }
+  // One event per document shown, under its patient's subject: each person's history shows the listing.
+  for (const r of rows) w.record({ action: 'document.read', resourceType: 'DocumentReference', resourceId: r.id, subjectRef: r.subject_ref, purpose: 'listing', outcome: 'success' });
   return rows.map((r) => ({ id: r.id, kind: r.kind, patientId: r.patient_id, tenantId: r.tenant_id, resultId: r.result_id, createdAt: new Date(r.created_at).toISOString() }));
 }

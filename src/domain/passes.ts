@@ -1,7 +1,7 @@
 import { randomUUID, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Work } from './work.ts';
-import { denyUnknown } from './work.ts';
+import { denyUnknown, ownTenant } from './work.ts';
 import { asResource, loadFacts } from './facts.ts';
 import { patientIdentity } from './patients.ts';
 import { AppError } from '../errors/catalogue.ts';
@@ -165,15 +165,22 @@ export async function getPass(w: Work, id: string): Promise<PassView & { hc1: st
 /** Passes a principal may list: a patient's own; a pharmacy's latest 200, or all it issued for one patient. */
 export async function listPasses(w: Work, forPatientId?: string): Promise<PassView[]> {
   const a = w.actor;
+  type Listed = PassRow & { subject_ref: string };
+  const select = 'SELECT x.*, p.subject_ref FROM pass x JOIN patient p ON p.id = x.patient_id';
+  let rows: Listed[];
   if (a.role === 'staff' || a.role === 'api-key') {
-    w.access('pass.list', { type: 'tenant', tenantId: a.tenantId }, { resourceType: 'Pass', resourceId: null, subjectRef: null });
-    const rows = forPatientId
-      ? await w.tx.query<PassRow>('SELECT * FROM pass WHERE tenant_id = $1 AND patient_id = $2 ORDER BY issued_at DESC', [a.tenantId, forPatientId])
-      : await w.tx.query<PassRow>('SELECT * FROM pass WHERE tenant_id = $1 ORDER BY issued_at DESC LIMIT 200', [a.tenantId]);
-    return rows.map(view);
+    w.access('pass.list', ownTenant(w), { resourceType: 'Pass', resourceId: null, subjectRef: null });
+    rows = forPatientId
+      ? await w.tx.query<Listed>(`${select} WHERE x.tenant_id = $1 AND x.patient_id = $2 ORDER BY x.issued_at DESC`, [a.tenantId, forPatientId])
+      : await w.tx.query<Listed>(`${select} WHERE x.tenant_id = $1 ORDER BY x.issued_at DESC LIMIT 200`, [a.tenantId]);
+  } else {
+    w.access('pass.list', { type: 'self' }, { resourceType: 'Pass', resourceId: null, subjectRef: null });
+    rows = await w.tx.query<Listed>(`${select} WHERE p.account_id = $1 ORDER BY x.issued_at DESC`, [a.id]);
   }
-  w.access('pass.list', { type: 'self' }, { resourceType: 'Pass', resourceId: null, subjectRef: null });
-  return (await w.tx.query<PassRow>('SELECT x.* FROM pass x JOIN patient p ON p.id = x.patient_id WHERE p.account_id = $1 ORDER BY x.issued_at DESC', [a.id])).map(view);
+  // A list shows each pass's holder: one event per pass, under its holder's subject, so that every
+  // person's history shows who listed their passes.
+  for (const r of rows) w.record({ action: 'pass.read', resourceType: 'Pass', resourceId: r.id, subjectRef: r.subject_ref, purpose: 'listing', outcome: 'success' });
+  return rows.map(view);
 }
 
 /**
