@@ -6,6 +6,7 @@ import { decryptTotpSecret, findAccount, findAccountByLogin, accountLogin, login
 import { checkPassword } from './passwords.ts';
 import { checkTotp } from './totp.ts';
 import { createSession, deleteAllSessions, deleteSession, findSession } from './sessions.ts';
+import { clearAttempts, countAttempt, isLocked } from './login-throttle.ts';
 
 /** Roles that must present a second factor (passkeys count as two: possession + user verification). */
 const NEEDS_SECOND_FACTOR = new Set(['staff', 'professional', 'dpo']);
@@ -79,6 +80,8 @@ const otpHash = (challengeId: string, code: string) => createHash('sha256').upda
 /** Login codes one address may be sent per CODE_WINDOW_MINUTES, asked from one client (the per-IP limit applies as well). */
 export const MAX_CODES_PER_WINDOW = 5;
 export const CODE_WINDOW_MINUTES = 15;
+/** Codes of one address open at once (unused, unexpired), whatever the clients that asked for them. */
+export const MAX_OPEN_CODES = 5;
 
 /**
  * Patient login, step 1: a one-time code by e-mail. Nothing in the answer tells whether the address
@@ -101,15 +104,21 @@ export async function startPatientLogin(app: App, login: string, lang: 'fr' | 'e
     const expiresAt = new Date(w.now.getTime() + OTP_MINUTES * 60_000);
     // One statement counts the window's earlier codes and stores this one: codes asked for at once
     // (one batched transaction) are still counted one after the other.
+    // Whatever the clients, at most MAX_OPEN_CODES codes of one address are open at once (the ones
+    // already mailed stay valid: they are in the holder's mailbox), and none is mailed while code
+    // logins for the address are locked.
+    const locked = await isLocked(w.tx, ref, w.now);
     const [stored] = await w.tx.query<{ usable: boolean }>(
-      `WITH prior AS (SELECT count(*)::int AS n FROM auth_challenge WHERE login_ref = $4 AND client_ref = $9 AND kind = 'otp' AND expires_at > $5)
+      `WITH prior AS (SELECT count(*)::int AS n FROM auth_challenge WHERE login_ref = $4 AND client_ref = $9 AND kind = 'otp' AND expires_at > $5),
+            open AS (SELECT count(*)::int AS n FROM auth_challenge WHERE login_ref = $4 AND kind = 'otp' AND used_at IS NULL AND expires_at > $10)
        INSERT INTO auth_challenge (id, kind, account_id, login_ref, client_ref, secret_hash, expires_at)
-         SELECT $1, 'otp', $2, $4, $9, CASE WHEN prior.n < $6 THEN $3 ELSE $7 END, $8 FROM prior
+         SELECT $1, 'otp', $2, $4, $9, CASE WHEN prior.n < $6 AND open.n < $11 AND NOT $12 THEN $3 ELSE $7 END, $8 FROM prior, open
        RETURNING secret_hash = $3 AS usable`,
-      [challengeId, account?.id ?? null, usableHash, ref, new Date(expiresAt.getTime() - CODE_WINDOW_MINUTES * 60_000), MAX_CODES_PER_WINDOW, randomBytes(32).toString('base64url'), expiresAt, clientRef],
+      [challengeId, account?.id ?? null, usableHash, ref, new Date(expiresAt.getTime() - CODE_WINDOW_MINUTES * 60_000), MAX_CODES_PER_WINDOW, randomBytes(32).toString('base64url'), expiresAt, clientRef,
+        w.now, MAX_OPEN_CODES, locked],
     );
     const send = account !== null && stored!.usable;
-    w.record({ action: 'auth.otp-sent', resourceType: 'Account', resourceId: account?.id ?? null, subjectRef: null, purpose: account && !send ? 'login-code-limit' : 'login', outcome: send ? 'success' : 'denied' });
+    w.record({ action: 'auth.otp-sent', resourceType: 'Account', resourceId: account?.id ?? null, subjectRef: null, purpose: account && !send ? (locked ? 'login-locked' : 'login-code-limit') : 'login', outcome: send ? 'success' : 'denied' });
     return send;
   });
   if (account && sendable) {
@@ -128,26 +137,77 @@ interface MailLog {
   warn(obj: { err: unknown }, msg: string): void;
 }
 
-/** Patient login, step 2: the code plus a knowledge check (birth date on one of their records). */
-export async function finishPatientLogin(app: App, challengeId: string, code: string, birthDate: string, requestId: string): Promise<{ token: string }> {
+/**
+ * Patient login, step 2: the code plus a knowledge check (the birth date of one of the records the
+ * account holds or is offered). Every attempt counts first against its code (OTP_MAX_ATTEMPTS) and
+ * against its address across all codes and clients (login-throttle.ts): past the address's limit
+ * attempts wait, then the address is locked and its holder told. Known and unknown addresses
+ * answer identically throughout.
+ */
+export async function finishPatientLogin(app: App, challengeId: string, code: string, birthDate: string, requestId: string, log?: MailLog): Promise<{ token: string }> {
   const now = new Date();
   const fail = async (accountId: string | null, code: 'invalid_credentials' | 'challenge_expired' = 'invalid_credentials') => {
     await app.uow.run(ANONYMOUS, requestId, async (w) => w.record(loginEvent('denied', accountId, 'otp+knowledge')));
     return new AppError(code);
   };
-  const [ch] = await app.db.query<{ account_id: string; secret_hash: string; attempts: number; expires_at: Date; used_at: Date | null }>(
-    `UPDATE auth_challenge SET attempts = attempts + 1 WHERE id = $1 AND kind = 'otp' RETURNING account_id, secret_hash, attempts, expires_at, used_at`, [challengeId]);
+  const [ch] = await app.db.query<{ account_id: string | null; login_ref: string | null; secret_hash: string; attempts: number; expires_at: Date; used_at: Date | null }>(
+    `UPDATE auth_challenge SET attempts = attempts + 1 WHERE id = $1 AND kind = 'otp' RETURNING account_id, login_ref, secret_hash, attempts, expires_at, used_at`, [challengeId]);
   if (!ch) throw await fail(null);
   if (ch.used_at || new Date(ch.expires_at) <= now || ch.attempts > OTP_MAX_ATTEMPTS) throw await fail(ch.account_id, 'challenge_expired');
-  const births = await app.db.query<{ id: string; birth_date_enc: string }>('SELECT id, birth_date_enc FROM patient WHERE account_id = $1', [ch.account_id]);
+  // Codes are stored with their address's keyed hash since migration 013; older ones have expired.
+  if (!ch.login_ref) throw await fail(ch.account_id, 'challenge_expired');
+  const verdict = await countAttempt(app.db, ch.login_ref, now);
+  if (!verdict.judged) {
+    await app.uow.run(ANONYMOUS, requestId, async (w) => w.record(loginEvent('denied', ch.account_id, 'otp-throttled')));
+    throw new AppError('login_locked', undefined, { retryAfterSeconds: Math.max(1, Math.ceil((verdict.retryAt.getTime() - now.getTime()) / 1000)) });
+  }
+  const births = ch.account_id
+    ? await app.db.query<{ id: string; birth_date_enc: string }>('SELECT id, birth_date_enc FROM patient WHERE account_id = $1 OR offered_to = $1', [ch.account_id])
+    : [];
   const knows = births.some((b) => app.fields.decrypt(`patient.birth_date:${b.id}`, b.birth_date_enc) === birthDate);
-  if (ch.secret_hash !== otpHash(challengeId, code) || !knows) throw await fail(ch.account_id);
-  return app.uow.run(asActor(ch.account_id), requestId, async (w) => {
+  if (ch.secret_hash !== otpHash(challengeId, code) || !knows) {
+    const error = await fail(ch.account_id);
+    if (verdict.justLocked) await lockedOut(app, ch.account_id, verdict.lockedUntil!, requestId, log);
+    throw error;
+  }
+  const accountId = ch.account_id!;
+  return app.uow.run(asActor(accountId), requestId, async (w) => {
     const claimed = await w.tx.query('UPDATE auth_challenge SET used_at = $2 WHERE id = $1 AND used_at IS NULL RETURNING id', [challengeId, w.now]);
     if (claimed.length === 0) throw new AppError('challenge_expired');
-    w.record(loginEvent('success', ch.account_id, 'otp+knowledge'));
-    return { token: await createSession(w.tx, ch.account_id, 'full', 'otp+knowledge', w.now, sessionPolicy(app)) };
+    await clearAttempts(w.tx, ch.login_ref!);
+    w.record(loginEvent('success', accountId, 'otp+knowledge'));
+    return { token: await createSession(w.tx, accountId, 'full', 'otp+knowledge', w.now, sessionPolicy(app)) };
   });
+}
+
+/**
+ * The address just got locked: the lock goes on the account's record (its holder sees it in their
+ * history) and the holder gets a mail, after the answer. An unknown address has nobody to tell.
+ */
+async function lockedOut(app: App, accountId: string | null, until: Date, requestId: string, log?: MailLog): Promise<void> {
+  if (!accountId) return;
+  await app.uow.run(SYSTEM_GUARD, requestId, async (w) => w.record({ action: 'auth.login-locked', resourceType: 'Account', resourceId: accountId, subjectRef: null, purpose: 'too-many-wrong-codes', outcome: 'success' }));
+  void (async () => {
+    const to = await accountLogin(app.db, app.fields, accountId);
+    if (to) await app.mailer.send(loginLockedMail(to, until));
+  })().catch((err: unknown) => log?.warn({ err }, 'login lock notice not sent'));
+}
+
+/** Acts for the platform itself when it protects an account (locks): audited as such. */
+const SYSTEM_GUARD: Actor = { kind: 'system', id: 'system:guard', role: 'system', tenantId: null };
+
+/** The lock notice: bilingual (the language of whoever triggered it is not the holder's), no health data. */
+function loginLockedMail(to: string, until: Date): { to: string; subject: string; text: string } {
+  const fr = until.toLocaleString('fr-FR', { timeZone: 'Europe/Paris', dateStyle: 'long', timeStyle: 'short' });
+  const en = until.toLocaleString('en-GB', { timeZone: 'Europe/Paris', dateStyle: 'long', timeStyle: 'short' });
+  return {
+    to,
+    subject: 'Connexion par code suspendue / Code login paused — Saufconduit',
+    text: `Trop de codes erronés ont été saisis pour votre adresse. Par sécurité, la connexion par code est suspendue jusqu'au ${fr} (heure de Paris). `
+      + `Si ce n'était pas vous, vos données restent protégées : personne ne s'est connecté. Une clé d'accès (passkey) fonctionne toujours.\n\n`
+      + `Too many wrong codes were entered for your address. For your safety, logging in by code is paused until ${en} (Paris time). `
+      + `If it was not you, your data is still protected: nobody logged in. A passkey still works.\n`,
+  };
 }
 
 /**

@@ -25,6 +25,7 @@ export const ERRORS = {
   unsupported_media_type: { status: 415 },
   rate_limited: { status: 429 },
   too_many_attempts: { status: 429 },
+  login_locked: { status: 429 },
   internal: { status: 500 },
   unavailable: { status: 503 },
 } as const satisfies Record<string, { status: number }>;
@@ -41,11 +42,14 @@ export interface Issue {
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly issues: Issue[] | undefined;
-  constructor(code: ErrorCode, issues?: Issue[]) {
+  /** When the client may try again (answered as Retry-After). */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(code: ErrorCode, issues?: Issue[], options: { retryAfterSeconds?: number } = {}) {
     super(code);
     this.name = 'AppError';
     this.code = code;
     this.issues = issues;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
   get status(): number {
     return ERRORS[this.code].status;

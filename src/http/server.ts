@@ -121,6 +121,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
         return sendError(reply, req, 'rate_limited');
       }
     }
+    if (err instanceof AppError && err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
     return sendError(reply, req, mapped.code, mapped.issues);
   });
   const routes = allRoutes();

@@ -55,8 +55,8 @@ export const authRoutes = [
     method: 'POST', url: '/api/auth/patient/verify', surface: 'auth', auth: 'none', policy: 'authentication', sensitive: true,
     summary: 'Patient login step 2: the one-time code plus a knowledge check (birth date).',
     body: z.strictObject({ challengeId: z.uuid().toLowerCase(), code: z.string().regex(/^\d{6}$/), birthDate: z.iso.date() }),
-    async handler({ app, body, requestId, reply }) {
-      const out = await finishPatientLogin(app, body.challengeId, body.code, body.birthDate, requestId);
+    async handler({ app, req, body, requestId, reply }) {
+      const out = await finishPatientLogin(app, body.challengeId, body.code, body.birthDate, requestId, req.log);
       setSessionCookie(app, reply, out.token);
       return { status: 'authenticated', token: out.token };
     },

@@ -236,12 +236,16 @@ export const authPageRoutes = [
       const challengeId = readChallenge(req);
       if (!challengeId) return sendPage(reply, patientLoginPage(lang, { message: 'errExpired' }), 400);
       try {
-        const out = await finishPatientLogin(app, challengeId, parsed.data.code, parsed.data.birthDate, requestId);
+        const out = await finishPatientLogin(app, challengeId, parsed.data.code, parsed.data.birthDate, requestId, req.log);
         clearChallenge(reply);
         setSessionCookie(app, reply, out.token);
         return seeOther(reply, '/patient');
       } catch (e) {
         if (isAppError(e, 'invalid_credentials')) return sendPage(reply, patientCodePage(lang, { values, message: 'errCredentials' }), 401);
+        if (isAppError(e, 'login_locked')) {
+          if (e.retryAfterSeconds !== undefined) reply.header('retry-after', String(e.retryAfterSeconds));
+          return sendPage(reply, patientCodePage(lang, { values, message: 'errLoginLocked' }), 429);
+        }
         if (isAppError(e, 'challenge_expired')) {
           clearChallenge(reply);
           return sendPage(reply, patientLoginPage(lang, { message: 'errExpired' }), 400);
