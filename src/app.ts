@@ -14,6 +14,7 @@ import { createMailer, type Mailer } from './notify/mailer.ts';
 import { deriveReportingKeys, type ReportingKeys } from './reporting/signature.ts';
 import { DigestSigner } from './signing/digest-signer.ts';
 import { ensureIssuerKeys, refreshSigner } from './domain/issuer-keys.ts';
+import { sealLegacyHealthFacts } from './domain/sealed-facts.ts';
 
 /** The composition root: one of these per process, shared by HTTP, CLI and jobs. */
 export interface App {
@@ -73,6 +74,8 @@ export async function openApp(config: Config, options: AppOptions = {}): Promise
   const keys = deriveKeyRing(masterKey);
   const reporting = await deriveReportingKeys(masterKey);
   const fields = await FieldCipher.open(db, keys.kek);
+  // Data written in clear by older versions is sealed as soon as a process holding the key starts.
+  if (options.migrate !== false) await sealLegacyHealthFacts(db, fields, keys.lookup);
   const uow = new UnitOfWork(db, { fields, keys, checkpointEvery: config.checkpointEvery });
   const signer = new DigestSigner();
   if (options.issuer !== false) {

@@ -1,6 +1,7 @@
 import type { App } from '../app.ts';
 import type { Actor } from '../domain/work.ts';
 import { CODE_WINDOW_MINUTES, OTP_MINUTES, sessionPolicy } from './login.ts';
+import { checkRevocationGrowth } from '../domain/trust-watch.ts';
 
 /** The scheduled job that removes credentials nobody can use any more; audited as itself. */
 export const HOUSEKEEPER: Actor = { kind: 'system', id: 'system:housekeeper', role: 'system', tenantId: null };
@@ -38,14 +39,27 @@ interface Log {
   error(obj: object, msg: string): void;
 }
 
-/** Runs the purge now and then every `everyMs` until stopped. */
-export function startHousekeeping(app: App, log: Log, everyMs = 10 * 60_000): { stop(): Promise<void> } {
+/**
+ * Runs the housekeeping now and then every `everyMs` until stopped: the purge of expired
+ * credentials, and the watch on the revocation list's growth (see trust-watch.ts).
+ */
+export function startHousekeeping(app: App, log: Log & { warn(obj: object, msg: string): void }, everyMs = 10 * 60_000): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
+  let lastAlertAt: Date | null = null;
   const pass = () => {
-    running = purgeExpiredCredentials(app).then(
+    const purge = purgeExpiredCredentials(app).then(
       (purged) => (purged.sessions + purged.challenges > 0 ? log.info(purged, 'expired credentials purged') : undefined),
       (err: unknown) => log.error({ type: (err as Error).name }, 'purge of expired credentials failed; retried next pass'),
     );
+    const watch = checkRevocationGrowth(app.db, app.uow, { perHour: app.config.revocationAlertPerHour, listed: app.config.revocationAlertListed }, new Date(), lastAlertAt).then(
+      (g) => {
+        if (!g.alerted) return;
+        lastAlertAt = new Date();
+        log.warn({ listed: g.listed, lastHour: g.lastHour }, 'abnormal growth of the revocation list');
+      },
+      (err: unknown) => log.error({ type: (err as Error).name }, 'revocation-list watch failed; retried next pass'),
+    );
+    running = Promise.all([purge, watch]);
   };
   pass();
   const timer = setInterval(pass, everyMs);

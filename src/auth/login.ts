@@ -1,12 +1,15 @@
 import { createHash, randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { App } from '../app.ts';
 import { AppError } from '../errors/catalogue.ts';
-import { ANONYMOUS, type Actor } from '../domain/work.ts';
+import { ANONYMOUS, GUARD, type Actor } from '../domain/work.ts';
 import { decryptTotpSecret, findAccount, findAccountByLogin, accountLogin, loginHash, principalFor } from '../domain/accounts.ts';
 import { checkPassword } from './passwords.ts';
 import { checkTotp } from './totp.ts';
-import { createSession, deleteAllSessions, deleteSession, findSession } from './sessions.ts';
+import { createSession, deleteAllSessions, deleteSession, findSession, markSecondFactor } from './sessions.ts';
+import type { Principal } from '../policy/principal.ts';
+import type { Queryable } from '../store/db.ts';
 import { clearAttempts, countAttempt, isLocked } from './login-throttle.ts';
+import { revokeKeys } from '../domain/api-keys.ts';
 
 /** Roles that must present a second factor (passkeys count as two: possession + user verification). */
 const NEEDS_SECOND_FACTOR = new Set(['staff', 'professional', 'dpo']);
@@ -47,29 +50,62 @@ export async function totpLogin(app: App, pendingToken: string, code: string, re
   const now = new Date();
   const session = await findSession(app.db, pendingToken, now, sessionPolicy(app));
   if (!session || session.stage !== 'pending') throw new AppError('unauthenticated');
+  const step = await judgeTotp(app, session.accountId, code, now, requestId, 'totp');
+  return app.uow.run(asActor(session.accountId), requestId, async (w) => {
+    await spendTotpStep(w.tx, session.accountId, step);
+    await deleteSession(w.tx, pendingToken);
+    w.record(loginEvent('success', session.accountId, 'totp'));
+    return { token: await createSession(w.tx, session.accountId, 'full', 'password+totp', w.now, sessionPolicy(app)) };
+  });
+}
+
+/**
+ * Judges a TOTP code of an account, counting the attempt first (MAX_TOTP_FAILURES per
+ * TOTP_LOCK_MINUTES, whatever the sessions and addresses): the accepted time step, or an audited
+ * refusal (`too_many_attempts`, `invalid_credentials`).
+ */
+async function judgeTotp(app: App, accountId: string, code: string, now: Date, requestId: string, purpose: 'totp' | 'step-up'): Promise<number> {
   const [attempt] = await app.db.query<{ n: number }>(
     `UPDATE account SET totp_failures = CASE WHEN totp_failed_at IS NULL OR totp_failed_at < $2 THEN 1 ELSE totp_failures + 1 END, totp_failed_at = $3
      WHERE id = $1 RETURNING totp_failures AS n`,
-    [session.accountId, new Date(now.getTime() - TOTP_LOCK_MINUTES * 60_000), now],
+    [accountId, new Date(now.getTime() - TOTP_LOCK_MINUTES * 60_000), now],
   );
   if (Number(attempt?.n ?? 0) > MAX_TOTP_FAILURES) {
-    await app.uow.run(ANONYMOUS, requestId, async (w) => w.record({ ...loginEvent('denied', session.accountId, 'totp-locked') }));
+    await app.uow.run(ANONYMOUS, requestId, async (w) => w.record({ ...loginEvent('denied', accountId, `${purpose}-locked`) }));
     throw new AppError('too_many_attempts');
   }
-  const account = await findAccount(app.db, session.accountId);
+  const account = await findAccount(app.db, accountId);
   const secret = account ? decryptTotpSecret(app.fields, account) : null;
   const step = secret && account ? await checkTotp(secret, code, Number(account.totp_last_step), now) : null;
-  if (!account || step === null) {
-    await app.uow.run(ANONYMOUS, requestId, async (w) => w.record({ ...loginEvent('denied', session.accountId, 'totp') }));
+  if (step === null) {
+    await app.uow.run(ANONYMOUS, requestId, async (w) => w.record({ ...loginEvent('denied', accountId, purpose) }));
     throw new AppError('invalid_credentials');
   }
-  return app.uow.run(asActor(account.id), requestId, async (w) => {
-    // Compare-and-set on the step: two concurrent uses of one code cannot both win.
-    const won = await w.tx.query('UPDATE account SET totp_last_step = $2, totp_failures = 0, totp_failed_at = NULL WHERE id = $1 AND totp_last_step < $2 RETURNING id', [account.id, step]);
-    if (won.length === 0) throw new AppError('invalid_credentials');
-    await deleteSession(w.tx, pendingToken);
-    w.record(loginEvent('success', account.id, 'totp'));
-    return { token: await createSession(w.tx, account.id, 'full', 'password+totp', w.now, sessionPolicy(app)) };
+  return step;
+}
+
+/** Compare-and-set on the accepted step, clearing the failures: two concurrent uses of one code cannot both win. */
+async function spendTotpStep(tx: Queryable, accountId: string, step: number): Promise<void> {
+  const won = await tx.query('UPDATE account SET totp_last_step = $2, totp_failures = 0, totp_failed_at = NULL WHERE id = $1 AND totp_last_step < $2 RETURNING id', [accountId, step]);
+  if (won.length === 0) throw new AppError('invalid_credentials');
+}
+
+/**
+ * Step-up: a fresh TOTP code proves the second factor again on the current full session, for the
+ * actions that need a recent one (STEP_UP_MINUTES). Accounts without TOTP (patients, passkey-only)
+ * log in again instead: a new session is fresh.
+ */
+export async function stepUp(app: App, principal: Principal, token: string, code: string, requestId: string): Promise<{ secondFactorAt: string }> {
+  await app.uow.read(principal, requestId, async (w) => {
+    w.access('session.step-up', { type: 'self' }, { resourceType: 'Account', resourceId: null, subjectRef: null });
+  });
+  const now = new Date();
+  const step = await judgeTotp(app, principal.id, code, now, requestId, 'step-up');
+  return app.uow.run(principal, requestId, async (w) => {
+    await spendTotpStep(w.tx, principal.id, step);
+    await markSecondFactor(w.tx, token, w.now);
+    w.record({ action: 'auth.step-up', resourceType: 'Account', resourceId: principal.id, subjectRef: null, purpose: 'totp', outcome: 'success' });
+    return { secondFactorAt: w.now.toISOString() };
   });
 }
 
@@ -110,10 +146,11 @@ export async function startPatientLogin(app: App, login: string, lang: 'fr' | 'e
     const locked = await isLocked(w.tx, ref, w.now);
     const [stored] = await w.tx.query<{ usable: boolean }>(
       `WITH prior AS (SELECT count(*)::int AS n FROM auth_challenge WHERE login_ref = $4 AND client_ref = $9 AND kind = 'otp' AND expires_at > $5),
-            open AS (SELECT count(*)::int AS n FROM auth_challenge WHERE login_ref = $4 AND kind = 'otp' AND used_at IS NULL AND expires_at > $10)
-       INSERT INTO auth_challenge (id, kind, account_id, login_ref, client_ref, secret_hash, expires_at)
-         SELECT $1, 'otp', $2, $4, $9, CASE WHEN prior.n < $6 AND open.n < $11 AND NOT $12 THEN $3 ELSE $7 END, $8 FROM prior, open
-       RETURNING secret_hash = $3 AS usable`,
+            open AS (SELECT count(*)::int AS n FROM auth_challenge WHERE login_ref = $4 AND kind = 'otp' AND usable AND used_at IS NULL AND expires_at > $10),
+            verdict AS (SELECT prior.n < $6 AND open.n < $11 AND NOT $12::boolean AS usable FROM prior, open)
+       INSERT INTO auth_challenge (id, kind, account_id, login_ref, client_ref, secret_hash, expires_at, usable)
+         SELECT $1, 'otp', $2, $4, $9, CASE WHEN verdict.usable THEN $3 ELSE $7 END, $8, verdict.usable FROM verdict
+       RETURNING usable`,
       [challengeId, account?.id ?? null, usableHash, ref, new Date(expiresAt.getTime() - CODE_WINDOW_MINUTES * 60_000), MAX_CODES_PER_WINDOW, randomBytes(32).toString('base64url'), expiresAt, clientRef,
         w.now, MAX_OPEN_CODES, locked],
     );
@@ -186,15 +223,12 @@ export async function finishPatientLogin(app: App, challengeId: string, code: st
  */
 async function lockedOut(app: App, accountId: string | null, until: Date, requestId: string, log?: MailLog): Promise<void> {
   if (!accountId) return;
-  await app.uow.run(SYSTEM_GUARD, requestId, async (w) => w.record({ action: 'auth.login-locked', resourceType: 'Account', resourceId: accountId, subjectRef: null, purpose: 'too-many-wrong-codes', outcome: 'success' }));
+  await app.uow.run(GUARD, requestId, async (w) => w.record({ action: 'auth.login-locked', resourceType: 'Account', resourceId: accountId, subjectRef: null, purpose: 'too-many-wrong-codes', outcome: 'success' }));
   void (async () => {
     const to = await accountLogin(app.db, app.fields, accountId);
     if (to) await app.mailer.send(loginLockedMail(to, until));
   })().catch((err: unknown) => log?.warn({ err }, 'login lock notice not sent'));
 }
-
-/** Acts for the platform itself when it protects an account (locks): audited as such. */
-const SYSTEM_GUARD: Actor = { kind: 'system', id: 'system:guard', role: 'system', tenantId: null };
 
 /** The lock notice: bilingual (the language of whoever triggered it is not the holder's), no health data. */
 function loginLockedMail(to: string, until: Date): { to: string; subject: string; text: string } {
@@ -228,15 +262,25 @@ export async function logout(app: App, token: string, requestId: string): Promis
   return true;
 }
 
-/** Disables an account and ends all its sessions at once (operator command). */
-export async function disableAccount(app: App, accountId: string, requestId: string): Promise<boolean> {
-  return app.uow.run({ kind: 'system', id: 'system:operator', role: 'system', tenantId: null }, requestId, async (w) => {
+/**
+ * Disables an account (operator command): all its sessions end at once, its logins are refused, and
+ * the API keys it created are revoked (`creator-disabled`): a departed or compromised staff member's
+ * keys must not outlive them, possibly with nobody left at the pharmacy to revoke them.
+ * @returns whether it was enabled, and the ids of the keys revoked
+ */
+export async function disableAccount(app: App, accountId: string, requestId: string): Promise<{ changed: boolean; revokedKeys: string[] }> {
+  return app.uow.run(OPERATOR, requestId, async (w) => {
     const rows = await w.tx.query('UPDATE account SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL RETURNING id', [accountId, w.now]);
     await deleteAllSessions(w.tx, accountId);
     w.record({ action: 'account.disable', resourceType: 'Account', resourceId: accountId, subjectRef: null, purpose: 'administration', outcome: rows.length ? 'success' : 'failure' });
-    return rows.length > 0;
+    const keys = await revokeKeys(w.tx, 'created_by = $1', [accountId], w.now, 'creator-disabled', OPERATOR.id);
+    for (const k of keys) w.record({ action: 'api-key.revoke', resourceType: 'ApiKey', resourceId: k.id, subjectRef: null, purpose: 'creator-disabled', outcome: 'success', tenantId: k.tenant_id });
+    return { changed: rows.length > 0, revokedKeys: keys.map((k) => k.id) };
   });
 }
+
+/** Operator commands (`saufconduit account …`, `api-key revoke`): audited as such. */
+export const OPERATOR: Actor = { kind: 'system', id: 'system:operator', role: 'system', tenantId: null };
 
 export const sessionPolicy = (app: App) => ({ idleMinutes: app.config.sessionIdleMinutes, absoluteMinutes: app.config.sessionAbsoluteMinutes });
 

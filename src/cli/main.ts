@@ -10,6 +10,7 @@ const commands: Record<string, () => Promise<Command>> = {
   migrate: async () => (await import('./commands/migrate.ts')).run,
   audit: async () => (await import('./commands/audit.ts')).run,
   account: async () => (await import('./commands/account.ts')).run,
+  'api-key': async () => (await import('./commands/api-key.ts')).run,
   verify: async () => (await import('./commands/verify.ts')).run,
   dcc: async () => (await import('./commands/dcc.ts')).run,
   keys: async () => (await import('./commands/keys.ts')).run,
@@ -24,7 +25,8 @@ commands:
   demo [--credentials FILE]  seed the demo world (idempotent) and write API credentials
   migrate                    apply database migrations
   audit verify               check the audit hash chain and signed checkpoints
-  account disable LOGIN      disable an account and end all its sessions
+  account disable LOGIN      disable an account, end all its sessions, revoke the API keys it created
+  api-key list|revoke        every pharmacy's API keys (metadata); revoke one
   keys list|rotate|import    document signer certificates (DSC) for passes
   receiver [list|jwks]       the demo national-reporting receiver (verifies signatures, stores each report once)
   verify --trust FILE ...    verify an EU DCC (HC1:) pass offline

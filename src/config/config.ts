@@ -40,6 +40,13 @@ const schema = z.object({
       return z.NEVER;
     }
   }),
+  /**
+   * Passes revoked in one hour, and revoked passes listed at once, beyond which the revocation list's
+   * growth is abnormal: logged and recorded for the DPO. Each verifier downloads the whole list (a
+   * verifier refuses a bundle over 8 MiB, about 90,000 entries), so the second default is a quarter of that.
+   */
+  revocationAlertPerHour: z.coerce.number().int().min(1).max(10_000_000).default(200),
+  revocationAlertListed: z.coerce.number().int().min(1).max(10_000_000).default(20_000),
   /** Requests per minute per principal (or per pseudonymised IP when anonymous). */
   rateLimitPerMinute: z.coerce.number().int().min(1).max(10_000_000).default(600),
   /** Login attempts per minute per IP: tight, against credential stuffing and code guessing. */
@@ -109,6 +116,8 @@ export function loadConfig(overrides: Partial<Record<keyof z.infer<typeof schema
     workers: env.SAUFCONDUIT_WORKERS,
     requestTimeoutSeconds: env.SAUFCONDUIT_REQUEST_TIMEOUT_SECONDS,
     authRateLimitPerMinute: env.SAUFCONDUIT_AUTH_RATE_LIMIT,
+    revocationAlertPerHour: env.SAUFCONDUIT_REVOCATION_ALERT_PER_HOUR,
+    revocationAlertListed: env.SAUFCONDUIT_REVOCATION_ALERT_LISTED,
     ...overrides,
   };
   const parsed = schema.safeParse(raw);

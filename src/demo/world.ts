@@ -10,6 +10,7 @@ import { issuePass, issueVaccinationPass } from '../domain/passes.ts';
 import { recordVaccination, type VaccinationInput } from '../domain/vaccinations.ts';
 import { hashPassword } from '../auth/passwords.ts';
 import { createApiKey } from '../auth/api-keys.ts';
+import { DEFAULT_KEY_DAYS, revokeKeys } from '../domain/api-keys.ts';
 import { createSession } from '../auth/sessions.ts';
 import { sessionPolicy } from '../auth/login.ts';
 
@@ -82,7 +83,7 @@ export async function seedDemo(app: App): Promise<boolean> {
         ...(p.ssn ? { ssn: p.ssn } : {}), ...(p.phone ? { phone: p.phone } : {}), ...(p.address ? { address: p.address } : {}), email: p.login,
       }, { accountId: accounts.get(p.name)! }));
       for (const [k, t] of p.tests.filter((x) => x.tenant === tenant).entries()) {
-        const result = await app.uow.run(staff, 'demo-seed', (w) => recordResult(w, patient.id, { testType: t.testType, outcome: t.outcome, sampledAt: new Date(Date.now() - (n + k + 1) * day).toISOString() }, null));
+        const result = await app.uow.run(staff, 'demo-seed', (w) => recordResult(w, patient.id, { testType: t.testType, outcome: t.outcome, sampledAt: new Date(Date.now() - (n + k + 1) * 5 * 3_600_000).toISOString() }, null));
         if (t.outcome === 'negative') await app.uow.run(staff, 'demo-seed', (w) => issuePass(w, app.signer, result.id, 'test'));
       }
       for (const v of (p.vaccinations as readonly { tenant: string; product: VaccinationInput['product']; doseNumber: number; seriesDoses: number; daysAgo: number }[]).filter((x) => x.tenant === tenant)) {
@@ -105,7 +106,7 @@ export interface DemoPrincipal {
   name: string;
   role: string;
   headers: { authorization: string };
-  canAccess: { patientId: string[]; resultId: string[]; vaccinationId: string[]; documentId: string[]; passId: string[]; apiKeyId: string[] };
+  canAccess: { patientId: string[]; resultId: string[]; vaccinationId: string[]; documentId: string[]; passId: string[]; apiKeyId: string[]; passkeyId: string[] };
 }
 
 /**
@@ -118,13 +119,15 @@ export async function demoCredentials(app: App): Promise<{ principals: DemoPrinc
   const now = new Date();
   const q = async (sql: string, params: string[]) => (await app.db.query<{ id: string }>(sql, params)).map((r) => r.id).sort();
   const tenantId = async (key: string) => (await app.db.query<{ id: string }>('SELECT id FROM tenant WHERE slug = $1', [DEMO.tenants.find((t) => t.key === key)!.slug]))[0]!.id;
-  const tenantAccess = async (tid: string, withKeys: boolean) => ({
+  const passkeysOf = (accountId: string) => q('SELECT ref AS id FROM webauthn_credential WHERE account_id = $1', [accountId]);
+  const tenantAccess = async (tid: string, withKeys: boolean, accountId: string | null) => ({
     patientId: await q('SELECT id FROM patient WHERE tenant_id = $1', [tid]),
     resultId: await q('SELECT id FROM test_result WHERE tenant_id = $1', [tid]),
     vaccinationId: await q('SELECT id FROM vaccination WHERE tenant_id = $1', [tid]),
     documentId: await q('SELECT id FROM document WHERE tenant_id = $1', [tid]),
     passId: await q('SELECT id FROM pass WHERE tenant_id = $1', [tid]),
     apiKeyId: withKeys ? await q('SELECT id FROM api_key WHERE tenant_id = $1', [tid]) : [],
+    passkeyId: accountId ? await passkeysOf(accountId) : [],
   });
   const session = async (login: string) => {
     const acc = (await findAccountByLogin(app.db, app.keys, login))!;
@@ -133,12 +136,12 @@ export async function demoCredentials(app: App): Promise<{ principals: DemoPrinc
   for (const t of DEMO.tenants) {
     const tid = await tenantId(t.key);
     // One live demo key per pharmacy: earlier ones are revoked when new credentials are written.
-    await app.db.query(`UPDATE api_key SET revoked_at = $2 WHERE tenant_id = $1 AND label = 'demo-credentials' AND revoked_at IS NULL`, [tid, now]);
-    const key = await createApiKey(app.db, { id: randomUUID(), tenantId: tid, label: 'demo-credentials', scopes: SCOPES, createdBy: null });
+    await revokeKeys(app.db, `tenant_id = $1 AND label = 'demo-credentials'`, [tid], now, 'demo-credentials', 'system:demo-seed');
+    const key = await createApiKey(app.db, { id: randomUUID(), tenantId: tid, label: 'demo-credentials', scopes: SCOPES, createdBy: null, expiresAt: new Date(now.getTime() + DEFAULT_KEY_DAYS * 86_400_000) });
     const staff = DEMO.staff.find((s) => s.tenant === t.key)!;
     const s = await session(staff.login);
-    out.push({ name: staff.name, role: 'staff', headers: { authorization: `Bearer ${s.token}` }, canAccess: await tenantAccess(tid, true) });
-    out.push({ name: `${t.key}-api-key`, role: 'api-key', headers: { authorization: `Bearer ${key}` }, canAccess: await tenantAccess(tid, false) });
+    out.push({ name: staff.name, role: 'staff', headers: { authorization: `Bearer ${s.token}` }, canAccess: await tenantAccess(tid, true, s.id) });
+    out.push({ name: `${t.key}-api-key`, role: 'api-key', headers: { authorization: `Bearer ${key}` }, canAccess: await tenantAccess(tid, false, null) });
   }
   for (const p of DEMO.patients) {
     const s = await session(p.login);
@@ -151,6 +154,7 @@ export async function demoCredentials(app: App): Promise<{ principals: DemoPrinc
         documentId: await q('SELECT d.id FROM document d JOIN patient p ON p.id = d.patient_id WHERE p.account_id = $1', [s.id]),
         passId: await q('SELECT x.id FROM pass x JOIN patient p ON p.id = x.patient_id WHERE p.account_id = $1', [s.id]),
         apiKeyId: [],
+        passkeyId: await passkeysOf(s.id),
       },
     });
   }
@@ -165,10 +169,11 @@ export async function demoCredentials(app: App): Promise<{ principals: DemoPrinc
         documentId: [],
         passId: [],
         apiKeyId: [],
+        passkeyId: await passkeysOf(s.id),
       },
     });
   }
   const d = await session(DEMO.dpo.login);
-  out.push({ name: DEMO.dpo.name, role: 'dpo', headers: { authorization: `Bearer ${d.token}` }, canAccess: { patientId: [], resultId: [], vaccinationId: [], documentId: [], passId: [], apiKeyId: [] } });
+  out.push({ name: DEMO.dpo.name, role: 'dpo', headers: { authorization: `Bearer ${d.token}` }, canAccess: { patientId: [], resultId: [], vaccinationId: [], documentId: [], passId: [], apiKeyId: [], passkeyId: await passkeysOf(d.id) } });
   return { principals: out };
 }

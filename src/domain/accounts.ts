@@ -71,16 +71,20 @@ export async function principalFor(db: Queryable, accountId: string): Promise<Pr
   return principalOf({ id: row.id, role: row.role, tenantId: row.tenant_id, patientIds: own });
 }
 
-/** The principal for an enabled account whose role, tenant and own patient records are known. */
-export function principalOf(a: { id: string; role: AccountRole; tenantId: string | null; patientIds: readonly string[] }): Principal | null {
+/**
+ * The principal for an enabled account whose role, tenant and own patient records are known, with
+ * the time its session last proved a second factor when it comes from a session.
+ */
+export function principalOf(a: { id: string; role: AccountRole; tenantId: string | null; patientIds: readonly string[]; secondFactorAt?: Date | null }): Principal | null {
+  const fresh = a.secondFactorAt ? { secondFactorAt: a.secondFactorAt.getTime() } : {};
   switch (a.role) {
     case 'staff':
-      return a.tenantId ? { kind: 'account', id: a.id, role: 'staff', tenantId: a.tenantId } : null;
+      return a.tenantId ? { kind: 'account', id: a.id, role: 'staff', tenantId: a.tenantId, ...fresh } : null;
     case 'patient':
-      return { kind: 'account', id: a.id, role: 'patient', tenantId: null, patientIds: a.patientIds };
+      return { kind: 'account', id: a.id, role: 'patient', tenantId: null, patientIds: a.patientIds, ...fresh };
     case 'professional':
-      return { kind: 'account', id: a.id, role: 'professional', tenantId: null };
+      return { kind: 'account', id: a.id, role: 'professional', tenantId: null, ...fresh };
     case 'dpo':
-      return { kind: 'account', id: a.id, role: 'dpo', tenantId: null };
+      return { kind: 'account', id: a.id, role: 'dpo', tenantId: null, ...fresh };
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Work } from './work.ts';
-import { denyUnknown, ownTenant } from './work.ts';
+import { denyUnknown, ownTenant, refuse } from './work.ts';
 import { asResource, loadFacts } from './facts.ts';
 import { patientIdentity } from './patients.ts';
 import { AppError } from '../errors/catalogue.ts';
@@ -10,6 +10,7 @@ import { nodeBackend } from '../hcert/node.ts';
 import type { DigestSigner } from '../signing/digest-signer.ts';
 import { activeDsc, COUNTRY } from './issuer-keys.ts';
 import { VACCINES, vaccinationForPass, type VaccinationView } from './vaccinations.ts';
+import { resultCtx } from './results.ts';
 
 export const PASS_KINDS = ['test', 'recovery'] as const;
 export const PassRequest = z.strictObject({ kind: z.enum(PASS_KINDS).default('test') });
@@ -28,13 +29,28 @@ export interface PassView {
   hc1?: string;
 }
 
-type PassRow = { id: string; tenant_id: string; patient_id: string; result_id: string | null; vaccination_id: string | null; kind: PassView['kind']; kid: string; hc1_enc: string; issued_at: Date; expires_at: Date; revoked_at: Date | null; replaced_by: string | null };
+type PassRow = {
+  id: string; tenant_id: string; patient_id: string; result_id: string | null; vaccination_id: string | null; kind_enc: string; kid: string; hc1_enc: string;
+  issued_at: Date; expires_at_enc: string; revoked_at: Date | null; replaced_by: string | null;
+};
 
-const view = (r: PassRow): PassView => ({
-  id: r.id, kind: r.kind, patientId: r.patient_id, resultId: r.result_id, vaccinationId: r.vaccination_id, issuedAt: new Date(r.issued_at).toISOString(),
-  expiresAt: new Date(r.expires_at).toISOString(), revokedAt: r.revoked_at ? new Date(r.revoked_at).toISOString() : null, replacedBy: r.replaced_by,
+/**
+ * Where each sealed field of a pass lives. A pass's kind ('recovery' means a positive PCR) and its
+ * expiry (a recovery pass ends 180 days after it) are health facts: never in clear columns.
+ */
+export const passCtx = { hc1: (id: string) => `pass.hc1:${id}`, kind: (id: string) => `pass.kind:${id}`, expiresAt: (id: string) => `pass.expires_at:${id}` };
+
+const view = (w: Pick<Work, 'fields'>, r: PassRow): PassView => ({
+  id: r.id, kind: w.fields.decrypt(passCtx.kind(r.id), r.kind_enc) as PassView['kind'], patientId: r.patient_id, resultId: r.result_id, vaccinationId: r.vaccination_id,
+  issuedAt: new Date(r.issued_at).toISOString(), expiresAt: w.fields.decrypt(passCtx.expiresAt(r.id), r.expires_at_enc),
+  revokedAt: r.revoked_at ? new Date(r.revoked_at).toISOString() : null, replacedBy: r.replaced_by,
 });
-const hc1Ctx = (id: string) => `pass.hc1:${id}`;
+
+/** How long a pass row is kept after issuance, whatever its kind (longer than any pass lives; see migration 020). */
+export const PASS_KEPT_DAYS = 400;
+
+/** The blind key that makes one pass per source and kind unique (the kind itself stays sealed). */
+export const passSourceKey = (w: Pick<Work, 'blindIndex'>, sourceId: string, kind: PassView['kind']) => w.blindIndex(`pass-source:${sourceId}:${kind}`);
 
 /** ICAO 9303 transliteration for the `fnt`/`gnt` fields: A–Z and `<` only. */
 export function icao(name: string): string {
@@ -51,6 +67,16 @@ const COVID = '840539006';
 /** A rapid antigen test from the EU common list (test-manf value set), as the demo pharmacies use. */
 const DEMO_RAT_DEVICE = '1232';
 const DAY = 86_400_000;
+/**
+ * How long a test pass is valid after sampling: the longest any rule in use accepts a test (72 h for
+ * a PCR, the EU's upper bound); venues apply their own, shorter rules on the sampling time.
+ */
+export const TEST_VALID_HOURS = 72;
+/** How long a vaccination pass is valid after issuance (the EU's acceptance period for a primary course is 270 days; boosters longer). */
+export const VACCINATION_VALID_DAYS = 365;
+/** Reissues a day of the passes of one source (a result or a vaccination), and of one patient record. */
+export const MAX_REISSUES_PER_SOURCE = 3;
+export const MAX_REISSUES_PER_PATIENT = 5;
 
 /** What a pass is issued from: a test result (test or recovery pass) or a vaccination. */
 type Source =
@@ -58,9 +84,12 @@ type Source =
   | { from: 'vaccination'; vaccination: VaccinationView & { tenantName: string }; tenantId: string; patientId: string };
 
 async function loadSource(w: Work, resultId: string): Promise<Source> {
-  const [r] = await w.tx.query<{ tenant_id: string; patient_id: string; test_type: 'antigen' | 'pcr'; outcome_enc: string; sampled_at: Date; tenant_name: string }>(
-    'SELECT r.tenant_id, r.patient_id, r.test_type, r.outcome_enc, r.sampled_at, t.name AS tenant_name FROM test_result r JOIN tenant t ON t.id = r.tenant_id WHERE r.id = $1', [resultId]);
-  return { from: 'result', resultId, tenantId: r!.tenant_id, patientId: r!.patient_id, testType: r!.test_type, outcome: w.fields.decrypt(`result.outcome:${resultId}`, r!.outcome_enc), sampledAt: new Date(r!.sampled_at), tenantName: r!.tenant_name };
+  const [r] = await w.tx.query<{ tenant_id: string; patient_id: string; test_type_enc: string; outcome_enc: string; sampled_at_enc: string; tenant_name: string }>(
+    'SELECT r.tenant_id, r.patient_id, r.test_type_enc, r.outcome_enc, r.sampled_at_enc, t.name AS tenant_name FROM test_result r JOIN tenant t ON t.id = r.tenant_id WHERE r.id = $1', [resultId]);
+  return {
+    from: 'result', resultId, tenantId: r!.tenant_id, patientId: r!.patient_id, testType: w.fields.decrypt(resultCtx.testType(resultId), r!.test_type_enc) as 'antigen' | 'pcr',
+    outcome: w.fields.decrypt(resultCtx.outcome(resultId), r!.outcome_enc), sampledAt: new Date(w.fields.decrypt(resultCtx.sampledAt(resultId), r!.sampled_at_enc)), tenantName: r!.tenant_name,
+  };
 }
 
 async function loadVaccinationSource(w: Work, vaccinationId: string): Promise<Source> {
@@ -81,15 +110,18 @@ function buildDcc(kind: PassView['kind'], s: Source, who: { givenName: string; f
     const v = s.vaccination;
     const coding = VACCINES[v.product];
     const entry = { tg: COVID, vp: coding.vp, mp: v.product, ma: coding.ma, dn: v.doseNumber, sd: v.seriesDoses, dt: v.administeredOn, co: COUNTRY, is: issuer, ci };
-    return { dcc: { ...base, v: [entry] }, expiresAt: new Date(now.getTime() + 365 * DAY) };
+    return { dcc: { ...base, v: [entry] }, expiresAt: new Date(now.getTime() + VACCINATION_VALID_DAYS * DAY) };
   }
   if (kind === 'vaccination') throw new AppError('conflict', [{ path: 'kind', code: 'result-gives-test-or-recovery-pass' }]);
   if (kind === 'test') {
     if (s.outcome !== 'negative' && s.outcome !== 'positive') throw new AppError('conflict', [{ path: 'result.outcome', code: 'inconclusive-result' }]);
     const t: Record<string, string> = { tg: COVID, tt: TEST_TYPE[s.testType], sc: s.sampledAt.toISOString().replace(/\.\d{3}Z$/, 'Z'), tr: TEST_RESULT[s.outcome], tc: s.tenantName.slice(0, 80), co: COUNTRY, is: issuer, ci };
     if (s.testType === 'antigen') t.ma = DEMO_RAT_DEVICE;
-    // Technical validity of the signature; how long a test counts is the verifier's rule on `sc`.
-    return { dcc: { ...base, t: [t] }, expiresAt: new Date(now.getTime() + 365 * DAY) };
+    // The signature's technical validity fits the use: a test is accepted for TEST_VALID_HOURS after
+    // sampling, so the pass (and, once revoked, its revocation entry) ends then, not a year later.
+    const expiresAt = new Date(s.sampledAt.getTime() + TEST_VALID_HOURS * 3_600_000);
+    if (expiresAt <= now) throw new AppError('conflict', [{ path: 'result.sampledAt', code: 'test-too-old' }]);
+    return { dcc: { ...base, t: [t] }, expiresAt };
   }
   if (s.outcome !== 'positive' || s.testType !== 'pcr') throw new AppError('conflict', [{ path: 'result', code: 'recovery-needs-positive-pcr' }]);
   const fr = s.sampledAt;
@@ -126,31 +158,57 @@ async function signAndStore(w: Work, signer: DigestSigner, s: Source, kind: Pass
   const id = randomUUID();
   const resultId = s.from === 'result' ? s.resultId : null;
   const vaccinationId = s.from === 'vaccination' ? s.vaccination.id : null;
+  // The unique index on source_key (while unrevoked) keeps one valid pass per source and kind even
+  // across processes; a concurrent issuance that loses answers with the winner's pass on replay.
   await w.tx.query(
-    `INSERT INTO pass (id, tenant_id, patient_id, result_id, vaccination_id, kind, kid, hc1_enc, issued_at, expires_at, uci_hash, country_uci_hash, signature_hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-    [id, s.tenantId, s.patientId, resultId, vaccinationId, kind, kid, w.fields.encrypt(hc1Ctx(id), issued.hc1), w.now, expiresAt, hash('UCI'), hash('COUNTRYCODEUCI'), hash('SIGNATURE')],
+    `INSERT INTO pass (id, tenant_id, patient_id, result_id, vaccination_id, kind_enc, kid, hc1_enc, issued_at, expires_at_enc, keep_until, source_key, uci_hash, country_uci_hash, signature_hash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+    [id, s.tenantId, s.patientId, resultId, vaccinationId, w.fields.encrypt(passCtx.kind(id), kind), kid, w.fields.encrypt(passCtx.hc1(id), issued.hc1), w.now,
+      w.fields.encrypt(passCtx.expiresAt(id), expiresAt.toISOString()), new Date(w.now.getTime() + PASS_KEPT_DAYS * DAY), passSourceKey(w, resultId ?? vaccinationId!, kind),
+      hash('UCI'), hash('COUNTRYCODEUCI'), hash('SIGNATURE')],
   );
   w.record({ action: 'pass.issue', resourceType: 'Pass', resourceId: id, subjectRef, purpose: 'issuance', outcome: 'success', tenantId: s.tenantId });
   return { id, kind, patientId: s.patientId, resultId, vaccinationId, issuedAt: w.now.toISOString(), expiresAt: expiresAt.toISOString(), revokedAt: null, replacedBy: null, hc1: issued.hc1 };
 }
 
+/** An issued pass, and whether it was there already (issuing again answers the valid one). */
+export type Issued = PassView & { hc1: string; existing: boolean };
+
+/**
+ * One valid pass per source and kind: issuing again answers the pass that is still valid
+ * (`existing`), so a double click or a retry never puts two valid passes in circulation; an expired
+ * one is superseded (it is past its validity, so its revocation adds nothing to the published list)
+ * and a new one issued.
+ */
+async function issueOnce(w: Work, signer: DigestSigner, s: Source, kind: PassView['kind'], subjectRef: string): Promise<Issued> {
+  const [current] = await w.tx.query<PassRow>('SELECT * FROM pass WHERE source_key = $1 AND revoked_at IS NULL', [passSourceKey(w, s.from === 'result' ? s.resultId : s.vaccination.id, kind)]);
+  if (current) {
+    const v = view(w, current);
+    if (Date.parse(v.expiresAt) > w.now.getTime()) {
+      w.record({ action: 'pass.read', resourceType: 'Pass', resourceId: current.id, subjectRef, purpose: 'issuance-repeated', outcome: 'success', tenantId: s.tenantId });
+      return { ...v, hc1: w.fields.decrypt(passCtx.hc1(current.id), current.hc1_enc), existing: true };
+    }
+    await w.tx.query(`UPDATE pass SET revoked_at = $2, revoked_reason = 'superseded' WHERE id = $1 AND revoked_at IS NULL`, [current.id, w.now]);
+  }
+  return { ...(await signAndStore(w, signer, s, kind, subjectRef)), existing: false };
+}
+
 /** Issues a pass for a test result, for the tenant that recorded it or the patient it is about. */
-export async function issuePass(w: Work, signer: DigestSigner, resultId: string, kind: 'test' | 'recovery'): Promise<PassView & { hc1: string }> {
+export async function issuePass(w: Work, signer: DigestSigner, resultId: string, kind: 'test' | 'recovery'): Promise<Issued> {
   const facts = await loadFacts(w.tx, 'result', resultId, w.now);
   const target = { resourceType: 'Observation', resourceId: resultId, subjectRef: facts?.subjectRef ?? null };
   if (!facts) denyUnknown(w, 'pass.issue', target);
   w.access('pass.issue', asResource('pass', resultId, facts), target);
-  return signAndStore(w, signer, await loadSource(w, resultId), kind, facts.subjectRef);
+  return issueOnce(w, signer, await loadSource(w, resultId), kind, facts.subjectRef);
 }
 
 /** Issues a vaccination pass, for the tenant that recorded the vaccination or the patient it is about. */
-export async function issueVaccinationPass(w: Work, signer: DigestSigner, vaccinationId: string): Promise<PassView & { hc1: string }> {
+export async function issueVaccinationPass(w: Work, signer: DigestSigner, vaccinationId: string): Promise<Issued> {
   const facts = await loadFacts(w.tx, 'vaccination', vaccinationId, w.now);
   const target = { resourceType: 'Immunization', resourceId: vaccinationId, subjectRef: facts?.subjectRef ?? null };
   if (!facts) denyUnknown(w, 'pass.issue', target);
   w.access('pass.issue', asResource('pass', vaccinationId, facts), target);
-  return signAndStore(w, signer, await loadVaccinationSource(w, vaccinationId), 'vaccination', facts.subjectRef);
+  return issueOnce(w, signer, await loadVaccinationSource(w, vaccinationId), 'vaccination', facts.subjectRef);
 }
 
 export async function getPass(w: Work, id: string): Promise<PassView & { hc1: string }> {
@@ -159,7 +217,7 @@ export async function getPass(w: Work, id: string): Promise<PassView & { hc1: st
   if (!facts) denyUnknown(w, 'pass.read', target);
   w.access('pass.read', asResource('pass', id, facts), target);
   const [row] = await w.tx.query<PassRow>('SELECT * FROM pass WHERE id = $1', [id]);
-  return { ...view(row!), hc1: w.fields.decrypt(hc1Ctx(id), row!.hc1_enc) };
+  return { ...view(w, row!), hc1: w.fields.decrypt(passCtx.hc1(id), row!.hc1_enc) };
 }
 
 /** Passes a principal may list: a patient's own; a pharmacy's latest 200, or all it issued for one patient. */
@@ -180,7 +238,7 @@ export async function listPasses(w: Work, forPatientId?: string): Promise<PassVi
   // A list shows each pass's holder: one event per pass, under its holder's subject, so that every
   // person's history shows who listed their passes.
   for (const r of rows) w.record({ action: 'pass.read', resourceType: 'Pass', resourceId: r.id, subjectRef: r.subject_ref, purpose: 'listing', outcome: 'success' });
-  return rows.map(view);
+  return rows.map((r) => view(w, r));
 }
 
 /**
@@ -194,11 +252,29 @@ export async function reissuePass(w: Work, signer: DigestSigner, id: string): Pr
   w.access('pass.reissue', asResource('pass', id, facts), target);
   // Revoke first, in one statement that only one request can win: reissues sent together run in one
   // batched transaction, where a row lock would not keep them apart, and each would sign a new pass.
-  const [old] = await w.tx.query<PassRow>('UPDATE pass SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING *', [id, w.now]);
-  if (!old) throw new AppError('conflict', [{ path: 'pass', code: 'already-revoked' }]);
+  // The same statement counts the day's reissues of the pass's source and of its patient: each one
+  // adds to the public revocation list, so a loop of them cannot inflate it.
+  const since = new Date(w.now.getTime() - DAY);
+  const reissued = (match: string) => `(SELECT count(*) FROM pass o WHERE ${match} AND o.revoked_reason = 'reissue' AND o.revoked_at > $3)`;
+  const [old] = await w.tx.query<PassRow>(
+    `UPDATE pass SET revoked_at = $2, revoked_reason = 'reissue' WHERE id = $1 AND revoked_at IS NULL
+       AND ${reissued('o.patient_id = pass.patient_id')} < $4
+       AND ${reissued('(o.result_id = pass.result_id OR o.vaccination_id = pass.vaccination_id)')} < $5
+     RETURNING *`,
+    [id, w.now, since, MAX_REISSUES_PER_PATIENT, MAX_REISSUES_PER_SOURCE]);
+  if (!old) {
+    const [row] = await w.tx.query<{ revoked_at: Date | null; patient_id: string; result_id: string | null; vaccination_id: string | null }>('SELECT revoked_at, patient_id, result_id, vaccination_id FROM pass WHERE id = $1', [id]);
+    if (row?.revoked_at) throw new AppError('conflict', [{ path: 'pass', code: 'already-revoked' }]);
+    // Over a daily limit: the next reissue is possible when the oldest counted one is a day old.
+    const [oldest] = await w.tx.query<{ at: Date }>(
+      `SELECT min(revoked_at) AS at FROM pass o WHERE o.revoked_reason = 'reissue' AND o.revoked_at > $1 AND (o.patient_id = $2 OR o.result_id = $3 OR o.vaccination_id = $4)`,
+      [since, row!.patient_id, row!.result_id, row!.vaccination_id]);
+    const retry = oldest?.at ? Math.ceil((new Date(oldest.at).getTime() + DAY - w.now.getTime()) / 1000) : 3600;
+    refuse(w, 'pass.reissue', target, 'reissue-limit', 'reissue_limit', { retryAfterSeconds: Math.max(1, retry) });
+  }
   const source = old.vaccination_id ? await loadVaccinationSource(w, old.vaccination_id) : old.result_id ? await loadSource(w, old.result_id) : null;
   if (!source) throw new AppError('conflict', [{ path: 'pass', code: 'not-reissuable' }]);
-  const fresh = await signAndStore(w, signer, source, old.kind, facts.subjectRef);
+  const fresh = await signAndStore(w, signer, source, view(w, old).kind, facts.subjectRef);
   await w.tx.query('UPDATE pass SET replaced_by = $2 WHERE id = $1', [id, fresh.id]);
   w.record({ action: 'pass.revoke', resourceType: 'Pass', resourceId: id, subjectRef: facts.subjectRef, purpose: 'holder-request', outcome: 'success', tenantId: facts.tenantId });
   return fresh;

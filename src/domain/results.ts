@@ -31,10 +31,13 @@ export interface ResultView {
   invoiceId: string | null;
 }
 
-type ResultRow = { id: string; patient_id: string; tenant_id: string; test_type: ResultView['testType']; outcome_enc: string; sampled_at: Date; created_at: Date; invoice_id: string | null };
+type ResultRow = { id: string; patient_id: string; tenant_id: string; test_type_enc: string; outcome_enc: string; sampled_at_enc: string; created_at: Date; invoice_id: string | null };
 
-const SELECT = `SELECT r.id, r.patient_id, r.tenant_id, r.test_type, r.outcome_enc, r.sampled_at, r.created_at,
+const SELECT = `SELECT r.id, r.patient_id, r.tenant_id, r.test_type_enc, r.outcome_enc, r.sampled_at_enc, r.created_at,
   (SELECT d.id FROM document d WHERE d.result_id = r.id AND d.kind = 'invoice' LIMIT 1) AS invoice_id FROM test_result r`;
+
+/** Where each sealed fact of a result lives (the associated data binds it to its row and column). */
+export const resultCtx = { testType: (id: string) => `result.test_type:${id}`, sampledAt: (id: string) => `result.sampled_at:${id}`, outcome: (id: string) => `result.outcome:${id}` };
 
 /**
  * Records a result against a patient of the acting tenant, with its invoice and its outbox rows (national
@@ -65,15 +68,16 @@ export async function recordResult(w: Work, patientId: string, input: ResultInpu
   const invoiceId = randomUUID();
   // The invoice's content is rendered to PDF on first download (see documents.ts); here we keep its facts.
   const invoice = JSON.stringify({ resultId: id, testType: input.testType, amountCents: PRICES[input.testType], currency: 'EUR', issuedAt: w.now.toISOString() });
-  const params: (string | Date | null)[] = [id, facts.tenantId, patientId, input.testType, w.fields.encrypt(`result.outcome:${id}`, input.outcome), sampledAt,
-    w.actor.id, idempotencyKey, w.now, invoiceId, w.fields.encrypt(`document.content:${invoiceId}`, invoice)];
+  // The type, outcome and sampling time are health facts: sealed, never in clear columns.
+  const params: (string | Date | null)[] = [id, facts.tenantId, patientId, w.fields.encrypt(resultCtx.testType(id), input.testType), w.fields.encrypt(resultCtx.outcome(id), input.outcome),
+    w.fields.encrypt(resultCtx.sampledAt(id), sampledAt.toISOString()), w.actor.id, idempotencyKey, w.now, invoiceId, w.fields.encrypt(`document.content:${invoiceId}`, invoice)];
   // The national report and the patient's notification (transactional outbox), written with the result;
   // their parameters follow the ones above.
   const outbox = resultOutboxRows(w, { resultId: id, patientId, tenantId: facts.tenantId, testType: input.testType, outcome: input.outcome, sampledAt }, facts.subjectRef, found!.row, params.length + 1);
   // Result, invoice and outbox rows in one statement: one round trip, all or nothing.
   await w.tx.query(
     `WITH result AS (
-       INSERT INTO test_result (id, tenant_id, patient_id, test_type, outcome_enc, sampled_at, recorded_by, idempotency_key, created_at)
+       INSERT INTO test_result (id, tenant_id, patient_id, test_type_enc, outcome_enc, sampled_at_enc, recorded_by, idempotency_key, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id),
      invoice AS (
        INSERT INTO document (id, tenant_id, patient_id, result_id, kind, media_type, content_enc, created_at)
@@ -105,26 +109,29 @@ export async function listPatientResults(w: Work, patientId: string): Promise<Re
   w.access('result.list', asResource('patient', patientId, facts), target);
   // Staff and API keys see only their own tenant's results, even for a patient known elsewhere.
   const rows = w.actor.role === 'staff' || w.actor.role === 'api-key'
-    ? await w.tx.query<ResultRow>(`${SELECT} WHERE r.patient_id = $1 AND r.tenant_id = $2 ORDER BY r.sampled_at DESC`, [patientId, w.actor.tenantId])
-    : await w.tx.query<ResultRow>(`${SELECT} WHERE r.patient_id = $1 ORDER BY r.sampled_at DESC`, [patientId]);
-  return rows.map((r) => toView(w, r));
+    ? await w.tx.query<ResultRow>(`${SELECT} WHERE r.patient_id = $1 AND r.tenant_id = $2`, [patientId, w.actor.tenantId])
+    : await w.tx.query<ResultRow>(`${SELECT} WHERE r.patient_id = $1`, [patientId]);
+  return newestSampledFirst(rows.map((r) => toView(w, r)));
 }
 
 /** A patient's own results across every pharmacy they were tested at. */
 export async function listMyResults(w: Work): Promise<ResultView[]> {
   w.access('result.list', { type: 'self' }, { resourceType: 'Observation', resourceId: null, subjectRef: null });
   const rows = await w.tx.query<ResultRow & { subject_ref: string }>(
-    `${SELECT.replace('FROM test_result r', ', p.subject_ref FROM test_result r JOIN patient p ON p.id = r.patient_id')} WHERE p.account_id = $1 ORDER BY r.sampled_at DESC`,
+    `${SELECT.replace('FROM test_result r', ', p.subject_ref FROM test_result r JOIN patient p ON p.id = r.patient_id')} WHERE p.account_id = $1`,
     [w.actor.id],
   );
   for (const r of rows) w.record({ action: 'result.read', resourceType: 'Observation', resourceId: r.id, subjectRef: r.subject_ref, purpose: 'own-record', outcome: 'success' });
-  return rows.map((r) => toView(w, r));
+  return newestSampledFirst(rows.map((r) => toView(w, r)));
 }
+
+/** Newest sample first: ordered here, the sampling time being sealed (a patient has a few results, not thousands). */
+const newestSampledFirst = (views: ResultView[]) => views.sort((a, b) => b.sampledAt.localeCompare(a.sampledAt) || b.recordedAt.localeCompare(a.recordedAt));
 
 function toView(w: Work, r: ResultRow): ResultView {
   return {
-    id: r.id, patientId: r.patient_id, tenantId: r.tenant_id, testType: r.test_type,
-    outcome: w.fields.decrypt(`result.outcome:${r.id}`, r.outcome_enc) as ResultView['outcome'],
-    sampledAt: new Date(r.sampled_at).toISOString(), recordedAt: new Date(r.created_at).toISOString(), invoiceId: r.invoice_id,
+    id: r.id, patientId: r.patient_id, tenantId: r.tenant_id, testType: w.fields.decrypt(resultCtx.testType(r.id), r.test_type_enc) as ResultView['testType'],
+    outcome: w.fields.decrypt(resultCtx.outcome(r.id), r.outcome_enc) as ResultView['outcome'],
+    sampledAt: w.fields.decrypt(resultCtx.sampledAt(r.id), r.sampled_at_enc), recordedAt: new Date(r.created_at).toISOString(), invoiceId: r.invoice_id,
   };
 }

@@ -124,7 +124,7 @@ export class UnitOfWork {
             savepoint: (fn) => tx.savepoint(fn),
             lookups,
           };
-          const w = makeWork(tracked, item.actor, item.requestId, now, this.opts.fields, own);
+          const w = makeWork(tracked, item.actor, item.requestId, now, this.opts.fields, this.opts.keys.lookup, own);
           try {
             const value = single && !item.readOnly ? await tx.savepoint(() => item.fn(w)) : await item.fn(w);
             perItem[i] = own;

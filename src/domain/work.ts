@@ -3,7 +3,8 @@ import type { FieldCipher } from '../crypto/fields.ts';
 import type { AuditEventInput } from '../audit/event.ts';
 import { authorize, type Action, type Resource } from '../policy/authorize.ts';
 import type { Principal } from '../policy/principal.ts';
-import { AppError } from '../errors/catalogue.ts';
+import { AppError, type ErrorCode } from '../errors/catalogue.ts';
+import { keyedHash } from '../crypto/tokens.ts';
 
 /** Who is acting when nobody is logged in yet (login attempts, public endpoints). */
 export type Actor =
@@ -14,6 +15,8 @@ export type Actor =
   /** Operator commands and scheduled jobs (seeding, account disable): audited, never pass `access()`. */
   | { kind: 'system'; id: string; role: 'system'; tenantId: null };
 export const ANONYMOUS: Actor = { kind: 'anonymous', id: 'anonymous', role: 'anonymous', tenantId: null };
+/** The platform protecting itself and its users (login locks, the revocation-list watch): audited as such. */
+export const GUARD: Actor = { kind: 'system', id: 'system:guard', role: 'system', tenantId: null };
 
 /** What the audit event says about the target of an access. */
 export interface AuditTarget {
@@ -34,6 +37,11 @@ export interface Work {
   readonly now: Date;
   readonly fields: FieldCipher;
   /**
+   * A keyed hash of `value` (blind index): equal values give equal references, and nothing about the
+   * value can be computed back without the key. Lets the database compare what it must not read.
+   */
+  blindIndex(value: string): string;
+  /**
    * Asks the decision point, records the audit event, and returns the purpose on allow.
    * On deny it throws AccessDenied: the operation's writes are rolled back and only the denial
    * event is kept. `hideAs404` (default when the target has an id) answers as if it did not exist.
@@ -46,10 +54,19 @@ export interface Work {
 /** A refused access: carries its audit event so the runner keeps it while rolling back the rest. */
 export class AccessDenied extends AppError {
   readonly event: AuditEventInput;
-  constructor(event: AuditEventInput, visibleAs: 'not_found' | 'forbidden') {
-    super(visibleAs);
+  constructor(event: AuditEventInput, visibleAs: ErrorCode, options: { retryAfterSeconds?: number } = {}) {
+    super(visibleAs, undefined, options);
     this.event = event;
   }
+}
+
+/**
+ * Refuses an operation the decision point allowed but a limit of the domain does not (a daily
+ * reissue limit, say): the refusal is audited like a denial (its event survives the rollback) and
+ * answered with `code`.
+ */
+export function refuse(w: Work, action: Action, target: AuditTarget, reason: string, code: ErrorCode, options: { retryAfterSeconds?: number } = {}): never {
+  throw new AccessDenied(eventFor(w, action, target, 'denied', reason), code, options);
 }
 
 /**
@@ -64,14 +81,17 @@ export function denyUnknown(w: Work, action: Action, target: AuditTarget): never
   throw new AccessDenied(eventFor(w, action, target, 'denied', 'unknown-resource'), 'not_found');
 }
 
-export function makeWork(tx: Tx, actor: Actor, requestId: string, now: Date, fields: FieldCipher, sink: AuditEventInput[]): Work {
+export function makeWork(tx: Tx, actor: Actor, requestId: string, now: Date, fields: FieldCipher, lookupKey: Buffer, sink: AuditEventInput[]): Work {
   const w: Work = {
     tx, actor, requestId, now, fields,
+    blindIndex: (value) => keyedHash(lookupKey, value),
     access(action, resource, target) {
       if (actor.kind === 'anonymous' || actor.kind === 'authenticating' || actor.kind === 'system') throw new AccessDenied(eventFor(w, action, target, 'denied', 'anonymous'), 'not_found');
-      const decision = authorize(actor, action, resource);
+      const decision = authorize(actor, action, resource, { now });
       if (!decision.allow) {
-        throw new AccessDenied(eventFor(w, action, target, 'denied', decision.reason), target.resourceId ? 'not_found' : 'forbidden');
+        // Allowed but for a stale second factor: say so (the record is the caller's to see anyway).
+        const visibleAs = decision.reason === 'step-up' ? 'step_up_required' : target.resourceId ? 'not_found' : 'forbidden';
+        throw new AccessDenied(eventFor(w, action, target, 'denied', decision.reason), visibleAs);
       }
       sink.push(eventFor(w, action, target, 'success', decision.purpose));
       return decision.purpose;

@@ -10,6 +10,7 @@ export const ERRORS = {
   unauthenticated: { status: 401 },
   invalid_credentials: { status: 401 },
   second_factor_required: { status: 401 },
+  step_up_required: { status: 401 },
   challenge_expired: { status: 400 },
   forbidden: { status: 403 },
   origin_mismatch: { status: 403 },
@@ -26,6 +27,7 @@ export const ERRORS = {
   rate_limited: { status: 429 },
   too_many_attempts: { status: 429 },
   login_locked: { status: 429 },
+  reissue_limit: { status: 429 },
   internal: { status: 500 },
   unavailable: { status: 503 },
 } as const satisfies Record<string, { status: number }>;

@@ -42,7 +42,7 @@ function loadersFor(app: App): Loaders {
   if (!l) {
     l = {
       sessions: new BatchLoader((tokens) => findSessions(app.db, tokens, new Date(), sessionPolicy(app))),
-      apiKeys: new BatchLoader((keys) => findApiKeys(app.db, keys)),
+      apiKeys: new BatchLoader((keys) => findApiKeys(app.db, keys, new Date())),
     };
     loaders.set(app, l);
   }
@@ -61,7 +61,7 @@ export async function requirePrincipal(app: App, p: Presented | null): Promise<P
   const session = await loadersFor(app).sessions.load(p.token);
   if (!session) throw new AppError('unauthenticated');
   if (session.stage !== 'full') throw new AppError('second_factor_required');
-  const principal = principalOf({ id: session.accountId, role: session.role, tenantId: session.tenantId, patientIds: session.patientIds });
+  const principal = principalOf({ id: session.accountId, role: session.role, tenantId: session.tenantId, patientIds: session.patientIds, secondFactorAt: session.secondFactorAt });
   if (!principal) throw new AppError('unauthenticated');
   return principal;
 }

@@ -13,8 +13,9 @@ export type Action =
   | 'pass.issue' | 'pass.list' | 'pass.read' | 'pass.reissue'
   | 'registration-link.create'
   | 'record-offer.list' | 'record-offer.answer'
-  | 'api-key.manage'
-  | 'passkey.manage'
+  | 'api-key.manage' | 'api-key.create'
+  | 'passkey.list' | 'passkey.manage'
+  | 'session.step-up'
   | 'access-log.read'
   | 'audit.read';
 
@@ -29,7 +30,26 @@ export type Resource =
 
 export type Decision = { allow: true; purpose: string } | { allow: false; reason: string };
 
-type Rule = (p: Principal, r: Resource) => Decision;
+/** When the decision is made: rules that need a recent second factor compare against it. */
+export interface DecisionContext {
+  now: Date;
+}
+
+/** A rule; rules composing others may leave out the context, and `fresh` then refuses (deny by default). */
+type Rule = (p: Principal, r: Resource, c?: DecisionContext) => Decision;
+
+/** How recent a second factor sensitive actions need (step-up), in minutes. */
+export const STEP_UP_MINUTES = 15;
+
+/**
+ * The rule, and a second factor proved within STEP_UP_MINUTES: a stolen session alone must not add a
+ * passkey, create an API key or reissue a pass. Refused as `step-up` (answered `step_up_required`).
+ */
+const fresh = (rule: Rule): Rule => (p, r, c) => {
+  const d = rule(p, r, c);
+  if (!d.allow || p.kind !== 'account') return d;
+  return c !== undefined && p.secondFactorAt !== undefined && c.now.getTime() - p.secondFactorAt <= STEP_UP_MINUTES * 60_000 ? d : deny('step-up');
+};
 
 const deny = (reason: string): Decision => ({ allow: false, reason });
 const allow = (purpose: string): Decision => ({ allow: true, purpose });
@@ -96,19 +116,26 @@ const RULES: Readonly<Record<Action, Rule>> = {
   'pass.issue': clinicalRead('results:write', 'results:read'),
   'pass.read': clinicalRead('results:read'),
   'pass.list': (p, r) => (r.type === 'self' ? patientSelf(p, r) : tenantScoped('results:read')(p, r)),
-  // Revoking a leaked pass and reissuing it is the holder's decision (or done with them at the counter).
-  'pass.reissue': (p, r) => (p.role === 'api-key' ? deny('role') : clinicalRead('results:write')(p, r)),
+  // Revoking a leaked pass and reissuing it is the holder's decision (or done with them at the counter),
+  // with a recent second factor: each reissue adds to the public revocation list.
+  'pass.reissue': fresh((p, r, c) => (p.role === 'api-key' ? deny('role') : clinicalRead('results:write')(p, r, c))),
   'api-key.manage': (p, r) => (p.role === 'staff' && r.type === 'tenant' && p.tenantId === r.tenantId ? allow('tenant-admin') : deny('role')),
+  // A new key is a new credential to the pharmacy's patients: a recent second factor, and staff only.
+  'api-key.create': fresh((p, r) => (p.role === 'staff' && r.type === 'tenant' && p.tenantId === r.tenantId ? allow('tenant-admin') : deny('role'))),
   'access-log.read': (p, r) => patientSelf(p, r),
   // Passkeys of one's own account: people only (an API key has no passkeys and must not add one).
-  'passkey.manage': (p, r) => (r.type === 'self' && p.kind === 'account' ? allow('account-security') : deny('role')),
+  'passkey.list': (p, r) => (r.type === 'self' && p.kind === 'account' ? allow('account-security') : deny('role')),
+  // Adding or removing one needs a recent second factor: a passkey added with a stolen session would outlive it.
+  'passkey.manage': fresh((p, r) => (r.type === 'self' && p.kind === 'account' ? allow('account-security') : deny('role'))),
+  // Proving a second factor again on the current session (people only).
+  'session.step-up': (p, r) => (r.type === 'self' && p.kind === 'account' ? allow('account-security') : deny('role')),
   'audit.read': (p, r) => (p.role === 'dpo' && r.type === 'governance' ? allow('governance') : deny('role')),
 };
 
-export function authorize(principal: Principal, action: Action, resource: Resource): Decision {
+export function authorize(principal: Principal, action: Action, resource: Resource, context: DecisionContext): Decision {
   const rule = Object.hasOwn(RULES, action) ? RULES[action] : undefined;
   if (!rule) return deny('no-policy');
-  return rule(principal, resource);
+  return rule(principal, resource, context);
 }
 
 /** Every action that has a rule; the route registry checks each route names one of these. */

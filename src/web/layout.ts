@@ -164,7 +164,7 @@ export function passkeyArea(t: Translate, kind: 'login' | 'register'): Html {
   const status = `passkey-status-${kind}`;
   return html`<div class="card" data-passkey-area hidden>
 <p>${kind === 'login' ? t('orPasskey') : t('passkeyAddIntro')}</p>
-<button type="button" class="secondary" data-passkey="${kind}" data-status="${status}" data-msg-working="${t('passkeyWorking')}" data-msg-ok="${t('passkeyAdded')}" data-msg-error="${t('passkeyFailed')}">${kind === 'login' ? t('passkeyLogin') : t('passkeyAdd')}</button>
+<button type="button" class="secondary" data-passkey="${kind}" data-status="${status}" data-msg-working="${t('passkeyWorking')}" data-msg-ok="${t('passkeyAdded')}" data-msg-error="${t('passkeyFailed')}" data-msg-stepup="${t('securityStepUpNeeded')}">${kind === 'login' ? t('passkeyLogin') : t('passkeyAdd')}</button>
 <p id="${status}" role="status" aria-live="polite"></p>
 </div>`;
 }

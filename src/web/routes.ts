@@ -4,6 +4,7 @@ import { authPageRoutes } from './pages/auth.ts';
 import { recordPageRoutes } from './pages/records.ts';
 import { spacePageRoutes } from './pages/spaces.ts';
 import { registrationPageRoutes } from './pages/registration.ts';
+import { securityPageRoutes } from './pages/security.ts';
 
 /** Server-rendered pages (French and English) and their static assets. */
-export const webRoutes: RouteSpec[] = [...assetRoutes, ...authPageRoutes, ...recordPageRoutes, ...spacePageRoutes, ...registrationPageRoutes];
+export const webRoutes: RouteSpec[] = [...assetRoutes, ...authPageRoutes, ...recordPageRoutes, ...spacePageRoutes, ...registrationPageRoutes, ...securityPageRoutes];

@@ -44,7 +44,9 @@ describe.each(ENGINES)('finding 10: no refusal without its audit event, every ro
     for (const [kind, table] of [['patientId', 'patient'], ['resultId', 'test_result'], ['vaccinationId', 'vaccination'], ['documentId', 'document'], ['passId', 'pass'], ['apiKeyId', 'api_key']] as const) {
       allIds[kind] = (await demo.app.db.query<{ id: string }>(`SELECT id FROM ${table} ORDER BY id`)).map((r) => r.id);
     }
-    const routes = allRoutes().filter((r) => r.auth === 'principal');
+    allIds.passkeyId = (await demo.app.db.query<{ id: string }>('SELECT ref AS id FROM webauthn_credential ORDER BY ref')).map((r) => r.id);
+    // "Log out everywhere" ends the principal's sessions: those routes go last.
+    const routes = allRoutes().filter((r) => r.auth === 'principal').sort((a, b) => Number(a.url.endsWith('/lockdown')) - Number(b.url.endsWith('/lockdown')));
     const refusals: string[] = [];
     const unaudited: string[] = [];
     const roles = new Set<string>();

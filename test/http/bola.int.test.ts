@@ -42,6 +42,7 @@ describe.each(ENGINES)('BOLA matrix on %s', (engine) => {
     allIds.documentId = (await app.db.query<{ id: string }>('SELECT id FROM document')).map((r) => r.id);
     allIds.apiKeyId = (await app.db.query<{ id: string }>('SELECT id FROM api_key')).map((r) => r.id);
     allIds.passId = (await app.db.query<{ id: string }>('SELECT id FROM pass')).map((r) => r.id);
+    allIds.passkeyId = (await app.db.query<{ id: string }>('SELECT ref AS id FROM webauthn_credential')).map((r) => r.id);
   });
   afterAll(async () => {
     await server?.close();

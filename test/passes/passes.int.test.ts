@@ -78,7 +78,8 @@ describe.each(ENGINES)('EU DCC passes on %s', (engine) => {
     const before = (await get('/api/passes', camille)).json().items as { id: string; kind: string; revokedAt: string | null }[];
     const target = before.find((p) => p.kind === 'vaccination' && !p.revokedAt)!;
     const [owner] = await demo.app.db.query<{ id: string }>('SELECT p.account_id AS id FROM pass x JOIN patient p ON p.id = x.patient_id WHERE x.id = $1', [target.id]);
-    const principal = (await principalFor(demo.app.db, owner!.id))!;
+    // As if from a session whose second factor was just proved (reissuing needs a recent one).
+    const principal = { ...(await principalFor(demo.app.db, owner!.id))!, secondFactorAt: Date.now() };
     const outcomes = await Promise.allSettled([
       demo.app.uow.read(principal, 'reissue-race-1', (w) => listPasses(w)),
       ...[2, 3, 4, 5].map((i) => demo.app.uow.run(principal, `reissue-race-${i}`, (w) => reissuePass(w, demo.app.signer, target.id))),
@@ -112,8 +113,10 @@ describe.each(ENGINES)('EU DCC passes on %s', (engine) => {
     const staff = demo.who('pharmacy-a-staff');
     const before = (await get('/trust/dsc.json')).json() as { kid: string }[];
     await rotateDsc(demo.app.db, demo.app.fields);
-    const resultId = staff.canAccess.resultId[0]!;
-    const issued = await demo.server.inject({ method: 'POST', url: `/api/results/${resultId}/passes`, headers: staff.headers, payload: { kind: 'test' } });
+    // A new result (the demo's already have their pass, and a second one is never issued).
+    const patientId = staff.canAccess.patientId[0]!;
+    const result = await demo.server.inject({ method: 'POST', url: `/api/patients/${patientId}/results`, headers: staff.headers, payload: { testType: 'antigen', outcome: 'negative', sampledAt: new Date(Date.now() - 60_000).toISOString() } });
+    const issued = await demo.server.inject({ method: 'POST', url: `/api/results/${result.json().id}/passes`, headers: staff.headers, payload: { kind: 'test' } });
     expect(issued.statusCode).toBe(201);
     const after = (await get('/trust/dsc.json')).json() as { kid: string }[];
     expect(after.length).toBe(before.length + 1);

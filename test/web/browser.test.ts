@@ -145,6 +145,15 @@ describe('browser end to end', () => {
     await page.click('button[data-passkey="login"]');
     await page.waitForURL('**/pharmacy');
     expect(await page.locator('[data-patient-link]').count()).toBeGreaterThan(0);
+    // The passkey is listed in the security section, and its holder can remove it (the passkey
+    // login is a fresh second factor); the page confirms it and the holder is told by mail.
+    expect(await page.locator('[data-list="passkeys"] [data-passkey-id]').count()).toBe(1);
+    const sent = app.mail.sent.length;
+    await page.click('[data-passkey-remove]');
+    await page.waitForURL('**/pharmacy?security=passkey-removed');
+    expect(await page.locator('[data-security-notice="passkey-removed"]').textContent()).toContain("La clé d'accès a été retirée");
+    expect(await page.locator('[data-list="passkeys"] [data-passkey-id]').count()).toBe(0);
+    await app.mail.waitFor((m) => m.to === DEMO.staff[0]!.login && /retirée de votre compte/.test(m.text), { after: sent });
     await context.close();
   });
 
@@ -213,6 +222,8 @@ describe('browser end to end', () => {
     await add.click();
     await page.waitForSelector('#passkey-status-register[data-state="ok"]', { timeout: 15_000 });
     expect(await page.locator('#passkey-status-register').textContent()).toContain('Passkey added');
+    // Its holder is told by mail: a passkey added with a stolen session does not go unseen.
+    await app.mail.waitFor((m) => m.to === NEW_PATIENT.email && /A passkey was added to your account/.test(m.text));
 
     const oldCookie = (await context.cookies()).find((c) => c.name === 'sc_session')!;
     expect(oldCookie.httpOnly).toBe(true);

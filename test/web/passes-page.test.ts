@@ -16,9 +16,10 @@ describe('passes in the patient space', () => {
     expect(en.body).toContain('Revoke and get a new QR code');
     const res = await demo.server.inject({ method: 'POST', url: `/patient/passes/${passId}/reissue`, headers: { ...camille.headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: '' });
     expect(res.statusCode).toBe(303);
-    expect(res.headers.location).toBe('/patient');
-    const after = await demo.server.inject({ method: 'GET', url: '/patient?lang=en', headers: camille.headers });
+    expect(res.headers.location).toBe('/patient?reissue=done');
+    const after = await demo.server.inject({ method: 'GET', url: '/patient?lang=en&reissue=done', headers: camille.headers });
     expect(after.body).toContain('data-pass-revoked');
+    expect(after.body).toContain('data-reissue-notice="done"');
     // The reissued test pass and the vaccination pass: one PDF link each, none for the revoked one.
     expect((after.body.match(/data-pass-pdf/g) ?? []).length).toBe(2);
     expect(after.body).not.toContain(`src="/api/passes/${passId}/qr"`);

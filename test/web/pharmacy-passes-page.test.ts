@@ -24,11 +24,18 @@ describe('pass issuance on the pharmacy patient page', () => {
     const vaccinationId = /data-vaccination-id="([0-9a-f-]{36})"><td>[^<]*<\/td><td>Spikevax/.exec(shown.body)?.[1];
     expect(vaccinationId).toBeTruthy();
     const resultId = /data-result-id="([0-9a-f-]{36})"/.exec(shown.body)![1]!;
+    expect(shown.body).toContain(`action="/pharmacy/vaccinations/${vaccinationId}/passes"`);
+    // The demo result already has its test pass: no button would issue a second one.
+    expect(shown.body).not.toContain(`action="/pharmacy/results/${resultId}/passes"`);
+    expect(shown.body).toContain('data-pass-issued');
+    expect((await form(`/pharmacy/vaccinations/${vaccinationId}/passes`, staff.headers, { kind: 'vaccination' })).statusCode).toBe(303);
+    // A second click (or a replayed form) answers the pass already issued: still one valid pass.
     expect((await form(`/pharmacy/vaccinations/${vaccinationId}/passes`, staff.headers, { kind: 'vaccination' })).statusCode).toBe(303);
     expect((await form(`/pharmacy/results/${resultId}/passes`, staff.headers, { kind: 'test' })).statusCode).toBe(303);
     const after = await demo.server.inject({ method: 'GET', url: `/pharmacy/patients/${patientId}?lang=fr`, headers: staff.headers });
-    expect((after.body.match(/data-pass-pdf/g) ?? []).length).toBe(before + 2);
+    expect((after.body.match(/data-pass-pdf/g) ?? []).length).toBe(before + 1);
     expect(after.body).toContain('Certificat de vaccination');
+    expect(after.body).not.toContain(`action="/pharmacy/vaccinations/${vaccinationId}/passes"`);
 
     // Another pharmacy's staff cannot issue from this record: 404, nothing issued.
     const other = demo.who('pharmacy-b-staff');

@@ -25,8 +25,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       io.stderr.write('no account has this login\n');
       return EXIT_NEGATIVE;
     }
-    const changed = await disableAccount(app, account.id, `cli-${randomUUID()}`);
+    const { changed, revokedKeys } = await disableAccount(app, account.id, `cli-${randomUUID()}`);
     io.stdout.write(changed ? `account ${account.id} disabled; its sessions are ended\n` : `account ${account.id} was already disabled\n`);
+    if (revokedKeys.length > 0) io.stdout.write(`API keys it created, now revoked (${revokedKeys.length}): ${revokedKeys.join(', ')}\n`);
     return EXIT_OK;
   } finally {
     await app.close();

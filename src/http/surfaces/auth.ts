@@ -2,12 +2,13 @@ import { z } from 'zod';
 import type { FastifyReply } from 'fastify';
 import { route } from '../route.ts';
 import { SESSION_COOKIE } from '../authenticate.ts';
-import { passwordLogin, totpLogin, startPatientLogin, finishPatientLogin, logout } from '../../auth/login.ts';
-import { passkeyLogin, passkeyLoginOptions, passkeyRegistrationOptions, registerPasskey } from '../../auth/passkeys.ts';
+import { passwordLogin, totpLogin, startPatientLogin, finishPatientLogin, logout, stepUp } from '../../auth/login.ts';
+import { listPasskeys, lockDown, passkeyLogin, passkeyLoginOptions, passkeyRegistrationOptions, registerPasskey, removePasskey } from '../../auth/passkeys.ts';
 import { AppError } from '../../errors/catalogue.ts';
 import type { App } from '../../app.ts';
 
 const Login = z.email().max(254);
+const PasskeyParams = z.strictObject({ passkeyId: z.uuid() });
 
 /** Sets the session cookie for browsers; API clients use the token from the JSON answer. */
 export function setSessionCookie(app: App, reply: FastifyReply, token: string): void {
@@ -79,19 +80,52 @@ export const authRoutes = [
     },
   }),
   route({
+    method: 'GET', url: '/api/me/passkeys', surface: 'auth', auth: 'principal', policy: 'passkey.list',
+    summary: "The logged-in account's passkeys: id, when added, when last used.",
+    async handler({ app, principal, requestId }) {
+      return { items: await app.uow.read(principal, requestId, (w) => listPasskeys(w)) };
+    },
+  }),
+  route({
     method: 'POST', url: '/api/me/passkeys/options', surface: 'auth', auth: 'principal', policy: 'passkey.manage',
-    summary: 'Options to register a new passkey on the logged-in account.',
+    summary: 'Options to register a new passkey on the logged-in account (a second factor proved in the last 15 minutes: step_up_required otherwise).',
     async handler(ctx) {
       return passkeyRegistrationOptions(ctx.app, ctx.principal, ctx.requestId);
     },
   }),
+  route<{ passkeyId: string }>({
+    method: 'POST', url: '/api/me/passkeys/:passkeyId/remove', surface: 'auth', auth: 'principal', policy: 'passkey.manage',
+    summary: 'Removes one passkey of the logged-in account (a recent second factor needed); the holder is told by mail.',
+    params: PasskeyParams,
+    async handler({ app, req, principal, requestId, params }) {
+      return removePasskey(app, principal, params.passkeyId, requestId, req.log);
+    },
+  }),
+  route({
+    method: 'POST', url: '/api/me/lockdown', surface: 'auth', auth: 'principal', policy: 'passkey.manage',
+    summary: 'Log out everywhere and remove passkeys: every passkey of the account is removed and every session ends, this one included (a recent second factor needed); the holder is told by mail.',
+    async handler({ app, req, reply, principal, requestId }) {
+      const out = await lockDown(app, principal, requestId, req.log);
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return out;
+    },
+  }),
+  route<undefined, undefined, { code: string }>({
+    method: 'POST', url: '/api/auth/step-up', surface: 'auth', auth: 'principal', policy: 'session.step-up', sensitive: true,
+    summary: 'Step-up: a fresh TOTP code proves the second factor again on this session, for the actions that need one proved in the last 15 minutes. Accounts without TOTP log in again instead.',
+    body: z.strictObject({ code: z.string().regex(/^\d{6}$/) }),
+    async handler({ app, principal, requestId, body, token }) {
+      if (!token) throw new AppError('unauthenticated');
+      return stepUp(app, principal, token, body.code, requestId);
+    },
+  }),
   route<undefined, undefined, { challengeId: string; response: z.infer<typeof WebAuthnJson> }>({
     method: 'POST', url: '/api/me/passkeys', surface: 'auth', auth: 'principal', policy: 'passkey.manage',
-    summary: 'Registers a passkey from the authenticator answer.',
+    summary: 'Registers a passkey from the authenticator answer (a recent second factor needed); the holder is told by mail.',
     body: z.strictObject({ challengeId: z.uuid().toLowerCase(), response: WebAuthnJson }),
     successStatus: 201,
     async handler(ctx) {
-      return registerPasskey(ctx.app, ctx.principal, ctx.body.challengeId, ctx.body.response as never, ctx.requestId);
+      return registerPasskey(ctx.app, ctx.principal, ctx.body.challengeId, ctx.body.response as never, ctx.requestId, ctx.req.log);
     },
   }),
   route({

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { route } from '../route.ts';
-import { getPass, issuePass, listPasses, passForPrint, reissuePass, PassRequest } from '../../domain/passes.ts';
+import type { FastifyReply } from 'fastify';
+import { getPass, issuePass, listPasses, passForPrint, reissuePass, PassRequest, type Issued } from '../../domain/passes.ts';
 import { renderPassPdf } from '../../domain/pass-pdf.ts';
 import { refreshSigner } from '../../domain/issuer-keys.ts';
 import { qrPng } from '../../hcert/qr.ts';
@@ -9,6 +10,12 @@ import type { App } from '../../app.ts';
 const ResultParams = z.strictObject({ resultId: z.uuid() });
 const PassParams = z.strictObject({ passId: z.uuid() });
 
+/** A new pass answers 201; one that was already valid for this source and kind answers 200. */
+export function answerIssued(reply: FastifyReply, { existing, ...pass }: Issued): Omit<Issued, 'existing'> {
+  if (existing) reply.status(200);
+  return pass;
+}
+
 /** The signer may lack a DSC rotated in by another process: load it before signing. */
 const currentSigner = (app: App) => refreshSigner(app.db, app.fields, app.signer);
 
@@ -16,11 +23,11 @@ const currentSigner = (app: App) => refreshSigner(app.db, app.fields, app.signer
 export const passRoutes = [
   route<{ resultId: string }, undefined, z.infer<typeof PassRequest>>({
     method: 'POST', url: '/api/results/:resultId/passes', surface: 'records', auth: 'principal', policy: 'pass.issue',
-    summary: 'Issues an EU DCC pass from a test result: a test certificate, or a recovery certificate from a positive PCR 11–180 days old.',
+    summary: 'Issues an EU DCC pass from a test result: a test certificate (valid 72 hours after sampling), or a recovery certificate from a positive PCR 11–180 days old. One valid pass per result and kind: issuing again answers the existing one with 200.',
     params: ResultParams, body: PassRequest, successStatus: 201,
-    async handler({ app, principal, requestId, params, body }) {
+    async handler({ app, principal, requestId, params, body, reply }) {
       const signer = await currentSigner(app);
-      return app.uow.run(principal, requestId, (w) => issuePass(w, signer, params.resultId, body.kind));
+      return answerIssued(reply, await app.uow.run(principal, requestId, (w) => issuePass(w, signer, params.resultId, body.kind)));
     },
   }),
   route({

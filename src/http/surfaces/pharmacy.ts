@@ -1,19 +1,27 @@
 import { z } from 'zod';
 import { route } from '../route.ts';
-import { issueApiKey, listApiKeys, getApiKey, revokeApiKey } from '../../domain/api-keys.ts';
-import { SCOPES, type Scope } from '../../policy/principal.ts';
-import { AppError } from '../../errors/catalogue.ts';
+import { DEFAULT_KEY_DAYS, MAX_KEY_DAYS, issueApiKey, listApiKeys, getApiKey, revokeApiKey } from '../../domain/api-keys.ts';
+import { SCOPES } from '../../policy/principal.ts';
+import { apiKeyCreatedMails, sendLater } from '../../notify/security-notices.ts';
 
 const KeyParams = z.strictObject({ apiKeyId: z.uuid() });
-const NewKey = z.strictObject({ label: z.string().trim().min(1).max(100), scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length) });
+const NewKey = z.strictObject({
+  label: z.string().trim().min(1).max(100),
+  scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length),
+  /** How long the key lives, in days (default 90, at most 365). */
+  expiresInDays: z.int().min(1).max(MAX_KEY_DAYS).default(DEFAULT_KEY_DAYS),
+});
 
 /** Pharmacy administration by its staff: API keys for the pharmacy's own software. */
 export const pharmacyRoutes = [
-  route<undefined, undefined, { label: string; scopes: Scope[] }>({
-    method: 'POST', url: '/api/api-keys', surface: 'pharmacy', auth: 'principal', policy: 'api-key.manage',
-    summary: "Issues an API key for the pharmacy's software (staff only). The key is shown once.", body: NewKey, successStatus: 201,
-    async handler({ app, principal, requestId, body }) {
-      return app.uow.run(principal, requestId, (w) => issueApiKey(w, body.label, [...new Set(body.scopes)]));
+  route<undefined, undefined, z.infer<typeof NewKey>>({
+    method: 'POST', url: '/api/api-keys', surface: 'pharmacy', auth: 'principal', policy: 'api-key.create',
+    summary: "Issues an API key for the pharmacy's software: staff only, with a second factor proved in the last 15 minutes (step_up_required otherwise). The key is shown once, expires after expiresInDays (default 90, at most 365), and every staff member of the pharmacy is told by mail.",
+    body: NewKey, successStatus: 201,
+    async handler({ app, req, principal, requestId, body }) {
+      const { key, notice } = await app.uow.run(principal, requestId, (w) => issueApiKey(w, app.fields, body.label, [...new Set(body.scopes)], body.expiresInDays));
+      sendLater(app.mailer, apiKeyCreatedMails(notice), req.log);
+      return key;
     },
   }),
   route({

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { route } from '../route.ts';
-import { revocationLists, trustAnchor, trustBundle, trustList } from '../../domain/trust.ts';
+import { publishedDocument, trustAnchor } from '../../domain/trust.ts';
 
 /**
  * Public trust material at stable URLs, for our verifier, the CLI and other countries' verifiers.
@@ -19,21 +19,21 @@ export const trustRoutes = [
     method: 'GET', url: '/trust/dsc.json', surface: 'public', auth: 'none', policy: 'public',
     summary: 'Trust list of document signer certificates (DGCA gateway shape).',
     async handler({ app, req, reply }) {
-      return cached(req, reply, JSON.stringify(await trustList(app.db, new Date())), 'application/json', 300);
+      return cached(req, reply, await publishedDocument(app.db, app.fields, 'dsc', new Date()), 'application/json', 300);
     },
   }),
   route({
     method: 'GET', url: '/trust/revocation.json', surface: 'public', auth: 'none', policy: 'public',
     summary: 'Revoked passes by EU hash type (UCI, COUNTRYCODEUCI, SIGNATURE), base64 16-byte hashes.',
     async handler({ app, req, reply }) {
-      return cached(req, reply, JSON.stringify(await revocationLists(app.db, new Date())), 'application/json', 60);
+      return cached(req, reply, await publishedDocument(app.db, app.fields, 'revocation', new Date()), 'application/json', 60);
     },
   }),
   route({
     method: 'GET', url: '/trust/bundle.jws', surface: 'public', auth: 'none', policy: 'public', produces: 'application/jose',
     summary: 'Trust list and revocation list in one ES256-signed JWS with an expiry (what the offline verifier caches).',
     async handler({ app, req, reply }) {
-      return cached(req, reply, await trustBundle(app.db, app.fields, new Date()), 'application/jose', 60);
+      return cached(req, reply, await publishedDocument(app.db, app.fields, 'bundle', new Date()), 'application/jose', 60);
     },
   }),
   route({

@@ -4,6 +4,7 @@ import { idempotencyKeyOf } from '../idempotency.ts';
 import { getVaccination, listPatientVaccinations, recordVaccination, VaccinationInput } from '../../domain/vaccinations.ts';
 import { issueVaccinationPass } from '../../domain/passes.ts';
 import { refreshSigner } from '../../domain/issuer-keys.ts';
+import { answerIssued } from './passes.ts';
 
 const PatientParams = z.strictObject({ patientId: z.uuid() });
 const VaccinationParams = z.strictObject({ vaccinationId: z.uuid() });
@@ -37,10 +38,11 @@ export const vaccinationRoutes = [
   }),
   route<{ vaccinationId: string }, undefined, Record<string, never>>({
     method: 'POST', url: '/api/vaccinations/:vaccinationId/passes', surface: 'records', auth: 'principal', policy: 'pass.issue',
-    summary: 'Issues an EU DCC vaccination pass from a recorded vaccination.', params: VaccinationParams, body: z.strictObject({}), successStatus: 201,
-    async handler({ app, principal, requestId, params }) {
+    summary: 'Issues an EU DCC vaccination pass from a recorded vaccination (valid a year). One valid pass per vaccination: issuing again answers the existing one with 200.',
+    params: VaccinationParams, body: z.strictObject({}), successStatus: 201,
+    async handler({ app, principal, requestId, params, reply }) {
       const signer = await refreshSigner(app.db, app.fields, app.signer);
-      return app.uow.run(principal, requestId, (w) => issueVaccinationPass(w, signer, params.vaccinationId));
+      return answerIssued(reply, await app.uow.run(principal, requestId, (w) => issueVaccinationPass(w, signer, params.vaccinationId)));
     },
   }),
 ];

@@ -14,3 +14,8 @@ CREATE TABLE login_throttle (
   -- locks so far: each one lasts twice as long as the one before (capped)
   lock_count integer NOT NULL DEFAULT 0
 );
+
+-- Whether a one-time code challenge was given a code that can log in (false past a cap, or while the
+-- address is locked): at most a few usable codes of one address are open at once, whatever the
+-- clients that asked. Unknown addresses get the same flag by the same rules.
+ALTER TABLE auth_challenge ADD COLUMN usable boolean NOT NULL DEFAULT true;

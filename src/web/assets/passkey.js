@@ -100,7 +100,9 @@
             await login();
           }
         } catch (e) {
-          say(button.getAttribute('data-msg-error') || '', 'error');
+          // A passkey is added only with a recent second factor: say how to give one.
+          var stepUp = e && e.message === 'step_up_required' && button.getAttribute('data-msg-stepup');
+          say(stepUp || button.getAttribute('data-msg-error') || '', 'error');
         } finally {
           button.disabled = false;
         }

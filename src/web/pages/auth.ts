@@ -12,7 +12,8 @@ import type { App } from '../../app.ts';
 import { html } from '../html.ts';
 import { translator, type MessageKey } from '../i18n.ts';
 import { field, fieldErrorsFromZod, formErrorSummary, cleanForm, page, passkeyArea, pathOf, rememberLang, seeOther, sendPage, type FieldErrors } from '../layout.ts';
-import { FormText, PageQuery, ROLE_HOME } from './common.ts';
+import { FormText, PageQuery, ROLE_HOME, type SecurityNotice } from './common.ts';
+import { securityNotice } from './security.ts';
 
 /** The patient's pending one-time-code challenge: an opaque id in a signed, HttpOnly cookie, never in the URL. */
 const CHALLENGE_COOKIE = 'sc_login_challenge';
@@ -32,11 +33,11 @@ type FormState = { values?: Record<string, string | undefined>; errors?: FieldEr
 
 // ——— renderers ———
 
-function homePage(lang: Lang, path: string) {
+function homePage(lang: Lang, path: string, notice?: SecurityNotice) {
   const t = translator(lang);
   return page({
     lang, path, title: t('homeTitle'),
-    main: html`<p>${t('tagline')}</p>
+    main: html`${notice ? securityNotice(t, notice) : ''}<p>${t('tagline')}</p>
 <div class="choices">
 <section><h2>${t('homeStaff')}</h2><p><a class="button" href="/login" data-link="staff-login">${t('homeStaffLink')}</a></p></section>
 <section><h2>${t('homePatient')}</h2><p><a class="button" href="/patient/login" data-link="patient-login">${t('homePatientLink')}</a></p></section>
@@ -139,7 +140,7 @@ export const authPageRoutes = [
     summary: 'Home page: links to the staff and patient logins, language switch.',
     async handler({ app, req, reply, lang, query }) {
       rememberLang(app, reply, query);
-      return sendPage(reply, homePage(lang, pathOf(req)));
+      return sendPage(reply, homePage(lang, pathOf(req), query.security));
     },
   }),
   route<undefined, PageQuery>({

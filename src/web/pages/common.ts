@@ -2,8 +2,13 @@ import { z } from 'zod';
 import type { App } from '../../app.ts';
 import type { Principal } from '../../policy/principal.ts';
 
-/** Query of every page: only the language switch; anything else is refused. */
-export const PageQuery = z.strictObject({ lang: z.enum(['fr', 'en']).optional() });
+/**
+ * Query of every page: the language switch, and the confirmation of a security action that led
+ * back here (`security`, see security.ts); anything else is refused.
+ */
+export const SECURITY_NOTICES = ['passkey-removed', 'confirmed', 'step-up-needed', 'code-wrong', 'locked-down'] as const;
+export type SecurityNotice = (typeof SECURITY_NOTICES)[number];
+export const PageQuery = z.strictObject({ lang: z.enum(['fr', 'en']).optional(), security: z.enum(SECURITY_NOTICES).optional() });
 export type PageQuery = z.infer<typeof PageQuery>;
 
 /** A form field as posted: a string, bounded; its meaning is validated by the handler to re-render the form. */

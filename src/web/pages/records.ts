@@ -15,7 +15,9 @@ import { parisLocalNow, parisLocalToIso } from '../paris-time.ts';
 import { listPatientVaccinations, recordVaccination, VACCINES, VaccinationInput, type VaccinationView } from '../../domain/vaccinations.ts';
 import { issuePass, issueVaccinationPass, listPasses, PASS_KINDS, type PassView } from '../../domain/passes.ts';
 import { refreshSigner } from '../../domain/issuer-keys.ts';
-import { FormText, PageQuery } from './common.ts';
+import { FormText, PageQuery, type SecurityNotice } from './common.ts';
+import { securitySection } from './security.ts';
+import { listPasskeys, type PasskeyView } from '../../auth/passkeys.ts';
 
 const PatientParams = z.strictObject({ patientId: z.uuid() });
 type PatientParams = z.infer<typeof PatientParams>;
@@ -45,25 +47,43 @@ const passKindFor = (r: ResultView): 'test' | 'recovery' | null => (r.outcome ==
 const issueButton = (t: Translate, action: string, kind: 'test' | 'recovery' | 'vaccination') => html`<form method="post" action="${action}" class="inline" data-form="issue-pass">
 <input type="hidden" name="kind" value="${kind}"><button type="submit" class="secondary">${t(kind === 'test' ? 'issueTestPass' : kind === 'recovery' ? 'issueRecoveryPass' : 'issueVaccinationPass')}</button></form>`;
 
-/** A results table; invoice links only for those who may read invoices (not professionals), pass buttons for staff. */
-export function resultsTable(t: Translate, lang: Lang, results: readonly ResultView[], withInvoices: boolean, withPassButtons = false): Html {
+/** The sources (result or vaccination id and pass kind) that have a valid pass now: no button would issue a second one. */
+const validPassSources = (passes: readonly PassView[], now = Date.now()) =>
+  new Set(passes.filter((p) => !p.revokedAt && Date.parse(p.expiresAt) > now).map((p) => `${p.resultId ?? p.vaccinationId}:${p.kind}`));
+
+/** Where a pass was already issued: its PDF, instead of a button that would issue it again. */
+const issuedPass = (t: Translate, passes: readonly PassView[], sourceId: string, kind: string) => {
+  const p = passes.find((x) => (x.resultId ?? x.vaccinationId) === sourceId && x.kind === kind && !x.revokedAt);
+  return html`<span data-pass-issued>${t('passIssued')}</span>${p ? html` — <a href="/api/passes/${p.id}/pdf" download>${t('passPdf')}</a>` : ''}`;
+};
+
+/**
+ * A results table; invoice links only for those who may read invoices (not professionals), pass
+ * buttons for staff (`passes`: what the pharmacy issued for this patient; a result with a valid pass
+ * of its kind shows it instead of a button).
+ */
+export function resultsTable(t: Translate, lang: Lang, results: readonly ResultView[], withInvoices: boolean, passes?: readonly PassView[]): Html {
+  const withPassButtons = passes !== undefined;
+  const valid = validPassSources(passes ?? []);
   if (results.length === 0) return html`<p class="muted" data-empty="results">${t('noResults')}</p>`;
   return html`<div class="table-wrap"><table data-table="results">
 <thead><tr><th scope="col">${t('sampledAt')}</th><th scope="col">${t('testType')}</th><th scope="col">${t('outcome')}</th><th scope="col">${t('recordedAt')}</th>${withInvoices ? html`<th scope="col">${t('invoice')}</th>` : ''}${withPassButtons ? html`<th scope="col">${t('pass')}</th>` : ''}</tr></thead>
 <tbody>
 ${results.map((r) => {
     const kind = passKindFor(r);
-    return html`<tr data-result-id="${r.id}"><td>${formatDateTime(r.sampledAt, lang)}</td><td>${testTypeLabel(t, r.testType)}</td><td>${outcomeBadge(t, r.outcome)}</td><td>${formatDateTime(r.recordedAt, lang)}</td>${withInvoices ? html`<td>${r.invoiceId ? html`<a href="${invoiceHref(r.invoiceId)}" download data-invoice-link>${t('downloadInvoice')}</a>` : t('none')}</td>` : ''}${withPassButtons ? html`<td>${kind ? issueButton(t, `/pharmacy/results/${r.id}/passes`, kind) : t('none')}</td>` : ''}</tr>`;
+    return html`<tr data-result-id="${r.id}"><td>${formatDateTime(r.sampledAt, lang)}</td><td>${testTypeLabel(t, r.testType)}</td><td>${outcomeBadge(t, r.outcome)}</td><td>${formatDateTime(r.recordedAt, lang)}</td>${withInvoices ? html`<td>${r.invoiceId ? html`<a href="${invoiceHref(r.invoiceId)}" download data-invoice-link>${t('downloadInvoice')}</a>` : t('none')}</td>` : ''}${withPassButtons ? html`<td>${!kind ? t('none') : valid.has(`${r.id}:${kind}`) ? issuedPass(t, passes ?? [], r.id, kind) : issueButton(t, `/pharmacy/results/${r.id}/passes`, kind)}</td>` : ''}</tr>`;
   })}
 </tbody></table></div>`;
 }
 
-/** Vaccinations of a patient, with a pass button for staff. */
-function vaccinationsTable(t: Translate, lang: Lang, items: readonly VaccinationView[], withPassButtons: boolean): Html {
+/** Vaccinations of a patient, with a pass button for staff (unless a valid pass exists: then its PDF). */
+function vaccinationsTable(t: Translate, lang: Lang, items: readonly VaccinationView[], passes?: readonly PassView[]): Html {
+  const withPassButtons = passes !== undefined;
+  const valid = validPassSources(passes ?? []);
   if (items.length === 0) return html`<p class="muted" data-empty="vaccinations">${t('noVaccinations')}</p>`;
   return html`<div class="table-wrap"><table data-table="vaccinations">
 <thead><tr><th scope="col">${t('administeredOn')}</th><th scope="col">${t('vaccine')}</th><th scope="col">${t('dose')}</th>${withPassButtons ? html`<th scope="col">${t('pass')}</th>` : ''}</tr></thead>
-<tbody>${items.map((v) => html`<tr data-vaccination-id="${v.id}"><td>${formatDate(v.administeredOn, lang)}</td><td>${v.productName}</td><td>${v.doseNumber}/${v.seriesDoses}</td>${withPassButtons ? html`<td>${issueButton(t, `/pharmacy/vaccinations/${v.id}/passes`, 'vaccination')}</td>` : ''}</tr>`)}</tbody>
+<tbody>${items.map((v) => html`<tr data-vaccination-id="${v.id}"><td>${formatDate(v.administeredOn, lang)}</td><td>${v.productName}</td><td>${v.doseNumber}/${v.seriesDoses}</td>${withPassButtons ? html`<td>${valid.has(`${v.id}:vaccination`) ? issuedPass(t, passes ?? [], v.id, 'vaccination') : issueButton(t, `/pharmacy/vaccinations/${v.id}/passes`, 'vaccination')}</td>` : ''}</tr>`)}</tbody>
 </table></div>`;
 }
 
@@ -73,7 +93,7 @@ function passesList(t: Translate, lang: Lang, passes: readonly PassView[]): Html
   return html`<ul data-list="patient-passes">${passes.map((x) => html`<li data-pass="${x.id}"><strong>${t(`passKind_${x.kind}`)}</strong> — ${t('issuedAt')} ${formatDateTime(x.issuedAt, lang)}${x.revokedAt ? html` — <span class="badge positive" data-pass-revoked>${t('passRevoked')}</span>` : html` — <a href="/api/passes/${x.id}/pdf" download data-pass-pdf>${t('passPdf')}</a>`}</li>`)}</ul>`;
 }
 
-function pharmacyPage(lang: Lang, patients: readonly PatientView[], s: FormState = {}): Html {
+function pharmacyPage(lang: Lang, principal: Principal, patients: readonly PatientView[], passkeys: readonly PasskeyView[], s: FormState = {}, notice?: SecurityNotice): Html {
   const t = translator(lang);
   const e = s.errors ?? {};
   const v = s.values ?? {};
@@ -104,7 +124,7 @@ ${field(t, { name: 'address', label: t('address'), value: v.address, error: e.ad
 <div class="actions"><button type="submit">${t('register')}</button></div>
 </form>
 </section>
-<section aria-labelledby="security-h"><h2 id="security-h">${t('security')}</h2>${passkeyArea(t, 'register')}</section>`,
+${securitySection(t, lang, principal, passkeys, notice)}`,
   });
 }
 
@@ -132,11 +152,11 @@ function patientPage(lang: Lang, principal: Principal, base: string, { patient, 
 </section>
 <section aria-labelledby="results-h">
 <h2 id="results-h">${t('results')}</h2>
-${resultsTable(t, lang, results, principal.role !== 'professional', isStaff)}
+${resultsTable(t, lang, results, principal.role !== 'professional', isStaff ? passes : undefined)}
 </section>
 <section aria-labelledby="vaccinations-h">
 <h2 id="vaccinations-h">${t('vaccinations')}</h2>
-${vaccinationsTable(t, lang, vaccinations, isStaff)}
+${vaccinationsTable(t, lang, vaccinations, isStaff ? passes : undefined)}
 </section>
 ${isStaff ? html`<section aria-labelledby="passes-h">
 <h2 id="passes-h">${t('passesIssued')}</h2>
@@ -183,10 +203,10 @@ async function showPatient(ctx: RouteContext<PatientParams, unknown, unknown>, b
   return sendPage(reply, patientPage(lang, principal, base, record, s, vs), status);
 }
 
-async function showPharmacy(ctx: RouteContext<unknown, unknown, unknown>, status: number, s: FormState = {}): Promise<FastifyReply> {
+async function showPharmacy(ctx: RouteContext<unknown, unknown, unknown>, status: number, s: FormState = {}, notice?: SecurityNotice): Promise<FastifyReply> {
   const { app, principal, requestId, lang, reply } = ctx;
-  const patients = await app.uow.run(principal, requestId, (w) => listTenantPatients(w));
-  return sendPage(reply, pharmacyPage(lang, patients, s), status);
+  const { patients, passkeys } = await app.uow.run(principal, requestId, async (w) => ({ patients: await listTenantPatients(w), passkeys: await listPasskeys(w) }));
+  return sendPage(reply, pharmacyPage(lang, principal, patients, passkeys, s, notice), status);
 }
 
 const issueMessages = (e: AppError): FieldErrors => {
@@ -201,7 +221,7 @@ export const recordPageRoutes = [
     summary: "Pharmacy staff page: the pharmacy's patients and the form to register one.",
     async handler(ctx) {
       rememberLang(ctx.app, ctx.reply, ctx.query);
-      return showPharmacy(ctx, 200);
+      return showPharmacy(ctx, 200, {}, ctx.query.security);
     },
   }),
   route<undefined, undefined, z.infer<typeof PatientForm>>({

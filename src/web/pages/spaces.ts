@@ -8,15 +8,18 @@ import { refreshSigner } from '../../domain/issuer-keys.ts';
 import { z } from 'zod';
 import { verifyAudit } from '../../audit/verify.ts';
 import { assertMayTarget } from '../../domain/visibility.ts';
+import { AppError } from '../../errors/catalogue.ts';
 import { html } from '../html.ts';
 import { formatDate, formatDateTime, translator } from '../i18n.ts';
-import { page, passkeyArea, rememberLang, sendPage } from '../layout.ts';
+import { page, rememberLang, sendPage } from '../layout.ts';
+import { securitySection } from './security.ts';
+import { listPasskeys } from '../../auth/passkeys.ts';
 import { FormText, PageQuery } from './common.ts';
 import { answerOffer, listMyOffers } from '../../domain/record-offers.ts';
 import { invoiceHref, resultsTable } from './records.ts';
 
 const OfferParams = z.strictObject({ patientId: z.uuid() });
-const PatientPageQuery = PageQuery.extend({ offer: z.enum(['accepted', 'declined', 'mismatch', 'invalid']).optional() });
+const PatientPageQuery = PageQuery.extend({ offer: z.enum(['accepted', 'declined', 'mismatch', 'invalid']).optional(), reissue: z.enum(['done', 'step-up-needed', 'limit']).optional() });
 type PatientPageQuery = z.infer<typeof PatientPageQuery>;
 
 /** The patient's space, the professional's patients in care and the DPO's governance page. */
@@ -27,8 +30,15 @@ export const spacePageRoutes = [
     summary: 'Revoke-and-reissue button of the patient space: on success, back to the space with the new QR code.',
     async handler({ app, principal, requestId, params, reply }) {
       const signer = await refreshSigner(app.db, app.fields, app.signer);
-      await app.uow.run(principal, requestId, (w) => reissuePass(w, signer, params.passId));
-      return reply.redirect('/patient', 303);
+      try {
+        await app.uow.run(principal, requestId, (w) => reissuePass(w, signer, params.passId));
+      } catch (e) {
+        // Refusals the holder can act on come back to the space with what to do.
+        if (e instanceof AppError && e.code === 'step_up_required') return reply.redirect('/patient?reissue=step-up-needed', 303);
+        if (e instanceof AppError && e.code === 'reissue_limit') return reply.redirect('/patient?reissue=limit', 303);
+        throw e;
+      }
+      return reply.redirect('/patient?reissue=done', 303);
     },
   }),
   route<{ patientId: string }, undefined, { birthDate: string }>({
@@ -61,14 +71,17 @@ export const spacePageRoutes = [
     summary: "The patient's space: own results, invoices, who accessed my data, passkeys.",
     async handler({ app, principal, requestId, lang, reply, query }) {
       rememberLang(app, reply, query);
-      const { offers, results, documents, passes, accesses } = await app.uow.run(principal, requestId, async (w) => ({
+      const { offers, results, documents, passes, accesses, passkeys } = await app.uow.run(principal, requestId, async (w) => ({
         offers: await listMyOffers(w), results: await listMyResults(w), documents: await listDocuments(w), passes: await listPasses(w), accesses: await myAccessLog(w, 50),
+        passkeys: await listPasskeys(w),
       }));
       const t = translator(lang);
       const notice = query.offer ? ({ accepted: t('offerAccepted'), declined: t('offerDeclined'), mismatch: t('offerMismatch'), invalid: t('offerInvalidDate') } as const)[query.offer] : null;
+      const reissueNotice = query.reissue ? ({ done: t('reissueDone'), 'step-up-needed': t('reissueStepUp'), limit: t('reissueLimit') } as const)[query.reissue] : null;
       return sendPage(reply, page({
         lang, path: '/patient', title: t('myTitle'), signedIn: true,
         main: html`${notice ? html`<p role="status" class="${query.offer === 'mismatch' || query.offer === 'invalid' ? 'error' : 'notice'}" data-offer-notice="${query.offer}">${notice}</p>` : ''}
+${reissueNotice ? html`<p role="status" class="${query.reissue === 'done' ? 'notice' : 'alert'}" data-reissue-notice="${query.reissue}">${reissueNotice}</p>` : ''}
 ${offers.length === 0 ? '' : html`<section aria-labelledby="offers-h" data-list="record-offers">
 <h2 id="offers-h">${t('offersTitle')}</h2>
 <p class="muted">${t('offersIntro')}</p>
@@ -99,10 +112,7 @@ ${accesses.length === 0 ? html`<p class="muted">${t('noAccess')}</p>` : html`<di
 <tbody>${accesses.map((a) => html`<tr><td>${formatDateTime(a.at, lang)}</td><td>${a.actorRole === 'you' ? t('you') : a.actorRole}${a.actorOrganisation ? html` — ${a.actorOrganisation}` : ''}</td><td>${a.action}</td><td>${a.purpose}</td><td>${a.outcome}</td></tr>`)}</tbody>
 </table></div>`}
 </section>
-<section aria-labelledby="security-h">
-<h2 id="security-h">${t('security')}</h2>
-${passkeyArea(t, 'register')}
-</section>`,
+${securitySection(t, lang, principal, passkeys, query.security)}`,
       }));
     },
   }),
@@ -111,7 +121,7 @@ ${passkeyArea(t, 'register')}
     summary: "A health professional's page: the patients in their care.",
     async handler({ app, principal, requestId, lang, reply, query }) {
       rememberLang(app, reply, query);
-      const patients = await app.uow.run(principal, requestId, (w) => listPatientsInCare(w));
+      const { patients, passkeys } = await app.uow.run(principal, requestId, async (w) => ({ patients: await listPatientsInCare(w), passkeys: await listPasskeys(w) }));
       const t = translator(lang);
       return sendPage(reply, page({
         lang, path: '/professional', title: t('professionalTitle'), signedIn: true,
@@ -122,7 +132,7 @@ ${patients.length === 0 ? html`<p class="muted">${t('noPatients')}</p>` : html`<
 <tbody>${patients.map((p) => html`<tr><td><a href="/professional/patients/${p.id}" data-patient-link>${p.familyName} ${p.givenName}</a></td><td>${formatDate(p.birthDate, lang)}</td></tr>`)}</tbody>
 </table></div>`}
 </section>
-<section><h2>${t('security')}</h2>${passkeyArea(t, 'register')}</section>`,
+${securitySection(t, lang, principal, passkeys, query.security)}`,
       }));
     },
   }),
@@ -131,7 +141,7 @@ ${patients.length === 0 ? html`<p class="muted">${t('noPatients')}</p>` : html`<
     summary: "The data-protection officer's page: audit-chain verification and recent audit events.",
     async handler({ app, principal, requestId, lang, reply, query }) {
       rememberLang(app, reply, query);
-      const events = await app.uow.run(principal, requestId, (w) => listAuditEvents(w, { limit: 50 }));
+      const { events, passkeys } = await app.uow.run(principal, requestId, async (w) => ({ events: await listAuditEvents(w, { limit: 50 }), passkeys: await listPasskeys(w) }));
       const verdict = await verifyAudit(app.db, app.keys.auditVerify);
       const t = translator(lang);
       return sendPage(reply, page({
@@ -149,7 +159,7 @@ ${verdict.ok
 <tbody>${events.map((e) => html`<tr><td>${e.seq}</td><td>${formatDateTime(e.at, lang)}</td><td>${e.actorRole}</td><td>${e.action}</td><td>${e.subjectRef ?? t('none')}</td><td>${e.purpose}</td><td>${e.outcome}</td></tr>`)}</tbody>
 </table></div>
 </section>
-<section><h2>${t('security')}</h2>${passkeyArea(t, 'register')}</section>`,
+${securitySection(t, lang, principal, passkeys, query.security)}`,
       }));
     },
   }),

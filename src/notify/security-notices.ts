@@ -1,0 +1,42 @@
+import type { Mail, Mailer } from './mailer.ts';
+
+/**
+ * Security notices: mails that tell people about a change to their credentials, so that one made
+ * with a stolen session does not go unseen. Bilingual (French first), no health data, no secret.
+ * Sent after the change is committed; a failed send is logged (never with the address) and not retried.
+ */
+interface Log {
+  warn(obj: { err: unknown }, msg: string): void;
+}
+
+const paris = (iso: string, lang: 'fr' | 'en') => new Date(iso).toLocaleString(lang === 'fr' ? 'fr-FR' : 'en-GB', { timeZone: 'Europe/Paris', dateStyle: 'long', timeStyle: 'short' });
+
+/** Sends each mail on its own, after the caller's answer; failures are logged. */
+export function sendLater(mailer: Mailer, mails: readonly Mail[], log: Log): void {
+  for (const mail of mails) void mailer.send(mail).catch((err: unknown) => log.warn({ err }, 'security notice not sent'));
+}
+
+/** To every staff member of a pharmacy: a new API key exists. */
+export function apiKeyCreatedMails(n: { tenantName: string; label: string; scopes: readonly string[]; createdAt: string; expiresAt: string; recipients: readonly string[] }): Mail[] {
+  const scopes = n.scopes.join(', ');
+  return n.recipients.map((to) => ({
+    to,
+    subject: `Nouvelle clé d'API / New API key — ${n.tenantName}`,
+    text: `Une clé d'API « ${n.label} » (${scopes}) a été créée pour ${n.tenantName} le ${paris(n.createdAt, 'fr')}, valable jusqu'au ${paris(n.expiresAt, 'fr')}. `
+      + `Si personne de la pharmacie ne l'a créée, révoquez-la (GET /api/api-keys puis POST /api/api-keys/{id}/revoke) et prévenez votre délégué à la protection des données.\n\n`
+      + `An API key "${n.label}" (${scopes}) was created for ${n.tenantName} on ${paris(n.createdAt, 'en')}, valid until ${paris(n.expiresAt, 'en')}. `
+      + `If nobody at the pharmacy created it, revoke it (GET /api/api-keys then POST /api/api-keys/{id}/revoke) and tell your data-protection officer.\n`,
+  }));
+}
+
+/** To the account holder: a passkey was added to, or removed from, their account. */
+export function passkeyChangedMail(to: string, change: 'added' | 'removed' | 'all-removed', at: string): Mail {
+  const fr = { added: 'Une clé d’accès (passkey) a été ajoutée à votre compte', removed: 'Une clé d’accès (passkey) a été retirée de votre compte', 'all-removed': 'Toutes les clés d’accès (passkeys) de votre compte ont été retirées et toutes vos sessions fermées' }[change];
+  const en = { added: 'A passkey was added to your account', removed: 'A passkey was removed from your account', 'all-removed': 'Every passkey of your account was removed and all your sessions ended' }[change];
+  return {
+    to,
+    subject: `${fr.split(' ').slice(0, 4).join(' ')}… / ${en.split(' ').slice(0, 4).join(' ')}… — Saufconduit`,
+    text: `${fr} le ${paris(at, 'fr')}. Si ce n'était pas vous, connectez-vous, retirez les clés que vous ne connaissez pas (« Se déconnecter partout et retirer les clés d’accès ») et prévenez la pharmacie ou le délégué à la protection des données.\n\n`
+      + `${en} on ${paris(at, 'en')}. If it was not you, log in, remove the passkeys you do not know ("Log out everywhere and remove passkeys") and tell the pharmacy or the data-protection officer.\n`,
+  };
+}
