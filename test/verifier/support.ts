@@ -15,6 +15,10 @@ import { openTestApp, type TestApp } from '../support/engines.ts';
 import { buildServer } from '../../src/http/server.ts';
 import { seedDemo, demoCredentials, type DemoPrincipal } from '../../src/demo/world.ts';
 import { DEFAULT_LIMITS, parseCoseSign1, parseCwtClaims, unwrapHc1 } from '../../src/hcert/index.ts';
+import { UnitOfWork } from '../../src/domain/unit-of-work.ts';
+import { issuePass, TEST_VALID_HOURS } from '../../src/domain/passes.ts';
+import { principalFor } from '../../src/domain/accounts.ts';
+import { hashSecret } from '../../src/crypto/tokens.ts';
 import { nodeBackend } from '../../src/hcert/node.ts';
 
 export const CHROMIUM = process.env.SAUFCONDUIT_CHROMIUM ?? '/usr/bin/chromium';
@@ -101,9 +105,18 @@ export async function issueFreshPass(s: VerifierServer, who: { givenName: string
     return res.json() as Record<string, string>;
   };
   const patient = await post('/api/patients', who);
-  const result = await post(`/api/patients/${patient.id}/results`, { testType: 'antigen', outcome: 'negative', sampledAt: new Date(Date.now() - sampledHoursAgo * 3_600_000).toISOString() });
-  const pass = await post(`/api/results/${result.id}/passes`, { kind: 'test' });
-  return { ...who, hc1: pass.hc1!, uci: uciOf(pass.hc1!), passId: pass.id! };
+  const sampledAt = new Date(Date.now() - sampledHoursAgo * 3_600_000);
+  const result = await post(`/api/patients/${patient.id}/results`, { testType: 'antigen', outcome: 'negative', sampledAt: sampledAt.toISOString() });
+  if (sampledHoursAgo < TEST_VALID_HOURS) {
+    const pass = await post(`/api/results/${result.id}/passes`, { kind: 'test' });
+    return { ...who, hc1: pass.hc1!, uci: uciOf(pass.hc1!), passId: pass.id! };
+  }
+  // A test too old to be given a pass today: issued as it was an hour after sampling (an authentic
+  // pass, now past its validity), through a unit of work whose clock is set back.
+  const staffAccount = (await s.app.db.query<{ account_id: string }>('SELECT account_id FROM session WHERE token_hash = $1', [hashSecret(s.staff.headers.authorization.slice(7))]))[0]!.account_id;
+  const then = new UnitOfWork(s.app.db, { fields: s.app.fields, keys: s.app.keys, checkpointEvery: 1000, clock: () => new Date(sampledAt.getTime() + 3_600_000) });
+  const pass = await then.run((await principalFor(s.app.db, staffAccount))!, 'issued-back-then', (w) => issuePass(w, s.app.signer, result.id!, 'test'));
+  return { ...who, hc1: pass.hc1, uci: uciOf(pass.hc1), passId: pass.id };
 }
 
 /** Revoke a pass the way a leaked one is (reissue); returns the replacement. */
