@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { Config } from './config/config.ts';
@@ -15,6 +15,8 @@ import { deriveReportingKeys, type ReportingKeys } from './reporting/signature.t
 import { DigestSigner } from './signing/digest-signer.ts';
 import { ensureIssuerKeys, refreshSigner } from './domain/issuer-keys.ts';
 import { sealLegacyHealthFacts } from './domain/sealed-facts.ts';
+import { secureDataDir, tightenTree } from './store/data-dir.ts';
+import { CheckpointExporter } from './audit/export.ts';
 
 /** The composition root: one of these per process, shared by HTTP, CLI and jobs. */
 export interface App {
@@ -28,6 +30,8 @@ export interface App {
   signer: DigestSigner;
   /** Signs national reports; its public JWK is what the receiver trusts (src/reporting/signature.ts). */
   reporting: ReportingKeys;
+  /** Writes each signed audit checkpoint outside the database (SAUFCONDUIT_CHECKPOINT_EXPORT), if configured. */
+  checkpoints: CheckpointExporter | null;
   close(): Promise<void>;
 }
 
@@ -43,40 +47,69 @@ export interface AppOptions {
 
 export async function openDb(config: Config): Promise<Db> {
   if (config.databaseUrl) return openPostgres(config.databaseUrl);
-  const dir = resolve(config.dataDir, 'pglite');
-  await mkdir(dir, { recursive: true });
-  return openPglite(dir);
+  const data = resolve(config.dataDir);
+  await secureDataDir(data);
+  const dir = join(data, 'pglite');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const db = await openPglite(dir);
+  await tightenTree(data);
+  return db;
 }
 
+/** Whether the store holds the fictitious demo world (see migration 023). */
+export async function isDemoStore(db: Db): Promise<boolean> {
+  // A store not migrated yet (read-only commands do not migrate) has no flag: not the demo.
+  return (await db.query(`SELECT 1 FROM installation_flag WHERE name = 'demo-world'`).catch(() => [])).length > 0;
+}
+
+/** The secrets a process needs, and where each may come from. */
+type Secret = { name: 'SAUFCONDUIT_MASTER_KEY' | 'SAUFCONDUIT_AUDIT_KEY'; value: string | undefined; file: 'master.key' | 'audit.key' };
+
 /**
- * The master key: from SAUFCONDUIT_MASTER_KEY, or for the embedded store a key generated once into
- * the data directory (mode 0600). PostgreSQL deployments must provide it: a key on the app's disk
- * next to a remote database would defeat encryption at rest.
+ * A secret from the environment (a secret store or KMS puts it there), or, in the demo only (the
+ * flag, or a store that holds the demo world), a key generated once into the data directory (0600).
+ * Outside the demo a key inside the data directory is refused: every copy or backup of the
+ * directory would carry the key that opens it. The master key is also never generated beside a
+ * remote PostgreSQL.
  */
-export async function resolveMasterKey(config: Config): Promise<string> {
-  if (config.masterKey) return config.masterKey;
-  if (config.databaseUrl) throw new Error('SAUFCONDUIT_MASTER_KEY is required with DATABASE_URL (base64 of 32 random bytes)');
-  const file = join(resolve(config.dataDir), 'master.key');
+async function resolveSecret(config: Config, db: Db | null, secret: Secret): Promise<string> {
+  if (secret.value) return secret.value;
+  const file = join(resolve(config.dataDir), secret.file);
+  const demo = config.demo || (db !== null && (await isDemoStore(db)));
+  if (secret.name === 'SAUFCONDUIT_MASTER_KEY' && config.databaseUrl) throw new Error('SAUFCONDUIT_MASTER_KEY is required with DATABASE_URL (base64 of 32 random bytes: openssl rand -base64 32)');
+  if (!demo) {
+    const present = await stat(file).then(() => true, () => false);
+    throw new Error(present
+      ? `${secret.name} is required: ${file} is a key inside the data directory, which only the demo may use (every copy of the directory would carry its key); move it to your secret store`
+      : `${secret.name} is required outside the demo (base64 of 32 random bytes: openssl rand -base64 32); for the demo, set SAUFCONDUIT_DEMO=1`);
+  }
   try {
     return (await readFile(file, 'utf8')).trim();
   } catch {
-    await mkdir(resolve(config.dataDir), { recursive: true });
+    await secureDataDir(resolve(config.dataDir));
     const key = randomBytes(32).toString('base64');
     await writeFile(file, key + '\n', { mode: 0o600, flag: 'wx' });
     return key;
   }
 }
 
+/** The master key (see resolveSecret); `db` tells whether the store is the demo's (null: only the flag says). */
+export async function resolveMasterKey(config: Config, db: Db | null): Promise<string> {
+  return resolveSecret(config, db, { name: 'SAUFCONDUIT_MASTER_KEY', value: config.masterKey, file: 'master.key' });
+}
+
 export async function openApp(config: Config, options: AppOptions = {}): Promise<App> {
   const db = options.db ?? (await openDb(config));
   if (options.migrate !== false) await migrate(db);
-  const masterKey = await resolveMasterKey(config);
-  const keys = deriveKeyRing(masterKey);
+  const masterKey = await resolveMasterKey(config, db);
+  const auditKey = await resolveSecret(config, db, { name: 'SAUFCONDUIT_AUDIT_KEY', value: config.auditKey, file: 'audit.key' });
+  const keys = deriveKeyRing(masterKey, auditKey);
+  const checkpoints = config.checkpointExport ? new CheckpointExporter(resolve(config.checkpointExport)) : null;
   const reporting = await deriveReportingKeys(masterKey);
   const fields = await FieldCipher.open(db, keys.kek);
   // Data written in clear by older versions is sealed as soon as a process holding the key starts.
   if (options.migrate !== false) await sealLegacyHealthFacts(db, fields, keys.lookup);
-  const uow = new UnitOfWork(db, { fields, keys, checkpointEvery: config.checkpointEvery });
+  const uow = new UnitOfWork(db, { fields, keys, checkpointEvery: config.checkpointEvery, onCheckpoint: (c) => void checkpoints?.write([c]) });
   const signer = new DigestSigner();
   if (options.issuer !== false) {
     await ensureIssuerKeys(db, fields);
@@ -86,10 +119,11 @@ export async function openApp(config: Config, options: AppOptions = {}): Promise
     config.smtpUrl ? { url: config.smtpUrl, from: config.mailFrom, timeoutMs: config.mailTimeoutSeconds * 1000 } : undefined);
   const mailer = options.mailer ?? ownMailer!;
   return {
-    config, db, keys, fields, uow, mailer, signer, reporting,
+    config, db, keys, fields, uow, mailer, signer, reporting, checkpoints,
     async close() {
       // Sign the head on the way out so the unsigned tail is as short as possible.
-      await db.transaction((tx) => checkpointHead(tx, { keys, now: new Date() })).catch(() => undefined);
+      const last = await db.transaction((tx) => checkpointHead(tx, { keys, now: new Date() })).catch(() => null);
+      if (last) await checkpoints?.write([last]);
       if (!options.db) await db.close();
       ownMailer?.close?.();
     },

@@ -159,7 +159,7 @@ export async function runFoundationBench() {
     const dbUrl = pg.url.replace(/\/postgres$/, '/saufconduit');
     // Notifications go by SMTP, as in production, to a mail server on loopback in this process.
     mailSink = await startMailSink();
-    const env = { ...process.env, SAUFCONDUIT_MAIL_TRANSPORT: 'smtp', SAUFCONDUIT_SMTP_URL: mailSink.url, DATABASE_URL: dbUrl, SAUFCONDUIT_MASTER_KEY: randomBytes(32).toString('base64'), PORT: String(port), LOG_LEVEL: 'warn', SAUFCONDUIT_RATE_LIMIT: '10000000', SAUFCONDUIT_WORKERS: String(WORKERS) };
+    const env = { ...process.env, SAUFCONDUIT_DEMO: '1', SAUFCONDUIT_AUDIT_KEY: randomBytes(32).toString('base64'), SAUFCONDUIT_MAIL_TRANSPORT: 'smtp', SAUFCONDUIT_SMTP_URL: mailSink.url, DATABASE_URL: dbUrl, SAUFCONDUIT_MASTER_KEY: randomBytes(32).toString('base64'), PORT: String(port), LOG_LEVEL: 'warn', SAUFCONDUIT_RATE_LIMIT: '10000000', SAUFCONDUIT_WORKERS: String(WORKERS) };
     const credsFile = join(tmpdir(), `bench-creds-${randomBytes(4).toString('hex')}.json`);
     cli(env, ['demo', '--credentials', credsFile]);
     const creds = JSON.parse(readFileSync(credsFile, 'utf8')) as { principals: { name: string; headers: { authorization: string }; canAccess: Record<string, string[]> }[] };

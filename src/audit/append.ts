@@ -2,6 +2,7 @@ import { sign } from 'node:crypto';
 import type { Tx } from '../store/db.ts';
 import type { KeyRing } from '../crypto/keys.ts';
 import { chainHash, checkpointMessage, type AuditEventInput } from './event.ts';
+import type { Checkpoint } from './export.ts';
 
 export interface AppendOptions {
   keys: Pick<KeyRing, 'auditSigning' | 'auditKeyId'>;
@@ -22,8 +23,14 @@ export interface ChainHead {
   hash: string;
 }
 
-export async function appendAudit(tx: Tx, events: readonly AuditEventInput[], opts: AppendOptions, known?: ChainHead): Promise<ChainHead | undefined> {
-  if (events.length === 0) return known;
+export interface Appended {
+  head: ChainHead | undefined;
+  /** The checkpoint this append signed, if it crossed a multiple of checkpointEvery (to export once committed). */
+  checkpoint?: Checkpoint;
+}
+
+export async function appendAudit(tx: Tx, events: readonly AuditEventInput[], opts: AppendOptions, known?: ChainHead): Promise<Appended> {
+  if (events.length === 0) return { head: known };
   if (known) {
     // Fast path, one round trip: move the head by compare-and-set on the head this process last
     // committed (the UPDATE takes the row lock, so other processes' appends queue behind ours),
@@ -72,24 +79,30 @@ async function tryAppend(tx: Tx, events: readonly AuditEventInput[], head: Chain
   return Number(r?.n) === events.length ? { seq, hash: prev } : null;
 }
 
-async function finish(tx: Tx, from: ChainHead, to: ChainHead, opts: AppendOptions): Promise<ChainHead> {
-  if (Math.floor(to.seq / opts.checkpointEvery) > Math.floor(from.seq / opts.checkpointEvery)) await writeCheckpoint(tx, to.seq, to.hash, opts);
-  return to;
+async function finish(tx: Tx, from: ChainHead, to: ChainHead, opts: AppendOptions): Promise<Appended> {
+  if (Math.floor(to.seq / opts.checkpointEvery) > Math.floor(from.seq / opts.checkpointEvery)) {
+    return { head: to, checkpoint: await writeCheckpoint(tx, to.seq, to.hash, opts) };
+  }
+  return { head: to };
 }
 
 /** Signs the current head (Ed25519) so that rewriting history before it needs the signing key. */
-export async function writeCheckpoint(tx: Tx, seq: number, hash: string, opts: Pick<AppendOptions, 'keys' | 'now'>): Promise<void> {
+export async function writeCheckpoint(tx: Tx, seq: number, hash: string, opts: Pick<AppendOptions, 'keys' | 'now'>): Promise<Checkpoint> {
   const signature = sign(null, checkpointMessage(seq, hash), opts.keys.auditSigning).toString('base64url');
   await tx.query(
     'INSERT INTO audit_checkpoint (seq, hash, signed_at, key_id, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO NOTHING',
     [seq, hash, opts.now, opts.keys.auditKeyId, signature],
   );
+  return { seq, hash, signedAt: opts.now.toISOString(), keyId: opts.keys.auditKeyId, signature };
 }
 
-/** Signs a checkpoint at the current head if none exists there yet (shutdown, `audit checkpoint`). */
-export async function checkpointHead(tx: Tx, opts: Pick<AppendOptions, 'keys' | 'now'>): Promise<number> {
-  const [head] = await tx.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE');
-  if (!head || Number(head.seq) === 0) return 0;
-  await writeCheckpoint(tx, Number(head.seq), head.hash, opts);
-  return Number(head.seq);
+/**
+ * Signs a checkpoint at the current head if none exists there yet (shutdown, `audit checkpoint`, the
+ * checkpoint timer): the checkpoint, or null when the head is already signed or the trail is empty.
+ */
+export async function checkpointHead(tx: Tx, opts: Pick<AppendOptions, 'keys' | 'now'>): Promise<Checkpoint | null> {
+  const [head] = await tx.query<{ seq: number; hash: string; signed: boolean }>(
+    'SELECT h.seq, h.hash, EXISTS (SELECT 1 FROM audit_checkpoint c WHERE c.seq = h.seq) AS signed FROM audit_head h WHERE h.id = 1 FOR UPDATE');
+  if (!head || Number(head.seq) === 0 || head.signed) return null;
+  return writeCheckpoint(tx, Number(head.seq), head.hash, opts);
 }

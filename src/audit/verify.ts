@@ -1,11 +1,16 @@
 import { verify as verifySignature, type KeyObject } from 'node:crypto';
 import type { Queryable } from '../store/db.ts';
 import { chainHash, checkpointMessage, GENESIS_HASH } from './event.ts';
+import type { Checkpoint } from './export.ts';
 
 export interface AuditVerdict {
   ok: boolean;
   eventsChecked: number;
   checkpointsChecked: number;
+  /** Exported checkpoints (`--expect`) the trail was held against. */
+  exportedChecked?: number;
+  /** Checkpoints signed with the key older versions derived from the master key (still verified). */
+  legacyCheckpoints?: number;
   /** The first event (by sequence) where the chain breaks, and why. */
   firstBad?: { seq: number; problem: string };
 }
@@ -18,21 +23,35 @@ interface Row {
 
 const PAGE = 5000;
 
+export interface VerifyOptions {
+  /** Checkpoints exported outside the database as they were made: the trail must reach and match each. */
+  expected?: readonly Checkpoint[];
+  /** The key id of the legacy (master-derived) audit key, to count the checkpoints it signed. */
+  legacyKeyId?: string;
+}
+
 /**
  * Recomputes the whole chain: a modified field changes that event's hash, a deleted or inserted
  * event breaks the sequence or the link to the previous hash, a reordering breaks both; signed
  * checkpoints pin the head at their sequence, so rewriting the whole tail consistently still fails
- * without the signing key.
+ * without the signing key. Checkpoints stored in the database can be deleted along with the events
+ * after them by the database's owner: held against the checkpoints exported elsewhere as they were
+ * made (`expected`), the trail must also reach the newest of them and agree with every one.
  */
-export async function verifyAudit(db: Queryable, publicKey: KeyObject): Promise<AuditVerdict> {
-  const checkpoints = await db.query<{ seq: number; hash: string; signature: string }>('SELECT seq, hash, signature FROM audit_checkpoint ORDER BY seq');
-  const checkpointAt = new Map<number, { hash: string; signature: string }>();
+export async function verifyAudit(db: Queryable, verifiers: ReadonlyMap<string, KeyObject>, options: VerifyOptions = {}): Promise<AuditVerdict> {
+  const checkpoints = await db.query<{ seq: number; hash: string; key_id: string; signature: string }>('SELECT seq, hash, key_id, signature FROM audit_checkpoint ORDER BY seq');
+  const checkpointAt = new Map<number, { hash: string; key_id: string; signature: string }>();
   for (const c of checkpoints) checkpointAt.set(Number(c.seq), c);
+  const expectedAt = new Map((options.expected ?? []).map((c) => [c.seq, c]));
+  const newestExpected = Math.max(0, ...expectedAt.keys());
+  let expectedChecked = 0;
+  let legacy = 0;
   let expectedSeq = 1;
   let prev = GENESIS_HASH;
   let checked = 0;
   let checkpointsChecked = 0;
-  const fail = (seq: number, problem: string): AuditVerdict => ({ ok: false, eventsChecked: checked, checkpointsChecked, firstBad: { seq, problem } });
+  const extra = () => ({ ...(options.expected ? { exportedChecked: expectedChecked } : {}), ...(options.legacyKeyId ? { legacyCheckpoints: legacy } : {}) });
+  const fail = (seq: number, problem: string): AuditVerdict => ({ ok: false, eventsChecked: checked, checkpointsChecked, ...extra(), firstBad: { seq, problem } });
   for (;;) {
     const rows = await db.query<Row>('SELECT * FROM audit_event WHERE seq >= $1 ORDER BY seq LIMIT $2', [expectedSeq, PAGE]);
     for (const r of rows) {
@@ -47,10 +66,18 @@ export async function verifyAudit(db: Queryable, publicKey: KeyObject): Promise<
       if (hash !== r.hash) return fail(seq, 'content does not match its hash (event modified)');
       const cp = checkpointAt.get(seq);
       if (cp) {
-        if (cp.hash !== hash || !verifySignature(null, checkpointMessage(seq, cp.hash), publicKey, Buffer.from(cp.signature, 'base64url'))) {
+        const key = verifiers.get(cp.key_id);
+        if (!key) return fail(seq, `signed checkpoint uses an unknown key (${cp.key_id})`);
+        if (cp.hash !== hash || !verifySignature(null, checkpointMessage(seq, cp.hash), key, Buffer.from(cp.signature, 'base64url'))) {
           return fail(seq, 'signed checkpoint does not match the chain');
         }
+        if (cp.key_id === options.legacyKeyId) legacy += 1;
         checkpointsChecked += 1;
+      }
+      const exported = expectedAt.get(seq);
+      if (exported) {
+        if (exported.hash !== hash) return fail(seq, 'the chain disagrees with the checkpoint exported at this event (rewritten)');
+        expectedChecked += 1;
       }
       prev = hash;
       expectedSeq += 1;
@@ -62,9 +89,10 @@ export async function verifyAudit(db: Queryable, publicKey: KeyObject): Promise<
   for (const [seq] of checkpointAt) {
     if (seq > lastSeq) return fail(lastSeq + 1, `events up to signed checkpoint ${seq} are missing (tail deleted)`);
   }
+  if (newestExpected > lastSeq) return fail(lastSeq + 1, `the trail ends at event ${lastSeq}, before the checkpoint exported at event ${newestExpected} (tail deleted)`);
   const [head] = await db.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1');
   if (!head || Number(head.seq) !== lastSeq || head.hash !== prev) {
     return fail(lastSeq + 1, `chain head (seq ${head ? Number(head.seq) : '?'}) does not match the last event (seq ${lastSeq})`);
   }
-  return { ok: true, eventsChecked: checked, checkpointsChecked };
+  return { ok: true, eventsChecked: checked, checkpointsChecked, ...extra() };
 }

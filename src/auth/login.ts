@@ -212,6 +212,8 @@ export async function finishPatientLogin(app: App, challengeId: string, code: st
     const claimed = await w.tx.query('UPDATE auth_challenge SET used_at = $2 WHERE id = $1 AND used_at IS NULL RETURNING id', [challengeId, w.now]);
     if (claimed.length === 0) throw new AppError('challenge_expired');
     await clearAttempts(w.tx, ch.login_ref!);
+    // The code reached this mailbox: the space may now hold the records its holder accepts.
+    await w.tx.query('UPDATE account SET confirmed_at = COALESCE(confirmed_at, $2) WHERE id = $1', [accountId, w.now]);
     w.record(loginEvent('success', accountId, 'otp+knowledge'));
     return { token: await createSession(w.tx, accountId, 'full', 'otp+knowledge', w.now, sessionPolicy(app)) };
   });

@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<Command>> = {
   audit: async () => (await import('./commands/audit.ts')).run,
   account: async () => (await import('./commands/account.ts')).run,
   'api-key': async () => (await import('./commands/api-key.ts')).run,
+  record: async () => (await import('./commands/record.ts')).run,
   verify: async () => (await import('./commands/verify.ts')).run,
   dcc: async () => (await import('./commands/dcc.ts')).run,
   keys: async () => (await import('./commands/keys.ts')).run,
@@ -27,6 +28,7 @@ commands:
   audit verify               check the audit hash chain and signed checkpoints
   account disable LOGIN      disable an account, end all its sessions, revoke the API keys it created
   api-key list|revoke        every pharmacy's API keys (metadata); revoke one
+  record unlink PATIENT_ID   take a record out of the patient space that holds (or is offered) it
   keys list|rotate|import    document signer certificates (DSC) for passes
   receiver [list|jwks]       the demo national-reporting receiver (verifies signatures, stores each report once)
   verify --trust FILE ...    verify an EU DCC (HC1:) pass offline

@@ -18,10 +18,32 @@ const schema = z.object({
   dataDir: z.string().min(1).default('./data'),
   /** The externally visible origin: WebAuthn relying party, links in notifications. */
   publicUrl: z.string().url().optional(),
-  /** base64 of 32 random bytes. Required with PostgreSQL; generated into dataDir for PGlite. */
+  /**
+   * The demo (SAUFCONDUIT_DEMO=1, set by `npm start`): the only way to get the demo world, the file
+   * and console mail transports, keys generated into the data directory and the bundled receiver.
+   * Off, `serve` refuses each of them: they are never for real patients.
+   */
+  demo: z.union([z.boolean(), z.stringbool()]).default(false),
+  /** base64 of 32 random bytes. Required outside the demo; in the demo, generated into dataDir. */
   masterKey: z.string().optional(),
+  /**
+   * base64 of a 32-byte Ed25519 seed that signs audit checkpoints: a secret of its own, not derived
+   * from the master key. Required outside the demo; in the demo, generated into dataDir.
+   */
+  auditKey: z.string().optional(),
   /** Signed audit checkpoint every N events (and at shutdown); small enough to bound unsigned tails. */
   checkpointEvery: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  /**
+   * …and at least every N seconds while events arrive: on a quiet platform N events may take a long
+   * time, and an unsigned tail can be cut undetected by whoever owns the database.
+   */
+  checkpointSeconds: z.coerce.number().int().min(1).max(86_400).default(60),
+  /**
+   * A directory outside the database where each signed checkpoint is also written as it is made (on
+   * another volume, append-only or synced to write-once storage): `audit verify --expect DIR` then
+   * catches a trail cut together with its checkpoints.
+   */
+  checkpointExport: z.string().min(1).optional(),
   /** Session lifetimes: idle and absolute (minutes). OWASP suggests 15–30 min idle for sensitive apps. */
   sessionIdleMinutes: z.coerce.number().int().min(1).max(24 * 60).default(30),
   sessionAbsoluteMinutes: z.coerce.number().int().min(5).max(7 * 24 * 60).default(12 * 60),
@@ -98,8 +120,12 @@ export function loadConfig(overrides: Partial<Record<keyof z.infer<typeof schema
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: env.SAUFCONDUIT_DATA,
     publicUrl: env.SAUFCONDUIT_PUBLIC_URL,
-    masterKey: env.SAUFCONDUIT_MASTER_KEY,
+    demo: env.SAUFCONDUIT_DEMO || undefined,
+    masterKey: env.SAUFCONDUIT_MASTER_KEY || undefined,
+    auditKey: env.SAUFCONDUIT_AUDIT_KEY || undefined,
     checkpointEvery: env.SAUFCONDUIT_CHECKPOINT_EVERY,
+    checkpointSeconds: env.SAUFCONDUIT_CHECKPOINT_SECONDS,
+    checkpointExport: env.SAUFCONDUIT_CHECKPOINT_EXPORT || undefined,
     sessionIdleMinutes: env.SAUFCONDUIT_SESSION_IDLE_MINUTES,
     sessionAbsoluteMinutes: env.SAUFCONDUIT_SESSION_ABSOLUTE_MINUTES,
     logLevel: env.LOG_LEVEL,

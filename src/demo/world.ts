@@ -46,6 +46,8 @@ const SEED: Actor = { kind: 'system', id: 'system:demo-seed', role: 'system', te
 export async function seedDemo(app: App): Promise<boolean> {
   const existing = await app.db.query('SELECT 1 FROM tenant WHERE slug = $1', [DEMO.tenants[0]!.slug]);
   if (existing.length > 0) return false;
+  // The store now holds fictitious people: `serve` refuses it outside the demo (SAUFCONDUIT_DEMO).
+  await app.db.query(`INSERT INTO installation_flag (name) VALUES ('demo-world') ON CONFLICT DO NOTHING`);
   const tenantIds = new Map<string, string>();
   await app.uow.run(SEED, 'demo-seed', async (w) => {
     for (const t of DEMO.tenants) {
@@ -69,6 +71,8 @@ export async function seedDemo(app: App): Promise<boolean> {
     }
     for (const p of DEMO.patients) {
       const id = await createAccount(w.tx, app.keys, app.fields, { role: 'patient', tenantId: null, login: p.login, displayName: `${p.givenName} ${p.familyName}`, passwordHash: null, totpSecret: null });
+      // Known to the operator who seeds them: their spaces hold their records from the start.
+      await w.tx.query('UPDATE account SET confirmed_at = $2 WHERE id = $1', [id, w.now]);
       accounts.set(p.name, id);
       w.record({ action: 'account.create', resourceType: 'Account', resourceId: id, subjectRef: null, purpose: 'administration', outcome: 'success' });
     }

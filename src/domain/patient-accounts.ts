@@ -13,15 +13,16 @@ export interface PatientLink {
 }
 
 /**
- * The patient account of a newly registered record, from the e-mail given at the counter. A new
- * address gets a new account, which the record belongs to: the patient logs in (one-time code to that
- * address + birth date) and sees it. An address that already has a patient account only gets the
- * record *offered*: an e-mail typed wrong, or someone else's typed on purpose, must not put a
- * stranger's record in that person's space; its holder accepts it there, giving the record's birth
- * date. An address of a non-patient account links nothing. Runs inside the registration's unit of
- * work, before registerPatient() asks the decision point: a refused registration rolls the account
- * back with it. Used by the API, the staff form and counter self-registration alike; none of them
- * tells the registrant whether the address already had an account.
+ * The patient space a newly registered record is *offered* to, from the e-mail given at the counter.
+ * A record never joins a space directly: its holder accepts it there after logging in (a one-time code
+ * to that address proves the mailbox) and giving the record's birth date. So an e-mail typed wrong,
+ * or someone else's typed on purpose, puts no stranger's record in anyone's space; and whoever
+ * registers first with an address does not take its space (the real owner logs in with the birth date
+ * of their own offered record, and declines the squatter's). A new address gets a new space, which
+ * holds nothing until then. An address of a non-patient account links nothing. Runs inside the
+ * registration's unit of work, after the decision point allowed the registration. Used by the API,
+ * the staff form and counter self-registration alike; none of them tells the registrant whether the
+ * address already had a space.
  */
 export async function patientAccountFor(app: { keys: KeyRing; fields: FieldCipher }, w: Work, email: string | undefined, displayName: string): Promise<PatientLink> {
   if (!email) return { accountId: null, offeredTo: null };
@@ -29,5 +30,5 @@ export async function patientAccountFor(app: { keys: KeyRing; fields: FieldCiphe
   if (existing) return { accountId: null, offeredTo: existing.role === 'patient' && !existing.disabled_at ? existing.id : null };
   const id = await createAccount(w.tx, app.keys, app.fields, { role: 'patient', tenantId: null, login: email, displayName, passwordHash: null, totpSecret: null });
   w.record({ action: 'account.create', resourceType: 'Account', resourceId: id, subjectRef: null, purpose: 'patient-registration', outcome: 'success' });
-  return { accountId: id, offeredTo: null };
+  return { accountId: null, offeredTo: id };
 }

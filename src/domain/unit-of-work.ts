@@ -4,6 +4,7 @@ import type { FieldCipher } from '../crypto/fields.ts';
 import type { KeyRing } from '../crypto/keys.ts';
 import type { AuditEventInput } from '../audit/event.ts';
 import { appendAudit, type ChainHead } from '../audit/append.ts';
+import type { Checkpoint } from '../audit/export.ts';
 import { AccessDenied, makeWork, type Actor, type Work } from './work.ts';
 import { AppError } from '../errors/catalogue.ts';
 
@@ -36,6 +37,8 @@ export interface UnitOfWorkOptions {
    */
   lanes?: number;
   clock?: () => Date;
+  /** Called with each checkpoint the batches sign, once it is committed (to export it). */
+  onCheckpoint?: (checkpoint: Checkpoint) => void;
 }
 
 /**
@@ -104,6 +107,7 @@ export class UnitOfWork {
   private async commit(batch: Item[]): Promise<void> {
     const single = batch.length === 1;
     let newHead: ChainHead | undefined;
+    let checkpoint: Checkpoint | undefined;
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     try {
       await this.db.transaction(async (tx) => {
@@ -140,9 +144,10 @@ export class UnitOfWork {
         const settled = await Promise.allSettled(batch.map(runOne));
         const aborted = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (aborted) throw aborted.reason instanceof BatchAborted ? aborted.reason : new BatchAborted(aborted.reason);
-        newHead = await appendAudit(tx, perItem.flat(), { keys: this.opts.keys, checkpointEvery: this.opts.checkpointEvery, now }, this.head);
+        ({ head: newHead, checkpoint } = await appendAudit(tx, perItem.flat(), { keys: this.opts.keys, checkpointEvery: this.opts.checkpointEvery, now }, this.head));
       });
       this.head = newHead;
+      if (checkpoint) this.opts.onCheckpoint?.(checkpoint);
     } catch (error) {
       this.head = undefined;
       if (!single && error instanceof BatchAborted) {

@@ -12,13 +12,19 @@ export const NOTIFIER: Actor = { kind: 'system', id: 'system:notifier', role: 's
  * no outcome, no pharmacy name, no name of the person. Only a link to the patient space, where
  * reading the result needs a login.
  *
- * `offered`: the record was registered with the address of an existing space and is only offered to
- * it (see domain/record-offers.ts). The mail then says a record is waiting to be confirmed, not that
- * a result is in the space: it is not, until the holder accepts it with the record's birth date.
+ * `offered`: the record is only offered to the space of this address (see domain/record-offers.ts),
+ * as every record is until its holder accepts it with the record's birth date. The mail then says a
+ * record is waiting to be confirmed, not that a result is in the space. `newSpace`: the space was
+ * created for this record and its holder never logged in: the mail says how to start.
  */
-export function resultAvailableMail(to: string, publicUrl: string, offered = false): Mail {
+export function resultAvailableMail(to: string, publicUrl: string, offered = false, newSpace = false): Mail {
   const link = `${publicUrl.replace(/\/+$/, '')}/patient`;
-  const [fr, en] = offered
+  const [fr, en] = offered && newSpace
+    ? [
+        ['Une pharmacie a enregistré un résultat de test pour vous, avec cette adresse e-mail.', `Connectez-vous à votre espace Saufconduit avec cette adresse pour le consulter : ${link}`, 'Vous recevrez un code par e-mail ; vous confirmerez ensuite le résultat avec la date de naissance donnée à la pharmacie.'],
+        ['A pharmacy recorded a test result for you, with this e-mail address.', `Log in to your Saufconduit space with this address to read it: ${link}`, 'You will get a code by e-mail; you then confirm the result with the birth date given at the pharmacy.'],
+      ]
+    : offered
     ? [
         ['Une pharmacie a enregistré un résultat à une adresse e-mail qui est celle de votre espace Saufconduit.', `Connectez-vous pour le confirmer ou le refuser : ${link}`, 'Il ne sera ajouté à votre espace que si vous le confirmez.'],
         ['A pharmacy recorded a result with the e-mail address of your Saufconduit space.', `Log in to confirm or decline it: ${link}`, 'It is added to your space only if you confirm it.'],
@@ -46,7 +52,7 @@ export function resultAvailableMail(to: string, publicUrl: string, offered = fal
   };
 }
 
-type Row = { id: string; tenant_id: string; patient_id: string; subject_ref: string; email_enc: string | null; offered: boolean; spaceless: boolean };
+type Row = { id: string; tenant_id: string; patient_id: string; subject_ref: string; email_enc: string | null; offered: boolean; new_space: boolean; spaceless: boolean };
 
 /** A notification the transport did not take: the job fails and pg-boss retries it. */
 export class NotificationFailed extends Error {
@@ -109,6 +115,7 @@ export async function sendResultNotifications(deps: Deps, outboxIds: readonly st
     const rows = await w.tx.query<Row & { busy: boolean }>(
       `SELECT o.id, o.tenant_id, p.id AS patient_id, p.subject_ref, p.email_enc,
               (p.account_id IS NULL AND p.offered_to IS NOT NULL) AS offered,
+              (p.account_id IS NULL AND EXISTS (SELECT 1 FROM account a WHERE a.id = p.offered_to AND a.confirmed_at IS NULL)) AS new_space,
               (p.account_id IS NULL AND p.offered_to IS NULL) AS spaceless,
               (o.claimed_until IS NOT NULL AND o.claimed_until > $2) AS busy
          FROM outbox o JOIN patient p ON p.id = o.patient_id
@@ -145,7 +152,7 @@ export async function sendResultNotifications(deps: Deps, outboxIds: readonly st
       return;
     }
     try {
-      await deps.mailer.send(resultAvailableMail(to, deps.publicUrl, row.offered));
+      await deps.mailer.send(resultAvailableMail(to, deps.publicUrl, row.offered, row.new_space));
     } catch {
       outcome.failed.push(row.id);
       // The address was read for this attempt: that use is recorded too.

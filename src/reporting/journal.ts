@@ -12,7 +12,6 @@ export interface JournalEntry {
   kid: string;
   /** The Observation identifiers in the bundle (`urn:uuid:<result id>`): what "exactly once" is checked on. */
   observations: string[];
-  body: unknown;
 }
 
 /**

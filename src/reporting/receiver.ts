@@ -73,7 +73,7 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' && req.method === 'GET') return json(res, 200, { ok: true, stored: journal.entries().length });
     if (path === '/received' && req.method === 'GET') {
-      const items = journal.entries().map(({ body: _body, ...rest }) => rest);
+      const items = journal.entries();
       return json(res, 200, { count: items.length, replays, items });
     }
     if (path !== RECEIVER_PATH) throw new Refused('not-found');
@@ -97,7 +97,9 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
     let admitted: { entry: JournalEntry; created: boolean };
     try {
       admitted = await journal.admit(key, (seq) => ({
-        seq, idempotencyKey: key, bodySha256, receivedAt: clock().toISOString(), kid, observations: observationIds(bundle), body: bundle,
+        // The report itself (identity, NIR, result) is checked, then dropped: the demo receiver keeps
+        // what deduplication and the tests need (ids and a digest), never the person.
+        seq, idempotencyKey: key, bodySha256, receivedAt: clock().toISOString(), kid, observations: observationIds(bundle),
       }));
     } catch {
       throw new Refused('storage-failed');

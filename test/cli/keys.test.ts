@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { makeSigner } from '../hcert/fixtures.ts';
 
-const cli = (args: string[], data: string) => spawnSync(process.execPath, ['bin/saufconduit.mjs', ...args], { env: { ...process.env, SAUFCONDUIT_DATA: data }, encoding: 'utf8' });
+const cli = (args: string[], data: string) => spawnSync(process.execPath, ['bin/saufconduit.mjs', ...args], { env: { ...process.env, SAUFCONDUIT_DATA: data, SAUFCONDUIT_DEMO: '1' }, encoding: 'utf8' });
 
 describe('saufconduit keys', () => {
   it('lists, rotates and imports document signers; refuses a key that does not match its certificate', () => {

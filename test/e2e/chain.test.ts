@@ -102,6 +102,10 @@ describe('from the pharmacy counter to the venue door', () => {
     await phone.fill('#f-birthDate', PERSON.birthDate);
     await phone.click('form[action="/patient/login/code"] button[type="submit"]');
     await phone.waitForURL('**/patient');
+    // The record is offered to the new space: its holder accepts it with the birth date given at the counter.
+    await phone.fill('[data-offer] input[name="birthDate"]', PERSON.birthDate);
+    await phone.click('[data-offer-accept]');
+    await phone.waitForURL('**/patient?offer=accepted');
     expect(await phone.locator('[data-result-id]').first().innerText()).toContain('Negative');
     const qrImg = phone.locator('[data-list="passes"] img').first();
     const qrUrl = new URL((await qrImg.getAttribute('src'))!, s.base).toString();

@@ -328,7 +328,7 @@ describe('CSRF defence for cookie sessions', () => {
     }
   });
 
-  it('a patient registered through the API with an e-mail can log in and see the record', async () => {
+  it('a patient registered through the API with an e-mail can log in, accept the record and see it', async () => {
     const app = await openTestApp('pglite');
     await seedDemo(app);
     const server = await testServer(app);
@@ -341,6 +341,10 @@ describe('CSRF defence for cookie sessions', () => {
       const code = /(\d{6})/.exec((await app.mail.waitFor((m) => m.to === 'noe.api@example.org', { after: sent })).text)![1]!;
       const ok = await server.inject({ method: 'POST', url: '/api/auth/patient/verify', payload: { challengeId: start.json().challengeId, code, birthDate: '1999-09-09' } });
       expect(ok.statusCode).toBe(200);
+      // The record is offered to the new space until its holder, who just proved the mailbox, accepts it.
+      expect((await server.inject({ method: 'GET', url: `/api/patients/${created.json().id}`, headers: bearer(ok.json().token) })).statusCode).toBe(404);
+      const accepted = await server.inject({ method: 'POST', url: `/api/me/record-offers/${created.json().id}/accept`, headers: bearer(ok.json().token), payload: { birthDate: '1999-09-09' } });
+      expect(accepted.json().status).toBe('accepted');
       const mine = await server.inject({ method: 'GET', url: `/api/patients/${created.json().id}`, headers: bearer(ok.json().token) });
       expect(mine.statusCode).toBe(200);
     } finally {

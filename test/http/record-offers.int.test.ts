@@ -150,11 +150,11 @@ describe.each(ENGINES)('records offered to an existing patient account on %s', (
     }
   });
 
-  it('a new address still gets its own account at once, and the patient space shows offers with their forms', async () => {
+  it('a new address gets a space of its own, which is only offered the record until its holder accepts it; the patient space shows offers with their forms', async () => {
     const fresh = await register({ ...STRANGER, email: 'bastien.ferrand@example.org' });
     const stored = await row(fresh);
-    expect(stored.account_id).not.toBeNull();
-    expect(stored.offered_to).toBeNull();
+    expect(stored.account_id).toBeNull();
+    expect(stored.offered_to).not.toBeNull();
 
     const me = demo.who('patient-camille');
     const id = await register({ ...STRANGER, givenName: 'Quentin' });

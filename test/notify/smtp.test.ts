@@ -63,7 +63,7 @@ describe('SMTP mail transport', () => {
 
   it('the app sends through a real SMTP server, authenticated, in UTF-8', async () => {
     const t = await openTestDb('pglite');
-    const app = await openApp(loadConfig({ masterKey: Buffer.alloc(32, 7).toString('base64'), logLevel: 'silent', dataDir: '/nonexistent', mailTransport: 'smtp', smtpUrl: sink.url(), mailFrom: 'Saufconduit <no-reply@pharmacie.example>' }, {}), { db: t.db, issuer: false });
+    const app = await openApp(loadConfig({ masterKey: Buffer.alloc(32, 7).toString('base64'), auditKey: Buffer.alloc(32, 9).toString('base64'), logLevel: 'silent', dataDir: '/nonexistent', mailTransport: 'smtp', smtpUrl: sink.url(), mailFrom: 'Saufconduit <no-reply@pharmacie.example>' }, {}), { db: t.db, issuer: false });
     try {
       expect(app.mailer).toBeInstanceOf(SmtpMailer);
       await app.mailer.send({ to: 'camille.martin@example.org', subject: 'Votre code de connexion Saufconduit', text: 'Votre code : 123456\nSi vous n’avez rien demandé, ignorez ce message.' });

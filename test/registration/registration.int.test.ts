@@ -78,13 +78,13 @@ describe.each(ENGINES)('counter self-registration on %s', (engine) => {
     expect(events.some((e) => e.action === 'patient.read' && e.actor_role === 'staff' && e.outcome === 'success')).toBe(true);
   });
 
-  it('the patient can log in to their space afterwards: the registration created or linked their account', async () => {
+  it('the registration gives the address a patient space, offered the record until its holder has proved the mailbox and accepted it', async () => {
     const link = await newLink(demo.who('pharmacy-b-staff'), 'Cabine 1');
     const email = 'self.registered@example.org';
     expect((await selfRegister(link.token, { ...CANARY, email })).statusCode).toBe(201);
-    const [account] = await demo.app.db.query<{ role: string }>(
-      `SELECT a.role FROM account a JOIN patient p ON p.account_id = a.id JOIN registration r ON r.patient_id = p.id WHERE r.link_id = $1`, [link.id]);
-    expect(account).toEqual({ role: 'patient' });
+    const [account] = await demo.app.db.query<{ role: string; held: boolean }>(
+      `SELECT a.role, p.account_id IS NOT NULL AS held FROM account a JOIN patient p ON p.offered_to = a.id JOIN registration r ON r.patient_id = p.id WHERE r.link_id = $1`, [link.id]);
+    expect(account).toEqual({ role: 'patient', held: false });
   });
 
   it('a code opens nothing at another pharmacy, and an unknown, expired or malformed code is refused', async () => {

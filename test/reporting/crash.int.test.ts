@@ -74,12 +74,13 @@ describe.each(ENGINES)('kill -9 during a stream of results on %s', (engine: Engi
     const receiverPort = await freePort();
     const receiverDir = join(root.path, 'receiver');
     const receiverArgs = ['receiver', '--port', String(receiverPort), '--dir', receiverDir, '--jwks', jwks];
-    const baseEnv = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test' };
+    // The demo's settings: its world, file mails, keys in the data directory, the bundled receiver.
+    const baseEnv = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', SAUFCONDUIT_DEMO: '1' };
     let receiver = launch(receiverArgs, baseEnv);
     cleanups.push(() => (receiver.child.kill('SIGKILL'), receiver.exited));
 
     // Seed the demo world and get API keys, as an operator would (`saufconduit demo --credentials`).
-    const seeding = await openApp(loadConfig({ dataDir, masterKey, ...(databaseUrl ? { databaseUrl } : {}) }, {}));
+    const seeding = await openApp(loadConfig({ dataDir, masterKey, demo: true, ...(databaseUrl ? { databaseUrl } : {}) }, {}));
     await seedDemo(seeding);
     const principals = (await demoCredentials(seeding)).principals;
     await seeding.close();

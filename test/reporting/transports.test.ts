@@ -67,7 +67,7 @@ describe('saufconduit receiver list', () => {
 });
 
 describe('receiver journal', () => {
-  const entry = (key: string) => (seq: number): JournalEntry => ({ seq, idempotencyKey: key, bodySha256: 'x', receivedAt: new Date().toISOString(), kid: 'k', observations: [key], body: {} });
+  const entry = (key: string) => (seq: number): JournalEntry => ({ seq, idempotencyKey: key, bodySha256: 'x', receivedAt: new Date().toISOString(), kid: 'k', observations: [key] });
 
   it('stores concurrent requests with one key once, and each of many keys once', async () => {
     const dir = await tempDir('journal');

@@ -54,7 +54,7 @@ export interface TestApp extends App {
 export async function openTestApp(engine: Engine, overrides: Parameters<typeof loadConfig>[0] = {}): Promise<TestApp> {
   const t = await openTestDb(engine);
   const config: Config = loadConfig({
-    masterKey: randomBytes(32).toString('base64'), port: 0, logLevel: 'silent', rateLimitPerMinute: 100_000,
+    masterKey: randomBytes(32).toString('base64'), auditKey: randomBytes(32).toString('base64'), port: 0, logLevel: 'silent', rateLimitPerMinute: 100_000,
     authRateLimitPerMinute: 10_000, checkpointEvery: 50, dataDir: '/nonexistent', ...overrides,
   }, {});
   const mail = new MemoryMailer();

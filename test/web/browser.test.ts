@@ -177,6 +177,13 @@ describe('browser end to end', () => {
     await page.click('form[action="/patient/login/code"] button[type="submit"]');
     await page.waitForURL('**/patient');
     expect(await page.locator('h1').textContent()).toBe('My space');
+    // The record registered at the pharmacy is offered to the new space until its holder, who has
+    // just proved the mailbox, accepts it with the birth date given there.
+    expect(await page.locator('[data-result-id]').count()).toBe(0);
+    await page.fill('[data-offer] input[name="birthDate"]', NEW_PATIENT.birthDate);
+    await page.click('[data-offer-accept]');
+    await page.waitForURL('**/patient?offer=accepted');
+    await page.goto('/patient');
     const row = page.locator('[data-result-id]').first();
     expect(await row.textContent()).toContain('PCR test');
     expect(await row.textContent()).toContain('Negative');

@@ -24,7 +24,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(`${await totpNow(who.totp)}\n`);
     return EXIT_OK;
   }
-  const app = await openApp(loadConfig());
+  // Seeding the demo world is the demo: its keys may live in the data directory.
+  const app = await openApp(loadConfig({ demo: true }));
   try {
     const seeded = await seedDemo(app);
     io.stdout.write(seeded ? 'demo world seeded\n' : 'demo world already present\n');

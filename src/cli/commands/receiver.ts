@@ -26,7 +26,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const defaultDir = () => join(resolve(config().dataDir), 'receiver');
   if (sub === 'jwks') {
     if (rest.length > 0) return fail(io);
-    const keys = await deriveReportingKeys(await resolveMasterKey(config()));
+    const keys = await deriveReportingKeys(await resolveMasterKey(config(), null));
     io.stdout.write(JSON.stringify({ keys: [keys.publicJwk] }, null, 2) + '\n');
     return EXIT_OK;
   }
@@ -34,7 +34,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     const args = parse(rest, { dir: { type: 'string' }, json: { type: 'boolean' } });
     if (!args.ok) return fail(io, args.error);
     const journal = await Journal.open(args.values.dir ?? defaultDir());
-    const items = journal.entries().map(({ body: _body, ...e }) => e);
+    const items = journal.entries();
     await journal.close();
     if (args.values.json) io.stdout.write(JSON.stringify({ count: items.length, items }) + '\n');
     else {
@@ -44,13 +44,18 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     return EXIT_OK;
   }
   if (sub !== 'serve') return fail(io);
+  if (!config().demo) {
+    // A stand-in for the national endpoint, for tests and the demo: never where real reports go.
+    io.stderr.write('saufconduit receiver: the bundled receiver is for the demo and tests only; set SAUFCONDUIT_DEMO=1 to run it\n');
+    return EXIT_USAGE;
+  }
   const args = parse(rest, { port: { type: 'string' }, host: { type: 'string' }, dir: { type: 'string' }, jwks: { type: 'string' } });
   if (!args.ok) return fail(io, args.error);
   const port = Number(args.values.port ?? 3001);
   if (!Number.isInteger(port) || port < 0 || port > 65535) return fail(io, '--port must be 0-65535');
   const trusted = args.values.jwks
     ? trustedKeys(JSON.parse(await readFile(args.values.jwks, 'utf8')))
-    : trustedKeys({ keys: [(await deriveReportingKeys(await resolveMasterKey(config()))).publicJwk] });
+    : trustedKeys({ keys: [(await deriveReportingKeys(await resolveMasterKey(config(), null))).publicJwk] });
   const receiver = await startReceiver({ dir: args.values.dir ?? defaultDir(), trusted, port, host: args.values.host ?? '127.0.0.1' });
   io.stdout.write(`receiver listening on ${receiver.url} (${receiver.journal.entries().length} reports stored; GET /received lists them)\n`);
   await new Promise<void>((done) => {

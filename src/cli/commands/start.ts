@@ -5,7 +5,7 @@ import { loadConfig } from '../../config/config.ts';
 import { openApp } from '../../app.ts';
 import { seedDemo } from '../../demo/world.ts';
 import { demoLoginHelp } from './demo.ts';
-import { serveUntilSignal } from './serve.ts';
+import { DEMO_BANNER, serveUntilSignal } from './serve.ts';
 import { startReceiver, type Receiver } from '../../reporting/receiver.ts';
 import { trustedKeys } from '../../reporting/signature.ts';
 
@@ -15,7 +15,8 @@ import { trustedKeys } from '../../reporting/signature.ts';
  * in $SAUFCONDUIT_DATA/receiver) and reports to it, so the whole chain is visible on a laptop.
  */
 export async function run(_argv: string[], io: CliIo): Promise<number> {
-  const app = await openApp(loadConfig());
+  // `npm start` is the demo, whatever the environment says.
+  const app = await openApp(loadConfig({ demo: true }));
   if (await seedDemo(app)) io.stdout.write('first start: demo world seeded\n');
   let receiver: Receiver | undefined;
   if (!app.config.reportUrl) {
@@ -23,7 +24,7 @@ export async function run(_argv: string[], io: CliIo): Promise<number> {
     receiver = await startReceiver({ ...options, port: app.config.port === 0 ? 0 : app.config.port + 1 })
       .catch(() => startReceiver({ ...options, port: 0 }));
   }
-  const banner = demoLoginHelp(app.config.publicUrl) + (receiver
+  const banner = DEMO_BANNER + demoLoginHelp(app.config.publicUrl) + (receiver
     ? `\nNational reporting: the bundled demo receiver listens on ${receiver.url}; see what it received at ${receiver.url.replace(/\/fhir$/, '/received')}\n\n`
     : '\n');
   try {
