@@ -1,4 +1,5 @@
-import { verify as verifySignature, type KeyObject } from 'node:crypto';
+import { verify as verifySignature } from 'node:crypto';
+import type { KeyRing } from '../crypto/keys.ts';
 import type { Queryable } from '../store/db.ts';
 import { chainHash, checkpointMessage, GENESIS_HASH } from './event.ts';
 import type { Checkpoint } from './export.ts';
@@ -26,8 +27,6 @@ const PAGE = 5000;
 export interface VerifyOptions {
   /** Checkpoints exported outside the database as they were made: the trail must reach and match each. */
   expected?: readonly Checkpoint[];
-  /** The key id of the legacy (master-derived) audit key, to count the checkpoints it signed. */
-  legacyKeyId?: string;
 }
 
 /**
@@ -38,7 +37,8 @@ export interface VerifyOptions {
  * after them by the database's owner: held against the checkpoints exported elsewhere as they were
  * made (`expected`), the trail must also reach the newest of them and agree with every one.
  */
-export async function verifyAudit(db: Queryable, verifiers: ReadonlyMap<string, KeyObject>, options: VerifyOptions = {}): Promise<AuditVerdict> {
+export async function verifyAudit(db: Queryable, keys: Pick<KeyRing, 'auditVerifiers' | 'legacyAuditKeyId'>, options: VerifyOptions = {}): Promise<AuditVerdict> {
+  const verifiers = keys.auditVerifiers;
   const checkpoints = await db.query<{ seq: number; hash: string; key_id: string; signature: string }>('SELECT seq, hash, key_id, signature FROM audit_checkpoint ORDER BY seq');
   const checkpointAt = new Map<number, { hash: string; key_id: string; signature: string }>();
   for (const c of checkpoints) checkpointAt.set(Number(c.seq), c);
@@ -46,11 +46,12 @@ export async function verifyAudit(db: Queryable, verifiers: ReadonlyMap<string, 
   const newestExpected = Math.max(0, ...expectedAt.keys());
   let expectedChecked = 0;
   let legacy = 0;
+  let currentKeySeen = false;
   let expectedSeq = 1;
   let prev = GENESIS_HASH;
   let checked = 0;
   let checkpointsChecked = 0;
-  const extra = () => ({ ...(options.expected ? { exportedChecked: expectedChecked } : {}), ...(options.legacyKeyId ? { legacyCheckpoints: legacy } : {}) });
+  const extra = () => ({ ...(options.expected ? { exportedChecked: expectedChecked } : {}), legacyCheckpoints: legacy });
   const fail = (seq: number, problem: string): AuditVerdict => ({ ok: false, eventsChecked: checked, checkpointsChecked, ...extra(), firstBad: { seq, problem } });
   for (;;) {
     const rows = await db.query<Row>('SELECT * FROM audit_event WHERE seq >= $1 ORDER BY seq LIMIT $2', [expectedSeq, PAGE]);
@@ -71,7 +72,13 @@ export async function verifyAudit(db: Queryable, verifiers: ReadonlyMap<string, 
         if (cp.hash !== hash || !verifySignature(null, checkpointMessage(seq, cp.hash), key, Buffer.from(cp.signature, 'base64url'))) {
           return fail(seq, 'signed checkpoint does not match the chain');
         }
-        if (cp.key_id === options.legacyKeyId) legacy += 1;
+        if (cp.key_id === keys.legacyAuditKeyId) {
+          // The master-derived key signed checkpoints before the audit key had a secret of its own.
+          // Whoever holds the master key can still compute it: a checkpoint of it after one of the
+          // current key's is a forgery, not history.
+          if (currentKeySeen) return fail(seq, 'checkpoint signed with the retired master-derived key after the audit key took over (forged)');
+          legacy += 1;
+        } else currentKeySeen = true;
         checkpointsChecked += 1;
       }
       const exported = expectedAt.get(seq);

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { App } from '../app.ts';
 import { AppError } from '../errors/catalogue.ts';
-import { ANONYMOUS, GUARD, type Actor } from '../domain/work.ts';
+import { ANONYMOUS, GUARD, OPERATOR, type Actor } from '../domain/work.ts';
 import { decryptTotpSecret, findAccount, findAccountByLogin, accountLogin, loginHash, principalFor } from '../domain/accounts.ts';
 import { checkPassword } from './passwords.ts';
 import { checkTotp } from './totp.ts';
@@ -281,8 +281,6 @@ export async function disableAccount(app: App, accountId: string, requestId: str
   });
 }
 
-/** Operator commands (`saufconduit account …`, `api-key revoke`): audited as such. */
-export const OPERATOR: Actor = { kind: 'system', id: 'system:operator', role: 'system', tenantId: null };
 
 export const sessionPolicy = (app: App) => ({ idleMinutes: app.config.sessionIdleMinutes, absoluteMinutes: app.config.sessionAbsoluteMinutes });
 

@@ -10,6 +10,7 @@ const commands: Record<string, () => Promise<Command>> = {
   migrate: async () => (await import('./commands/migrate.ts')).run,
   audit: async () => (await import('./commands/audit.ts')).run,
   account: async () => (await import('./commands/account.ts')).run,
+  tenant: async () => (await import('./commands/tenant.ts')).run,
   'api-key': async () => (await import('./commands/api-key.ts')).run,
   record: async () => (await import('./commands/record.ts')).run,
   verify: async () => (await import('./commands/verify.ts')).run,
@@ -26,6 +27,9 @@ commands:
   demo [--credentials FILE]  seed the demo world (idempotent) and write API credentials
   migrate                    apply database migrations
   audit verify               check the audit hash chain and signed checkpoints
+  tenant create|list         the pharmacies and laboratories of a deployment
+  account create --role staff|dpo --login EMAIL --name NAME [--tenant SLUG]
+                             enrol a person: prints a one-time link to set a password and TOTP
   account disable LOGIN      disable an account, end all its sessions, revoke the API keys it created
   api-key list|revoke        every pharmacy's API keys (metadata); revoke one
   record unlink PATIENT_ID   take a record out of the patient space that holds (or is offered) it

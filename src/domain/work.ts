@@ -15,6 +15,8 @@ export type Actor =
   /** Operator commands and scheduled jobs (seeding, account disable): audited, never pass `access()`. */
   | { kind: 'system'; id: string; role: 'system'; tenantId: null };
 export const ANONYMOUS: Actor = { kind: 'anonymous', id: 'anonymous', role: 'anonymous', tenantId: null };
+/** Operator commands (`saufconduit account …`, `api-key revoke`, `record unlink`): audited as such. */
+export const OPERATOR: Actor = { kind: 'system', id: 'system:operator', role: 'system', tenantId: null };
 /** The platform protecting itself and its users (login locks, the revocation-list watch): audited as such. */
 export const GUARD: Actor = { kind: 'system', id: 'system:guard', role: 'system', tenantId: null };
 

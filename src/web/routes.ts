@@ -5,6 +5,7 @@ import { recordPageRoutes } from './pages/records.ts';
 import { spacePageRoutes } from './pages/spaces.ts';
 import { registrationPageRoutes } from './pages/registration.ts';
 import { securityPageRoutes } from './pages/security.ts';
+import { enrolmentPageRoutes } from './pages/enrolment.ts';
 
 /** Server-rendered pages (French and English) and their static assets. */
-export const webRoutes: RouteSpec[] = [...assetRoutes, ...authPageRoutes, ...recordPageRoutes, ...spacePageRoutes, ...registrationPageRoutes, ...securityPageRoutes];
+export const webRoutes: RouteSpec[] = [...assetRoutes, ...authPageRoutes, ...recordPageRoutes, ...spacePageRoutes, ...registrationPageRoutes, ...securityPageRoutes, ...enrolmentPageRoutes];

@@ -32,7 +32,7 @@ describe.each(ENGINES)('tamper-evident audit trail on %s', (engine) => {
   });
   afterEach(async () => app?.dispose());
 
-  const verdict = () => verifyAudit(app.db, app.keys.auditVerifiers);
+  const verdict = () => verifyAudit(app.db, app.keys);
 
   it('an untouched chain verifies, with signed checkpoints', async () => {
     const v = await verdict();

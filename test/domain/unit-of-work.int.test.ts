@@ -65,7 +65,7 @@ describe.each(ENGINES)('unit of work (group commit) on %s', (engine) => {
     expect(by('denied-').every((e) => e.outcome === 'denied')).toBe(true);
     expect(by('denied-').length).toBe(40);
     expect(by('fails-').length).toBe(0);
-    expect((await verifyAudit(app.db, app.keys.auditVerifiers)).ok).toBe(true);
+    expect((await verifyAudit(app.db, app.keys)).ok).toBe(true);
   });
 
   it('two processes appending to one chain keep it linear (the cached head is compare-and-set)', async () => {
@@ -77,7 +77,7 @@ describe.each(ENGINES)('unit of work (group commit) on %s', (engine) => {
       if (i % 5 === 0) await Promise.all(ops.splice(0));
     }
     await Promise.all(ops);
-    expect((await verifyAudit(app.db, app.keys.auditVerifiers)).ok).toBe(true);
+    expect((await verifyAudit(app.db, app.keys)).ok).toBe(true);
     expect(await count(`SELECT count(*)::int AS n FROM audit_event WHERE request_id LIKE 'proc-%'`)).toBe(30);
   });
 
@@ -119,7 +119,7 @@ describe.each(ENGINES)('unit of work (group commit) on %s', (engine) => {
       expect(e.resource_id).toBe(ids[i]);
       expect(e.outcome).toBe(i < 2 * docsA.length ? 'success' : 'denied');
     }
-    expect((await verifyAudit(app.db, app.keys.auditVerifiers)).ok).toBe(true);
+    expect((await verifyAudit(app.db, app.keys)).ok).toBe(true);
   });
 
   it('a read that breaks its transaction does not take the batch down with it', async () => {
@@ -130,6 +130,6 @@ describe.each(ENGINES)('unit of work (group commit) on %s', (engine) => {
     ];
     const settled = await Promise.allSettled(ops);
     expect(settled.filter((s) => s.status === 'rejected').length).toBe(1);
-    expect((await verifyAudit(app.db, app.keys.auditVerifiers)).ok).toBe(true);
+    expect((await verifyAudit(app.db, app.keys)).ok).toBe(true);
   });
 });

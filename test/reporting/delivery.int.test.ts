@@ -78,7 +78,7 @@ describe.each(ENGINES)('national reporting and notifications through pg-boss on 
     const events = await app.db.query<{ resource_id: string; actor_id: string; purpose: string; subject_ref: string }>(`SELECT resource_id, actor_id, purpose, subject_ref FROM audit_event WHERE action = 'result.report'`);
     expect(events.map((e) => `urn:uuid:${e.resource_id}`).sort()).toEqual(all);
     for (const e of events) expect(e).toMatchObject({ actor_id: 'system:reporter', purpose: 'national-reporting', subject_ref: expect.stringMatching(/^sub_/) });
-    expect((await verifyAudit(app.db, app.keys.auditVerifiers)).ok).toBe(true);
+    expect((await verifyAudit(app.db, app.keys)).ok).toBe(true);
     // Orientation, not an assertion on speed: the relay and worker are woken at once on one process.
     console.log(`[${engine}] 6 results reported in ${drainMs} ms`);
   });

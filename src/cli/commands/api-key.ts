@@ -5,7 +5,7 @@ import { parse } from '../args.ts';
 import { loadConfig } from '../../config/config.ts';
 import { openApp } from '../../app.ts';
 import { allApiKeys, revokeKeys } from '../../domain/api-keys.ts';
-import { OPERATOR } from '../../auth/login.ts';
+import { OPERATOR } from '../../domain/work.ts';
 import { isUuid } from '../../store/db.ts';
 
 const usage = `usage: saufconduit api-key list [--tenant ID|SLUG] [--json]

@@ -38,7 +38,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         return EXIT_NEGATIVE;
       }
     }
-    const verdict = await verifyAudit(app.db, app.keys.auditVerifiers, { legacyKeyId: app.keys.legacyAuditKeyId, ...(expected ? { expected } : {}) });
+    const verdict = await verifyAudit(app.db, app.keys, expected ? { expected } : {});
     if (args.values.json) io.stdout.write(JSON.stringify(verdict) + '\n');
     else if (verdict.ok) {
       const exported = expected ? `, held against ${verdict.exportedChecked} exported checkpoints (newest at event ${Math.max(0, ...expected.map((c) => c.seq))})` : '';

@@ -3,7 +3,7 @@ import type { CliIo } from '../io.ts';
 import { EXIT_NEGATIVE, EXIT_OK, EXIT_USAGE } from '../io.ts';
 import { loadConfig } from '../../config/config.ts';
 import { openApp } from '../../app.ts';
-import { OPERATOR } from '../../auth/login.ts';
+import { OPERATOR } from '../../domain/work.ts';
 import { isUuid } from '../../store/db.ts';
 
 const usage = 'usage: saufconduit record unlink PATIENT_ID\n';

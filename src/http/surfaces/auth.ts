@@ -5,10 +5,12 @@ import { SESSION_COOKIE } from '../authenticate.ts';
 import { passwordLogin, totpLogin, startPatientLogin, finishPatientLogin, logout, stepUp } from '../../auth/login.ts';
 import { listPasskeys, lockDown, passkeyLogin, passkeyLoginOptions, passkeyRegistrationOptions, registerPasskey, removePasskey } from '../../auth/passkeys.ts';
 import { AppError } from '../../errors/catalogue.ts';
+import { completeEnrolment, inspectEnrolment } from '../../domain/enrolment.ts';
 import type { App } from '../../app.ts';
 
 const Login = z.email().max(254);
 const PasskeyParams = z.strictObject({ passkeyId: z.uuid() });
+const EnrolmentToken = z.string().min(16).max(64).regex(/^[A-Za-z0-9_-]+$/);
 
 /** Sets the session cookie for browsers; API clients use the token from the JSON answer. */
 export function setSessionCookie(app: App, reply: FastifyReply, token: string): void {
@@ -126,6 +128,25 @@ export const authRoutes = [
     successStatus: 201,
     async handler(ctx) {
       return registerPasskey(ctx.app, ctx.principal, ctx.body.challengeId, ctx.body.response as never, ctx.requestId, ctx.req.log);
+    },
+  }),
+  route<undefined, undefined, { token: string }>({
+    method: 'POST', url: '/api/auth/enrolment', surface: 'auth', auth: 'none', policy: 'authentication', sensitive: true,
+    summary: 'Enrolment, step 1: what a one-time enrolment link (from `saufconduit account create`) sets up: the login, the role, and the TOTP secret to add to an authenticator app. A used link answers 410 link_used, an expired one 410 link_expired.',
+    body: z.strictObject({ token: EnrolmentToken }),
+    async handler({ app, body }) {
+      const state = await inspectEnrolment(app.db, app, body.token, new Date());
+      if (state.status !== 'open') throw new AppError(state.status === 'used' ? 'link_used' : state.status === 'expired' ? 'link_expired' : 'unauthenticated');
+      return { login: state.login, role: state.role, totpSecret: state.totpSecret, otpauthUri: state.otpauthUri, expiresAt: state.expiresAt };
+    },
+  }),
+  route<undefined, undefined, { token: string; password: string; code: string }>({
+    method: 'POST', url: '/api/auth/enrolment/complete', surface: 'auth', auth: 'none', policy: 'authentication', sensitive: true,
+    summary: 'Enrolment, step 2: the password chosen (12 characters at least, not containing the login) and a first code of the authenticator. The account can then log in (password, then TOTP).',
+    body: z.strictObject({ token: EnrolmentToken, password: z.string().min(1).max(256), code: z.string().regex(/^\d{6}$/) }),
+    async handler({ app, body, requestId }) {
+      await completeEnrolment(app, body.token, body.password, body.code, requestId);
+      return { status: 'enrolled' };
     },
   }),
   route({

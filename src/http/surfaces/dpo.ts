@@ -26,7 +26,7 @@ export const dpoRoutes = [
       await app.uow.read(principal, requestId, async (w) => {
         w.access('audit.read', { type: 'governance' }, { resourceType: 'AuditEvent', resourceId: null, subjectRef: null });
       });
-      return verifyAudit(app.db, app.keys.auditVerifiers);
+      return verifyAudit(app.db, app.keys);
     },
   }),
 ];

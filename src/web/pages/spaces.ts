@@ -142,7 +142,7 @@ ${securitySection(t, lang, principal, passkeys, query.security)}`,
     async handler({ app, principal, requestId, lang, reply, query }) {
       rememberLang(app, reply, query);
       const { events, passkeys } = await app.uow.run(principal, requestId, async (w) => ({ events: await listAuditEvents(w, { limit: 50 }), passkeys: await listPasskeys(w) }));
-      const verdict = await verifyAudit(app.db, app.keys.auditVerifiers);
+      const verdict = await verifyAudit(app.db, app.keys);
       const t = translator(lang);
       return sendPage(reply, page({
         lang, path: '/dpo', title: t('dpoTitle'), signedIn: true,
