@@ -86,9 +86,10 @@ describe('web pages', () => {
         expect(r.policy).toBe('public');
         expect(r.hidden).toBe(true);
         expect(openapi.paths[r.url]).toBeUndefined();
-      } else if (r.auth === 'link') {
-        // The self-registration page's path holds a single-use credential, not a record id: the
-        // API documents the same step as POST /api/self-registrations with a header instead.
+      } else if (r.auth === 'link' || r.url === '/enrol/:token') {
+        // The self-registration and enrolment pages' paths hold a single-use credential, not a record
+        // id: the API documents the same steps (POST /api/self-registrations with a header,
+        // POST /api/auth/enrolment with the token in the body) instead.
         expect(r.produces, r.url).toBe('text/html');
         expect(r.hidden, r.url).toBe(true);
       } else {
