@@ -9,7 +9,7 @@ import { migrate } from './store/migrate.ts';
 import { deriveKeyRing, type KeyRing } from './crypto/keys.ts';
 import { FieldCipher } from './crypto/fields.ts';
 import { UnitOfWork } from './domain/unit-of-work.ts';
-import { checkpointHead } from './audit/append.ts';
+import { checkpointHead, type AppendOptions } from './audit/append.ts';
 import { createMailer, type Mailer } from './notify/mailer.ts';
 import { deriveReportingKeys, type ReportingKeys } from './reporting/signature.ts';
 import { DigestSigner } from './signing/digest-signer.ts';
@@ -32,6 +32,8 @@ export interface App {
   reporting: ReportingKeys;
   /** Writes each signed audit checkpoint outside the database (SAUFCONDUIT_CHECKPOINT_EXPORT), if configured. */
   checkpoints: CheckpointExporter | null;
+  /** What signing a checkpoint needs: the key, and the exported anchor it must not contradict. */
+  signing: Pick<AppendOptions, 'keys' | 'anchor' | 'onRefused'>;
   close(): Promise<void>;
 }
 
@@ -100,16 +102,33 @@ export async function resolveMasterKey(config: Config, db: Db | null): Promise<s
 
 export async function openApp(config: Config, options: AppOptions = {}): Promise<App> {
   const db = options.db ?? (await openDb(config));
+  try {
+    return await assemble(config, options, db);
+  } catch (err) {
+    // A refusal at start (a missing key, a key in the data directory…) must end the process, not
+    // leave it waiting on an open database pool.
+    if (!options.db) await db.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function assemble(config: Config, options: AppOptions, db: Db): Promise<App> {
   if (options.migrate !== false) await migrate(db);
   const masterKey = await resolveMasterKey(config, db);
   const auditKey = await resolveSecret(config, db, { name: 'SAUFCONDUIT_AUDIT_KEY', value: config.auditKey, file: 'audit.key' });
   const keys = deriveKeyRing(masterKey, auditKey);
   const checkpoints = config.checkpointExport ? new CheckpointExporter(resolve(config.checkpointExport)) : null;
+  await checkpoints?.load();
+  // No checkpoint is signed over a chain rewritten below the newest exported one (see writeCheckpoint).
+  const signing = {
+    keys, anchor: () => checkpoints?.newest ?? null,
+    onRefused: (reason: string) => void process.stderr.write(`AUDIT TRAIL REWRITTEN? no checkpoint signed: ${reason}\n`),
+  };
   const reporting = await deriveReportingKeys(masterKey);
   const fields = await FieldCipher.open(db, keys.kek);
   // Data written in clear by older versions is sealed as soon as a process holding the key starts.
   if (options.migrate !== false) await sealLegacyHealthFacts(db, fields, keys.lookup);
-  const uow = new UnitOfWork(db, { fields, keys, checkpointEvery: config.checkpointEvery, onCheckpoint: (c) => void checkpoints?.write([c]) });
+  const uow = new UnitOfWork(db, { fields, keys, checkpointEvery: config.checkpointEvery, onCheckpoint: (c) => void checkpoints?.write([c]), anchor: signing.anchor, onRefused: signing.onRefused });
   const signer = new DigestSigner();
   if (options.issuer !== false) {
     await ensureIssuerKeys(db, fields);
@@ -119,10 +138,10 @@ export async function openApp(config: Config, options: AppOptions = {}): Promise
     config.smtpUrl ? { url: config.smtpUrl, from: config.mailFrom, timeoutMs: config.mailTimeoutSeconds * 1000 } : undefined);
   const mailer = options.mailer ?? ownMailer!;
   return {
-    config, db, keys, fields, uow, mailer, signer, reporting, checkpoints,
+    config, db, keys, fields, uow, mailer, signer, reporting, checkpoints, signing,
     async close() {
       // Sign the head on the way out so the unsigned tail is as short as possible.
-      const last = await db.transaction((tx) => checkpointHead(tx, { keys, now: new Date() })).catch(() => null);
+      const last = await db.transaction((tx) => checkpointHead(tx, { ...signing, now: new Date() })).catch(() => null);
       if (last) await checkpoints?.write([last]);
       if (!options.db) await db.close();
       ownMailer?.close?.();

@@ -9,6 +9,13 @@ export interface AppendOptions {
   /** Sign a checkpoint whenever the sequence crosses a multiple of this. */
   checkpointEvery: number;
   now: Date;
+  /**
+   * The newest checkpoint exported outside the database: no checkpoint is signed over a chain that
+   * does not reach it or does not match it (someone who owns the database rewrote the trail below
+   * it: signing what they left would bless the forgery). `onRefused` is told why.
+   */
+  anchor?: () => { seq: number; hash: string } | null;
+  onRefused?: (reason: string) => void;
 }
 
 /**
@@ -81,13 +88,25 @@ async function tryAppend(tx: Tx, events: readonly AuditEventInput[], head: Chain
 
 async function finish(tx: Tx, from: ChainHead, to: ChainHead, opts: AppendOptions): Promise<Appended> {
   if (Math.floor(to.seq / opts.checkpointEvery) > Math.floor(from.seq / opts.checkpointEvery)) {
-    return { head: to, checkpoint: await writeCheckpoint(tx, to.seq, to.hash, opts) };
+    const checkpoint = await writeCheckpoint(tx, to.seq, to.hash, opts);
+    return checkpoint ? { head: to, checkpoint } : { head: to };
   }
   return { head: to };
 }
 
-/** Signs the current head (Ed25519) so that rewriting history before it needs the signing key. */
-export async function writeCheckpoint(tx: Tx, seq: number, hash: string, opts: Pick<AppendOptions, 'keys' | 'now'>): Promise<Checkpoint> {
+/**
+ * Signs the current head (Ed25519) so that rewriting history before it needs the signing key; null
+ * (nothing signed) when the chain does not reach or match the newest exported checkpoint.
+ */
+export async function writeCheckpoint(tx: Tx, seq: number, hash: string, opts: Pick<AppendOptions, 'keys' | 'now' | 'anchor' | 'onRefused'>): Promise<Checkpoint | null> {
+  const anchor = opts.anchor?.() ?? null;
+  if (anchor) {
+    const [at] = anchor.seq === seq ? [{ hash }] : await tx.query<{ hash: string }>('SELECT hash FROM audit_event WHERE seq = $1', [anchor.seq]);
+    if (seq < anchor.seq || at?.hash !== anchor.hash) {
+      opts.onRefused?.(seq < anchor.seq ? `the trail ends at event ${seq}, before the exported checkpoint at event ${anchor.seq}` : `the chain disagrees with the exported checkpoint at event ${anchor.seq}`);
+      return null;
+    }
+  }
   const signature = sign(null, checkpointMessage(seq, hash), opts.keys.auditSigning).toString('base64url');
   await tx.query(
     'INSERT INTO audit_checkpoint (seq, hash, signed_at, key_id, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO NOTHING',
@@ -100,7 +119,7 @@ export async function writeCheckpoint(tx: Tx, seq: number, hash: string, opts: P
  * Signs a checkpoint at the current head if none exists there yet (shutdown, `audit checkpoint`, the
  * checkpoint timer): the checkpoint, or null when the head is already signed or the trail is empty.
  */
-export async function checkpointHead(tx: Tx, opts: Pick<AppendOptions, 'keys' | 'now'>): Promise<Checkpoint | null> {
+export async function checkpointHead(tx: Tx, opts: Pick<AppendOptions, 'keys' | 'now' | 'anchor' | 'onRefused'>): Promise<Checkpoint | null> {
   const [head] = await tx.query<{ seq: number; hash: string; signed: boolean }>(
     'SELECT h.seq, h.hash, EXISTS (SELECT 1 FROM audit_checkpoint c WHERE c.seq = h.seq) AS signed FROM audit_head h WHERE h.id = 1 FOR UPDATE');
   if (!head || Number(head.seq) === 0 || head.signed) return null;

@@ -1,7 +1,6 @@
 import type { Db } from '../store/db.ts';
-import type { KeyRing } from '../crypto/keys.ts';
 import type { CheckpointExporter } from './export.ts';
-import { checkpointHead } from './append.ts';
+import { checkpointHead, type AppendOptions } from './append.ts';
 
 interface Log {
   error(obj: object, msg: string): void;
@@ -12,10 +11,10 @@ interface Log {
  * count alone leave a quiet platform's recent events unsigned for a long time, and an unsigned tail
  * can be cut undetected by whoever owns the database. A head already signed costs one small query.
  */
-export function startCheckpointTimer(app: { db: Db; keys: KeyRing; checkpoints: CheckpointExporter | null }, seconds: number, log: Log): { stop(): Promise<void> } {
+export function startCheckpointTimer(app: { db: Db; signing: Pick<AppendOptions, 'keys' | 'anchor' | 'onRefused'>; checkpoints: CheckpointExporter | null }, seconds: number, log: Log): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   const tick = () => {
-    running = app.db.transaction((tx) => checkpointHead(tx, { keys: app.keys, now: new Date() }))
+    running = app.db.transaction((tx) => checkpointHead(tx, { ...app.signing, now: new Date() }))
       .then((signed) => (signed ? app.checkpoints?.write([signed]) : undefined))
       .catch((err: unknown) => log.error({ type: (err as Error).name }, 'timed audit checkpoint failed; retried next tick'));
   };

@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { verify as verifySignature, type KeyObject } from 'node:crypto';
 import { checkpointMessage } from './event.ts';
@@ -21,11 +21,26 @@ const fileOf = (seq: number) => `checkpoint-${String(seq).padStart(12, '0')}.jso
  * checkpoints kept only beside the events they cover can be deleted together with a suffix of the
  * trail by whoever owns the database; a copy elsewhere (a directory on another volume, mounted
  * append-only or synced to write-once storage) lets `audit verify --expect` see the cut. Each file is
- * written whole (temporary name, fsync, rename, fsync of the directory) and never rewritten.
+ * written whole (temporary name, fsync, then a hard link to its final name, which fails if the name
+ * exists, and an fsync of the directory): an exported checkpoint is never replaced, by this process
+ * or any other. A different checkpoint for a sequence already exported means the chain was rewritten:
+ * it is refused and reported.
+ *
+ * The newest exported checkpoint is also the anchor the signer checks before signing again (see
+ * `writeCheckpoint`): a chain rewritten below it is never signed.
  */
 export class CheckpointExporter {
   private ready: Promise<unknown> | undefined;
+  /** The newest checkpoint exported (by this process, or found in the directory at start). */
+  newest: Checkpoint | null = null;
   constructor(readonly dir: string, private readonly log: (msg: string) => void = (msg) => process.stderr.write(`${msg}\n`)) {}
+
+  /** Finds the newest checkpoint already exported (at start). */
+  async load(): Promise<void> {
+    const names = (await readdir(this.dir).catch(() => [] as string[])).filter((n) => FILE.test(n)).sort();
+    const last = names.at(-1);
+    if (last) this.newest = JSON.parse(await readFile(join(this.dir, last), 'utf8')) as Checkpoint;
+  }
 
   /** Exports the checkpoints; a failure is reported, never thrown (the events they cover are committed). */
   async write(checkpoints: readonly Checkpoint[]): Promise<void> {
@@ -41,10 +56,20 @@ export class CheckpointExporter {
         } finally {
           await fh.close();
         }
-        await rename(tmp, join(this.dir, fileOf(c.seq)));
+        const final = join(this.dir, fileOf(c.seq));
+        try {
+          await link(tmp, final);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          const existing = JSON.parse(await readFile(final, 'utf8')) as Checkpoint;
+          if (existing.hash !== c.hash) this.log(`AUDIT TRAIL REWRITTEN: a checkpoint at event ${c.seq} was already exported with another hash; the exported one is kept`);
+        } finally {
+          await unlink(tmp).catch(() => undefined);
+        }
         const d = await open(this.dir, 'r');
         await d.sync().catch(() => undefined);
         await d.close();
+        if (!this.newest || c.seq > this.newest.seq) this.newest = c;
       } catch (err) {
         this.ready = undefined;
         this.log(`audit checkpoint ${c.seq} could not be exported: ${(err as NodeJS.ErrnoException).code ?? (err as Error).name}`);

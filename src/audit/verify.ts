@@ -27,7 +27,17 @@ const PAGE = 5000;
 export interface VerifyOptions {
   /** Checkpoints exported outside the database as they were made: the trail must reach and match each. */
   expected?: readonly Checkpoint[];
+  /**
+   * The longest unsigned tail the platform ever leaves (it signs every N events and every few
+   * seconds): a longer one means signed checkpoints were deleted, and the events after the last one
+   * standing could have been rewritten with no key at all (the chain's hashes need none).
+   */
+  unsigned?: { maxEvents: number; maxSeconds: number; now: Date };
 }
+
+/** The unsigned-tail bounds of a deployment's checkpoint settings (see VerifyOptions.unsigned). */
+export const unsignedBounds = (c: { checkpointEvery: number; checkpointSeconds: number }, now: Date) =>
+  ({ maxEvents: 2 * c.checkpointEvery + 128, maxSeconds: 3 * c.checkpointSeconds + 60, now });
 
 /**
  * Recomputes the whole chain: a modified field changes that event's hash, a deleted or inserted
@@ -48,6 +58,8 @@ export async function verifyAudit(db: Queryable, keys: Pick<KeyRing, 'auditVerif
   let legacy = 0;
   let currentKeySeen = false;
   let expectedSeq = 1;
+  let lastSigned = 0;
+  let firstUnsignedAt: Date | null = null;
   let prev = GENESIS_HASH;
   let checked = 0;
   let checkpointsChecked = 0;
@@ -80,7 +92,9 @@ export async function verifyAudit(db: Queryable, keys: Pick<KeyRing, 'auditVerif
           legacy += 1;
         } else currentKeySeen = true;
         checkpointsChecked += 1;
-      }
+        lastSigned = seq;
+        firstUnsignedAt = null;
+      } else if (firstUnsignedAt === null) firstUnsignedAt = new Date(r.at);
       const exported = expectedAt.get(seq);
       if (exported) {
         if (exported.hash !== hash) return fail(seq, 'the chain disagrees with the checkpoint exported at this event (rewritten)');
@@ -97,6 +111,13 @@ export async function verifyAudit(db: Queryable, keys: Pick<KeyRing, 'auditVerif
     if (seq > lastSeq) return fail(lastSeq + 1, `events up to signed checkpoint ${seq} are missing (tail deleted)`);
   }
   if (newestExpected > lastSeq) return fail(lastSeq + 1, `the trail ends at event ${lastSeq}, before the checkpoint exported at event ${newestExpected} (tail deleted)`);
+  const u = options.unsigned;
+  if (u && lastSeq > lastSigned) {
+    if (lastSeq - lastSigned > u.maxEvents) return fail(lastSigned + 1, `${lastSeq - lastSigned} events after the last signed checkpoint, more than the platform ever leaves unsigned (${u.maxEvents}): checkpoints deleted?`);
+    if (firstUnsignedAt && u.now.getTime() - firstUnsignedAt.getTime() > u.maxSeconds * 1000) {
+      return fail(lastSigned + 1, `events unsigned for more than ${u.maxSeconds} s after the last signed checkpoint: checkpoints deleted, or the platform stopped uncleanly (start it: it signs the head)`);
+    }
+  }
   const [head] = await db.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1');
   if (!head || Number(head.seq) !== lastSeq || head.hash !== prev) {
     return fail(lastSeq + 1, `chain head (seq ${head ? Number(head.seq) : '?'}) does not match the last event (seq ${lastSeq})`);

@@ -30,6 +30,10 @@ export function parseTrustProxy(raw: string | boolean | number | undefined): Tru
     return { kind: 'hops', hops };
   }
   const list = text.split(',').map((s) => s.trim()).filter(Boolean);
+  // An address has dots or colons; proxy-addr also names a few ranges. A bare number ("1,2") is a
+  // mistyped hop count, not the address 0.0.0.1.
+  const bad = list.find((e) => !/[.:]/.test(e) && !['loopback', 'linklocal', 'uniquelocal'].includes(e));
+  if (bad !== undefined) throw new Error(`"${bad}" is not a proxy address or CIDR (a hop count is one number alone)`);
   try {
     proxyAddr.compile(list);
   } catch (err) {

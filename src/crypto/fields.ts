@@ -8,8 +8,18 @@ import { randomToken } from './tokens.ts';
  * re-encrypting at once. The associated data binds a ciphertext to its column and row, so a value
  * copied into another row or column fails to decrypt.
  *
- * Format: `v1.<dekId>.<base64url(iv ‖ ciphertext ‖ tag)>`
+ * Format: `v1.<dekId>.<base64url(iv ‖ ciphertext ‖ tag)>`, or `v2.…` for a padded value: AES-GCM
+ * does not hide a plaintext's length, so a field with a few possible values (a pass kind: `test`,
+ * `recovery`, `vaccination`) is padded to a fixed bucket first (ISO/IEC 7816-4: 0x80 then zeros), and
+ * its ciphertexts all have the same length.
  */
+/**
+ * Padding buckets (bytes) for fields whose length would tell their value: codes with a few possible
+ * values, instants, and documents whose size depends on what they say (a PCR invoice is longer than
+ * an antigen one, a recovery pass than a test pass).
+ */
+export const PAD = { code: 16, instant: 32, details: 128, report: 1024, pass: 1024, invoice: 512, document: 4096 } as const;
+
 export class FieldCipher {
   private constructor(
     private readonly kek: Buffer,
@@ -46,16 +56,24 @@ export class FieldCipher {
     return id;
   }
 
-  encrypt(context: string, plaintext: string | Uint8Array): string {
+  /**
+   * Encrypts a field bound to `context` (its column and row). With `padTo`, the value is first padded
+   * to the next multiple of that many bytes, so that its length tells nothing (use it for any value
+   * whose length would tell which of a few values it is, or a health fact by its size).
+   */
+  encrypt(context: string, plaintext: string | Uint8Array, options: { padTo?: number } = {}): string {
     const dek = this.deks.get(this.activeId)!;
-    return `v1.${this.activeId}.${seal(dek, context, typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : Buffer.from(plaintext))}`;
+    const bytes = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : Buffer.from(plaintext);
+    if (options.padTo === undefined) return `v1.${this.activeId}.${seal(dek, context, bytes)}`;
+    return `v2.${this.activeId}.${seal(dek, context, pad(bytes, options.padTo))}`;
   }
 
   decryptBytes(context: string, value: string): Buffer {
     const [version, id, body] = value.split('.');
     const dek = id ? this.deks.get(id) : undefined;
-    if (version !== 'v1' || !dek || !body) throw new Error('undecryptable field');
-    return open(dek, context, body);
+    if ((version !== 'v1' && version !== 'v2') || !dek || !body) throw new Error('undecryptable field');
+    const plain = open(dek, context, body);
+    return version === 'v2' ? unpad(plain) : plain;
   }
 
   decrypt(context: string, value: string): string {
@@ -80,6 +98,22 @@ function nextIv(): Buffer {
   IV_POOL.fill(0, ivOffset, ivOffset + 12);
   ivOffset += 12;
   return iv;
+}
+
+/** Pads to the next multiple of `bucket` bytes (at least one padding byte): 0x80, then zeros. */
+function pad(bytes: Buffer, bucket: number): Buffer {
+  const size = Math.ceil((bytes.length + 1) / bucket) * bucket;
+  const out = Buffer.alloc(size);
+  bytes.copy(out);
+  out[bytes.length] = 0x80;
+  return out;
+}
+
+function unpad(bytes: Buffer): Buffer {
+  let i = bytes.length - 1;
+  while (i >= 0 && bytes[i] === 0) i -= 1;
+  if (i < 0 || bytes[i] !== 0x80) throw new Error('undecryptable field');
+  return bytes.subarray(0, i);
 }
 
 function seal(key: Buffer, aad: string, plaintext: Buffer): string {

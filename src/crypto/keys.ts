@@ -44,7 +44,9 @@ function secret(b64: string, name: string): Buffer {
 
 export function deriveKeyRing(masterKeyB64: string, auditKeyB64: string): KeyRing {
   const master = secret(masterKeyB64, 'SAUFCONDUIT_MASTER_KEY');
-  const audit = ed25519(secret(auditKeyB64, 'SAUFCONDUIT_AUDIT_KEY'));
+  const auditSeed = secret(auditKeyB64, 'SAUFCONDUIT_AUDIT_KEY');
+  if (auditSeed.equals(master)) throw new Error('SAUFCONDUIT_AUDIT_KEY must be a secret of its own, not the master key');
+  const audit = ed25519(auditSeed);
   const legacy = ed25519(derive(master, 'audit-signing-v1'));
   if (audit.keyId === legacy.keyId) throw new Error('SAUFCONDUIT_AUDIT_KEY must not be derived from the master key');
   return {

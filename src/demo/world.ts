@@ -46,6 +46,8 @@ const SEED: Actor = { kind: 'system', id: 'system:demo-seed', role: 'system', te
 export async function seedDemo(app: App): Promise<boolean> {
   const existing = await app.db.query('SELECT 1 FROM tenant WHERE slug = $1', [DEMO.tenants[0]!.slug]);
   if (existing.length > 0) return false;
+  // Fictitious people with published logins never join a store that serves real pharmacies.
+  if ((await app.db.query('SELECT 1 FROM tenant LIMIT 1')).length > 0) throw new Error('this store holds real pharmacies: the demo world is never seeded into it');
   // The store now holds fictitious people: `serve` refuses it outside the demo (SAUFCONDUIT_DEMO).
   await app.db.query(`INSERT INTO installation_flag (name) VALUES ('demo-world') ON CONFLICT DO NOTHING`);
   const tenantIds = new Map<string, string>();

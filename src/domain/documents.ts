@@ -3,6 +3,7 @@ import { denyUnknown, ownTenant } from './work.ts';
 import { asResource, loadFactsWith } from './facts.ts';
 import { patientIdentity } from './patients.ts';
 import { renderInvoicePdf, type InvoiceFacts } from './invoice-pdf.ts';
+import { PAD } from '../crypto/fields.ts';
 
 export interface DocumentContent {
   id: string;
@@ -46,7 +47,7 @@ export async function getDocument(w: Work, id: string): Promise<DocumentContent>
       ...stored, number: id.slice(0, 8).toUpperCase(), tenantName: tenant!.name,
       patientName: `${who.givenName} ${who.familyName}`, patientAddress: who.address,
     }));
-    await w.tx.query(`UPDATE document SET media_type = 'application/pdf', content_enc = $2 WHERE id = $1`, [id, w.fields.encrypt(ctx(id), bytes)]);
+    await w.tx.query(`UPDATE document SET media_type = 'application/pdf', content_enc = $2 WHERE id = $1`, [id, w.fields.encrypt(ctx(id), bytes, { padTo: PAD.document })]);
   }
   return { id, filename: `invoice-${id.slice(0, 8)}.pdf`, mediaType: 'application/pdf', bytes };
 }

@@ -11,6 +11,7 @@ import type { DigestSigner } from '../signing/digest-signer.ts';
 import { activeDsc, COUNTRY } from './issuer-keys.ts';
 import { VACCINES, vaccinationForPass, type VaccinationView } from './vaccinations.ts';
 import { resultCtx } from './results.ts';
+import { PAD } from '../crypto/fields.ts';
 
 export const PASS_KINDS = ['test', 'recovery'] as const;
 export const PassRequest = z.strictObject({ kind: z.enum(PASS_KINDS).default('test') });
@@ -163,8 +164,8 @@ async function signAndStore(w: Work, signer: DigestSigner, s: Source, kind: Pass
   await w.tx.query(
     `INSERT INTO pass (id, tenant_id, patient_id, result_id, vaccination_id, kind_enc, kid, hc1_enc, issued_at, expires_at_enc, keep_until, source_key, uci_hash, country_uci_hash, signature_hash)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-    [id, s.tenantId, s.patientId, resultId, vaccinationId, w.fields.encrypt(passCtx.kind(id), kind), kid, w.fields.encrypt(passCtx.hc1(id), issued.hc1), w.now,
-      w.fields.encrypt(passCtx.expiresAt(id), expiresAt.toISOString()), new Date(w.now.getTime() + PASS_KEPT_DAYS * DAY), passSourceKey(w, resultId ?? vaccinationId!, kind),
+    [id, s.tenantId, s.patientId, resultId, vaccinationId, w.fields.encrypt(passCtx.kind(id), kind, { padTo: PAD.code }), kid, w.fields.encrypt(passCtx.hc1(id), issued.hc1, { padTo: PAD.pass }), w.now,
+      w.fields.encrypt(passCtx.expiresAt(id), expiresAt.toISOString(), { padTo: PAD.instant }), new Date(w.now.getTime() + PASS_KEPT_DAYS * DAY), passSourceKey(w, resultId ?? vaccinationId!, kind),
       hash('UCI'), hash('COUNTRYCODEUCI'), hash('SIGNATURE')],
   );
   w.record({ action: 'pass.issue', resourceType: 'Pass', resourceId: id, subjectRef, purpose: 'issuance', outcome: 'success', tenantId: s.tenantId });

@@ -6,6 +6,7 @@ import { asResource, loadFacts, loadFactsWith } from './facts.ts';
 import { AppError } from '../errors/catalogue.ts';
 import { OUTBOX_COLUMNS, OUTBOX_IDENTITY_COLUMNS, resultOutboxRows, type OutboxIdentity } from '../reporting/outbox.ts';
 import { PANDEMIC_START } from './dates.ts';
+import { PAD } from '../crypto/fields.ts';
 
 export const TEST_TYPES = ['antigen', 'pcr'] as const;
 export const OUTCOMES = ['negative', 'positive', 'inconclusive'] as const;
@@ -69,8 +70,9 @@ export async function recordResult(w: Work, patientId: string, input: ResultInpu
   // The invoice's content is rendered to PDF on first download (see documents.ts); here we keep its facts.
   const invoice = JSON.stringify({ resultId: id, testType: input.testType, amountCents: PRICES[input.testType], currency: 'EUR', issuedAt: w.now.toISOString() });
   // The type, outcome and sampling time are health facts: sealed, never in clear columns.
-  const params: (string | Date | null)[] = [id, facts.tenantId, patientId, w.fields.encrypt(resultCtx.testType(id), input.testType), w.fields.encrypt(resultCtx.outcome(id), input.outcome),
-    w.fields.encrypt(resultCtx.sampledAt(id), sampledAt.toISOString()), w.actor.id, idempotencyKey, w.now, invoiceId, w.fields.encrypt(`document.content:${invoiceId}`, invoice)];
+  const params: (string | Date | null)[] = [id, facts.tenantId, patientId, w.fields.encrypt(resultCtx.testType(id), input.testType, { padTo: PAD.code }),
+    w.fields.encrypt(resultCtx.outcome(id), input.outcome, { padTo: PAD.code }), w.fields.encrypt(resultCtx.sampledAt(id), sampledAt.toISOString(), { padTo: PAD.instant }),
+    w.actor.id, idempotencyKey, w.now, invoiceId, w.fields.encrypt(`document.content:${invoiceId}`, invoice, { padTo: PAD.invoice })];
   // The national report and the patient's notification (transactional outbox), written with the result;
   // their parameters follow the ones above.
   const outbox = resultOutboxRows(w, { resultId: id, patientId, tenantId: facts.tenantId, testType: input.testType, outcome: input.outcome, sampledAt }, facts.subjectRef, found!.row, params.length + 1);

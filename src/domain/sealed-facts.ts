@@ -1,5 +1,6 @@
 import type { Db } from '../store/db.ts';
-import type { FieldCipher } from '../crypto/fields.ts';
+import { PAD, type FieldCipher } from '../crypto/fields.ts';
+import { payloadContext } from '../reporting/outbox.ts';
 import { keyedHash } from '../crypto/tokens.ts';
 import { resultCtx } from './results.ts';
 import { passCtx, type PassView } from './passes.ts';
@@ -22,7 +23,7 @@ export async function sealLegacyHealthFacts(db: Db, fields: FieldCipher, lookupK
         'SELECT id, test_type, sampled_at FROM test_result WHERE test_type_enc IS NULL ORDER BY id LIMIT $1 FOR UPDATE', [BATCH]);
       for (const r of rows) {
         await tx.query('UPDATE test_result SET test_type_enc = $2, sampled_at_enc = $3, test_type = NULL, sampled_at = NULL WHERE id = $1',
-          [r.id, fields.encrypt(resultCtx.testType(r.id), r.test_type), fields.encrypt(resultCtx.sampledAt(r.id), new Date(r.sampled_at).toISOString())]);
+          [r.id, fields.encrypt(resultCtx.testType(r.id), r.test_type, { padTo: PAD.code }), fields.encrypt(resultCtx.sampledAt(r.id), new Date(r.sampled_at).toISOString(), { padTo: PAD.instant })]);
       }
       return rows.length;
     });
@@ -47,12 +48,38 @@ export async function sealLegacyHealthFacts(db: Db, fields: FieldCipher, lookupK
           }
         }
         await tx.query('UPDATE pass SET kind_enc = $2, expires_at_enc = $3, source_key = $4, kind = NULL, expires_at = NULL WHERE id = $1',
-          [r.id, fields.encrypt(passCtx.kind(r.id), r.kind), fields.encrypt(passCtx.expiresAt(r.id), new Date(r.expires_at).toISOString()), key]);
+          [r.id, fields.encrypt(passCtx.kind(r.id), r.kind, { padTo: PAD.code }), fields.encrypt(passCtx.expiresAt(r.id), new Date(r.expires_at).toISOString(), { padTo: PAD.instant }), key]);
       }
       return rows.length;
     });
     sealed += n;
     if (n < BATCH) break;
   }
+  // Ciphertexts written unpadded (v1) by older versions, whose length tells what they hold: padded.
+  for (const f of PADDED_FIELDS) sealed += await repad(db, fields, f);
   return sealed;
+}
+
+/** Columns sealed with padding (see PAD): their older, unpadded ciphertexts are padded at start. */
+const PADDED_FIELDS: { table: string; column: string; context: (id: string) => string; padTo: number }[] = [
+  { table: 'test_result', column: 'outcome_enc', context: resultCtx.outcome, padTo: PAD.code },
+  { table: 'pass', column: 'hc1_enc', context: passCtx.hc1, padTo: PAD.pass },
+  { table: 'vaccination', column: 'details_enc', context: (id) => `vaccination.details:${id}`, padTo: PAD.details },
+  { table: 'document', column: 'content_enc', context: (id) => `document.content:${id}`, padTo: PAD.document },
+  { table: 'outbox', column: 'payload_enc', context: payloadContext, padTo: PAD.report },
+];
+
+async function repad(db: Db, fields: FieldCipher, f: (typeof PADDED_FIELDS)[number]): Promise<number> {
+  let done = 0;
+  for (;;) {
+    const n = await db.transaction(async (tx) => {
+      const rows = await tx.query<{ id: string; value: string }>(`SELECT id, ${f.column} AS value FROM ${f.table} WHERE ${f.column} LIKE 'v1.%' ORDER BY id LIMIT $1 FOR UPDATE`, [BATCH]);
+      for (const r of rows) {
+        await tx.query(`UPDATE ${f.table} SET ${f.column} = $2 WHERE id = $1`, [r.id, fields.encrypt(f.context(r.id), fields.decryptBytes(f.context(r.id), r.value), { padTo: f.padTo })]);
+      }
+      return rows.length;
+    });
+    done += n;
+    if (n < BATCH) return done;
+  }
 }

@@ -3,7 +3,7 @@ import { Lookups } from '../store/lookups.ts';
 import type { FieldCipher } from '../crypto/fields.ts';
 import type { KeyRing } from '../crypto/keys.ts';
 import type { AuditEventInput } from '../audit/event.ts';
-import { appendAudit, type ChainHead } from '../audit/append.ts';
+import { appendAudit, type AppendOptions, type ChainHead } from '../audit/append.ts';
 import type { Checkpoint } from '../audit/export.ts';
 import { AccessDenied, makeWork, type Actor, type Work } from './work.ts';
 import { AppError } from '../errors/catalogue.ts';
@@ -39,6 +39,9 @@ export interface UnitOfWorkOptions {
   clock?: () => Date;
   /** Called with each checkpoint the batches sign, once it is committed (to export it). */
   onCheckpoint?: (checkpoint: Checkpoint) => void;
+  /** The newest exported checkpoint, and who hears of a checkpoint refused against it (see writeCheckpoint). */
+  anchor?: AppendOptions['anchor'];
+  onRefused?: AppendOptions['onRefused'];
 }
 
 /**
@@ -144,7 +147,10 @@ export class UnitOfWork {
         const settled = await Promise.allSettled(batch.map(runOne));
         const aborted = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (aborted) throw aborted.reason instanceof BatchAborted ? aborted.reason : new BatchAborted(aborted.reason);
-        ({ head: newHead, checkpoint } = await appendAudit(tx, perItem.flat(), { keys: this.opts.keys, checkpointEvery: this.opts.checkpointEvery, now }, this.head));
+        ({ head: newHead, checkpoint } = await appendAudit(tx, perItem.flat(), {
+          keys: this.opts.keys, checkpointEvery: this.opts.checkpointEvery, now,
+          ...(this.opts.anchor ? { anchor: this.opts.anchor } : {}), ...(this.opts.onRefused ? { onRefused: this.opts.onRefused } : {}),
+        }, this.head));
       });
       this.head = newHead;
       if (checkpoint) this.opts.onCheckpoint?.(checkpoint);

@@ -5,6 +5,7 @@ import { denyUnknown } from './work.ts';
 import { asResource, loadFacts } from './facts.ts';
 import { AppError } from '../errors/catalogue.ts';
 import { PANDEMIC_START } from './dates.ts';
+import { PAD } from '../crypto/fields.ts';
 
 /**
  * COVID-19 vaccines authorised in the EU, as coded in the EU DCC value sets
@@ -71,7 +72,7 @@ export async function recordVaccination(w: Work, patientId: string, input: Vacci
   const details = JSON.stringify({ product: input.product, doseNumber: input.doseNumber, seriesDoses: input.seriesDoses, administeredOn: input.administeredOn });
   await w.tx.query(
     'INSERT INTO vaccination (id, tenant_id, patient_id, details_enc, recorded_by, idempotency_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-    [id, facts.tenantId, patientId, w.fields.encrypt(detailsCtx(id), details), w.actor.id, idempotencyKey, w.now],
+    [id, facts.tenantId, patientId, w.fields.encrypt(detailsCtx(id), details, { padTo: PAD.details }), w.actor.id, idempotencyKey, w.now],
   );
   w.record({ action: 'vaccination.create', resourceType: 'Immunization', resourceId: id, subjectRef: facts.subjectRef, purpose: 'tenant-service', outcome: 'success', tenantId: facts.tenantId });
   return {

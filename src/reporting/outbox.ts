@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Work } from '../domain/work.ts';
+import { PAD } from '../crypto/fields.ts';
 import { postalArea, type ReportFacts } from './fhir.ts';
 
 /** What leaves the platform when a result is recorded; one outbox row of each per result. */
@@ -55,7 +56,7 @@ export function resultOutboxRows(w: Work, r: RecordedResult, subjectRef: string,
   const $ = (i: number) => `$${first + i}`;
   return {
     values: `(${$(0)}::uuid, 'report', ${$(2)}::uuid, ${$(3)}::uuid, ${$(4)}::uuid, ${$(5)}, ${$(6)}::timestamptz), (${$(1)}::uuid, 'notification', ${$(2)}::uuid, ${$(3)}::uuid, ${$(4)}::uuid, NULL, ${$(6)}::timestamptz)`,
-    params: [reportId, randomUUID(), r.tenantId, r.patientId, r.resultId, w.fields.encrypt(payloadContext(reportId), JSON.stringify(facts)), w.now],
+    params: [reportId, randomUUID(), r.tenantId, r.patientId, r.resultId, w.fields.encrypt(payloadContext(reportId), JSON.stringify(facts), { padTo: PAD.report }), w.now],
   };
 }
 

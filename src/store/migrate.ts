@@ -6,10 +6,19 @@ const dir = fileURLToPath(new URL('./migrations/', import.meta.url));
 // An arbitrary constant: the advisory lock that keeps two app processes from migrating at once.
 const LOCK_KEY = 4_711_2021;
 
-/** Applies every migration not yet recorded, in file-name order, each in its own transaction. */
+/**
+ * Applies every migration not yet recorded, in file-name order, in one transaction. A store already
+ * up to date is only read: the application role of a PostgreSQL deployment has no right to create
+ * anything (`migrate --app-role`), and every process start comes through here.
+ */
 export async function migrate(db: Db): Promise<string[]> {
-  await db.exec('CREATE TABLE IF NOT EXISTS schema_migration (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
   const files = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
+  const [known] = await db.query<{ t: string | null }>(`SELECT to_regclass('schema_migration')::text AS t`);
+  if (known?.t) {
+    const done = new Set((await db.query<{ name: string }>('SELECT name FROM schema_migration')).map((r) => r.name));
+    if (files.every((f) => done.has(f))) return [];
+  }
+  await db.exec('CREATE TABLE IF NOT EXISTS schema_migration (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
   const applied: string[] = [];
   await db.transaction(async (tx) => {
     if (db.engine === 'postgres') await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);

@@ -8,7 +8,7 @@ import { openApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { buildServer } from '../../src/http/server.ts';
 
-const cli = (args: string[], data: string) => spawnSync(process.execPath, ['bin/saufconduit.mjs', ...args], { env: { ...process.env, SAUFCONDUIT_DATA: data }, encoding: 'utf8' });
+const cli = (args: string[], data: string) => spawnSync(process.execPath, ['bin/saufconduit.mjs', ...args], { env: { ...process.env, SAUFCONDUIT_DATA: data, SAUFCONDUIT_DEMO: '1' }, encoding: 'utf8' });
 
 describe('saufconduit account disable', () => {
   it('ends the account\'s sessions at once, refuses its logins, and is audited', async () => {

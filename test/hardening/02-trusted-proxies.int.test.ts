@@ -49,6 +49,7 @@ describe('finding 2: trusted proxies', () => {
   it('refuses `true` (and nonsense) with a message naming what to write instead', () => {
     expect(() => loadConfig({}, { SAUFCONDUIT_TRUST_PROXY: 'true' })).toThrow(/hop count|addresses/);
     expect(() => loadConfig({}, { SAUFCONDUIT_TRUST_PROXY: 'not-an-address' })).toThrow(/invalid configuration/);
+    expect(() => loadConfig({}, { SAUFCONDUIT_TRUST_PROXY: '1,2' })).toThrow(/not a proxy address or CIDR/);
     expect(() => loadConfig({}, { SAUFCONDUIT_TRUST_PROXY: '0' })).not.toThrow();
     expect(loadConfig({}, { SAUFCONDUIT_TRUST_PROXY: '1' }).trustProxy).toEqual({ kind: 'hops', hops: 1 });
     expect(loadConfig({}, { SAUFCONDUIT_TRUST_PROXY: '10.0.0.0/8, 192.0.2.7' }).trustProxy).toEqual({ kind: 'addresses', list: ['10.0.0.0/8', '192.0.2.7'] });

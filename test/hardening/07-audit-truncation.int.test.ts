@@ -6,7 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ENGINES, openTestApp, openTestDb, type TestApp } from '../support/engines.ts';
 import { seedDemo } from '../../src/demo/world.ts';
-import { verifyAudit } from '../../src/audit/verify.ts';
+import { unsignedBounds, verifyAudit } from '../../src/audit/verify.ts';
+import { checkpointHead } from '../../src/audit/append.ts';
+import { chainHash } from '../../src/audit/event.ts';
+import { deriveKeyRing } from '../../src/crypto/keys.ts';
 import { readExported } from '../../src/audit/export.ts';
 import { checkpointMessage } from '../../src/audit/event.ts';
 import { startCheckpointTimer } from '../../src/audit/checkpoint-timer.ts';
@@ -54,6 +57,75 @@ describe.each(ENGINES)('finding 7: the audit trail cannot be cut undetected, on 
       const held = await verifyAudit(app.db, app.keys, { expected: exported });
       expect(held.ok).toBe(false);
       expect(held.firstBad!.problem).toMatch(/before the checkpoint exported at event \d+ \(tail deleted\)/);
+    } finally {
+      await app.dispose();
+    }
+  });
+
+  it('a chain rewritten up to an exported checkpoint is never signed again, nor its export replaced (no key needed to rebuild the hashes)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'saufconduit-forge-'));
+    const app = await openTestApp(engine, { checkpointEvery: 10, checkpointExport: dir });
+    try {
+      await seedDemo(app);
+      await waitFor('the exports', async () => (await readExported(dir, app.keys.auditVerifiers)).length >= 3);
+      const exported = await readExported(dir, app.keys.auditVerifiers);
+      const target = exported.at(-1)!;
+      const keep = exported.at(-3)!.seq + 1;
+      // The owner cuts after `keep`, then fills the gap up to the newest exported sequence with made-up
+      // events, chained with the same (keyless) hash, and moves the head there.
+      await cutAfter(app, keep);
+      await app.db.query('ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_update');
+      let [prev] = await app.db.query<{ hash: string }>('SELECT hash FROM audit_event WHERE seq = $1', [keep]);
+      let prevHash = prev!.hash;
+      for (let seq = keep + 1; seq <= target.seq; seq++) {
+        const e = { seq, at: new Date(), actorId: 'system:housekeeper', actorRole: 'system', tenantId: null, action: 'session.purge', resourceType: 'Session', resourceId: null, subjectRef: null, purpose: 'retention', outcome: 'success' as const, requestId: 'forged' };
+        const hash = chainHash(prevHash, e);
+        await app.db.query(`INSERT INTO audit_event (seq, at, actor_id, actor_role, tenant_id, action, resource_type, resource_id, subject_ref, purpose, outcome, request_id, prev_hash, hash)
+          VALUES ($1, $2, $3, $4, NULL, $5, $6, NULL, NULL, $7, $8, $9, $10, $11)`, [seq, e.at, e.actorId, e.actorRole, e.action, e.resourceType, e.purpose, e.outcome, e.requestId, prevHash, hash]);
+        prevHash = hash;
+      }
+      await app.db.query('ALTER TABLE audit_event ENABLE TRIGGER audit_event_no_update');
+      await app.db.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [target.seq, prevHash]);
+      void prev;
+      // The platform would sign that head at its next tick: it refuses (the chain disagrees with the export)…
+      const refused: string[] = [];
+      const signed = await app.db.transaction((tx) => checkpointHead(tx, { ...app.signing, onRefused: (r) => refused.push(r), now: new Date() }));
+      expect(signed).toBeNull();
+      expect(refused[0]).toMatch(/disagrees with the exported checkpoint/);
+      // …and an export is never replaced, even by a checkpoint signed with the real key.
+      await app.checkpoints!.write([{ ...target, hash: prevHash, signature: 'forged' }]);
+      expect((await readExported(dir, app.keys.auditVerifiers)).find((c) => c.seq === target.seq)!.hash).toBe(target.hash);
+      const held = await verifyAudit(app.db, app.keys, { expected: await readExported(dir, app.keys.auditVerifiers) });
+      expect(held.ok).toBe(false);
+    } finally {
+      await app.dispose();
+    }
+  });
+
+  it('without the exports, a trail whose checkpoints were deleted is still caught: its unsigned tail is longer than the platform ever leaves', async () => {
+    const app = await openTestApp(engine, { checkpointEvery: 10 });
+    try {
+      await seedDemo(app);
+      // A working day's worth of events: many checkpoints.
+      const system = { kind: 'system' as const, id: 'system:test', role: 'system' as const, tenantId: null };
+      for (let i = 0; i < 20; i++) {
+        await app.uow.run(system, `day-${i}`, async (w) => {
+          for (let j = 0; j < 10; j++) w.record({ action: 'test.day', resourceType: 'Test', resourceId: null, subjectRef: null, purpose: 'test', outcome: 'success' });
+        });
+      }
+      const bounds = unsignedBounds({ checkpointEvery: 10, checkpointSeconds: 60 }, new Date());
+      expect((await verifyAudit(app.db, app.keys, { unsigned: bounds })).ok).toBe(true);
+      await app.db.query('ALTER TABLE audit_checkpoint DISABLE TRIGGER audit_checkpoint_no_update');
+      await app.db.query('DELETE FROM audit_checkpoint');
+      await app.db.query('ALTER TABLE audit_checkpoint ENABLE TRIGGER audit_checkpoint_no_update');
+      expect((await verifyAudit(app.db, app.keys)).ok).toBe(true); // chain alone: consistent
+      const verdict = await verifyAudit(app.db, app.keys, { unsigned: bounds });
+      expect(verdict.ok).toBe(false);
+      expect(verdict.firstBad!.problem).toMatch(/more than the platform ever leaves unsigned|unsigned for more than/);
+      // An old unsigned tail (a platform stopped uncleanly, or checkpoints deleted) is caught by time too.
+      const later = unsignedBounds({ checkpointEvery: 1_000_000, checkpointSeconds: 60 }, new Date(Date.now() + 3_600_000));
+      expect((await verifyAudit(app.db, app.keys, { unsigned: later })).firstBad!.problem).toMatch(/unsigned for more than/);
+      expect(() => deriveKeyRing(app.config.masterKey!, app.config.masterKey!)).toThrow(/a secret of its own/);
     } finally {
       await app.dispose();
     }

@@ -41,6 +41,13 @@ describe.each(ENGINES)('finding 9: health facts are not readable without the key
       (NEEDLES.includes(v.value) && !(v.table === 'outbox' && v.column === 'kind') && !(v.table === 'document' && v.column === 'kind'))
       || v.value.startsWith(expiresAt.slice(0, 16)) || v.value.startsWith(sampledAt.toISOString().slice(0, 16)));
     expect(leaks).toEqual([]);
+    // Nor through their length: AES-GCM does not hide it, so short codes are padded to one size.
+    for (const [table, column] of [['pass', 'kind_enc'], ['pass', 'expires_at_enc'], ['test_result', 'test_type_enc'], ['test_result', 'outcome_enc'], ['test_result', 'sampled_at_enc']]) {
+      const lengths = await demo.app.db.query<{ n: number }>(`SELECT DISTINCT length(${column}) AS n FROM ${table} WHERE ${column} IS NOT NULL`);
+      expect(lengths.length, `${table}.${column}`).toBe(1);
+    }
+    const kinds = await demo.app.db.query<{ n: number }>('SELECT count(DISTINCT length(hc1_enc))::int AS n FROM pass');
+    expect(Number(kinds[0]!.n), 'pass.hc1_enc lengths').toBe(1);
     // The API still answers them, decrypted.
     const read = await demo.server.inject({ method: 'GET', url: `/api/passes/${recovery.json().id}`, headers: staff.headers });
     expect(read.json()).toMatchObject({ kind: 'recovery', expiresAt });
@@ -66,8 +73,10 @@ describe.each(ENGINES)('finding 9: health facts are not readable without the key
     };
     const older = await legacyPass(new Date(Date.now() - 120_000));
     const newer = await legacyPass(new Date(Date.now() - 60_000));
-    expect(await sealLegacyHealthFacts(demo.app.db, demo.app.fields, demo.app.keys.lookup)).toBe(3);
+    // Sealed: the result's type and time, the two passes' kind and expiry; padded: the outcome and the two passes' QR texts.
+    expect(await sealLegacyHealthFacts(demo.app.db, demo.app.fields, demo.app.keys.lookup)).toBe(6);
     expect(await sealLegacyHealthFacts(demo.app.db, demo.app.fields, demo.app.keys.lookup)).toBe(0);
+    expect(await demo.app.db.query(`SELECT 1 FROM test_result WHERE outcome_enc LIKE 'v1.%' UNION ALL SELECT 1 FROM pass WHERE hc1_enc LIKE 'v1.%'`)).toEqual([]);
     const rows = await demo.app.db.query<{ id: string; kind: string | null; expires_at: Date | null; source_key: string | null }>('SELECT id, kind, expires_at, source_key FROM pass WHERE result_id = $1', [resultId]);
     expect(rows.every((r) => r.kind === null && r.expires_at === null)).toBe(true);
     expect(rows.find((r) => r.id === newer)!.source_key).toBeTruthy();

@@ -44,7 +44,12 @@ describe('finding 13: what is for the demo only, serve refuses', () => {
     const noKeys = cli(smtp, 'serve');
     expect(noKeys.status).toBe(1);
     expect(noKeys.stderr).toMatch(/SAUFCONDUIT_MASTER_KEY is required outside the demo/);
-    expect(cli({ SAUFCONDUIT_DATA: data }, 'demo').status).toBe(0);
+    // The demo world is seeded only when asked for the demo, and never into a store of real pharmacies.
+    const noFlag = cli({ SAUFCONDUIT_DATA: data }, 'demo');
+    expect(noFlag.status).toBe(2);
+    expect(noFlag.stderr).toMatch(/for the demo only, set SAUFCONDUIT_DEMO=1/);
+    expect(cli({ SAUFCONDUIT_DATA: data }, 'start').status).toBe(2);
+    expect(cli({ SAUFCONDUIT_DATA: data, SAUFCONDUIT_DEMO: '1' }, 'demo').status).toBe(0);
     const demoWorld = cli(smtp, 'serve');
     expect(demoWorld.status).toBe(2);
     expect(demoWorld.stderr).toMatch(/holds the fictitious demo world; serve it with SAUFCONDUIT_DEMO=1/);
@@ -129,7 +134,7 @@ describe.each(ENGINES)('finding 13: real tenants, staff and DPOs are enrolled by
 });
 
 describe('finding 13: saufconduit tenant create and account create', () => {
-  it('creates a pharmacy and enrols its staff member and a DPO from the command line', () => {
+  it('creates a pharmacy and enrols its staff member and a DPO from the command line; the demo world is then never seeded into it', () => {
     const data = mkdtempSync(join(tmpdir(), 'saufconduit-enrol-'));
     const env = { SAUFCONDUIT_DATA: data, SAUFCONDUIT_MASTER_KEY: randomBytes(32).toString('base64'), SAUFCONDUIT_AUDIT_KEY: randomBytes(32).toString('base64'), SAUFCONDUIT_PUBLIC_URL: 'https://saufconduit.example' };
     const tenant = cli(env, 'tenant', 'create', '--name', 'Pharmacie de la Gare', '--slug', 'pharmacie-de-la-gare');
@@ -140,5 +145,8 @@ describe('finding 13: saufconduit tenant create and account create', () => {
     const dpo = cli(env, 'account', 'create', '--role', 'dpo', '--login', 'dpo@gare.example', '--name', 'Délégué');
     expect(dpo.status, dpo.stderr).toBe(0);
     expect(cli(env, 'account', 'create', '--role', 'staff', '--login', 'x@gare.example', '--name', 'X').status).toBe(2);
+    const demo = cli({ ...env, SAUFCONDUIT_DEMO: '1' }, 'demo');
+    expect(demo.status).toBe(1);
+    expect(demo.stderr).toMatch(/holds real pharmacies: the demo world is never seeded into it/);
   });
 });

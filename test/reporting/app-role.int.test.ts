@@ -4,6 +4,9 @@ import postgres from 'postgres';
 import { clusterUrl, openTestApp } from '../support/engines.ts';
 import { grantAppRole } from '../../src/store/migrate.ts';
 import { installJobQueue, QUEUES } from '../../src/reporting/jobs.ts';
+import { openPostgres } from '../../src/store/postgres.ts';
+import { openApp } from '../../src/app.ts';
+import { MemoryMailer } from '../../src/notify/mailer.ts';
 
 /**
  * README "Deploying on PostgreSQL": the owner runs `migrate --app-role`, the application logs in
@@ -30,6 +33,15 @@ describe('the job queue under the restricted application role on PostgreSQL', ()
         await boss.complete(QUEUES.report, job!.id);
       } finally {
         await boss.stop({ graceful: false, wait: true });
+      }
+      // The whole application starts and serves as that role: nothing at start needs a right to create.
+      const asAppDb = await openPostgres(u.toString(), { max: 2 });
+      try {
+        const served = await openApp(app.config, { db: asAppDb, mailer: new MemoryMailer() });
+        expect((await served.db.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migration'))[0]!.n).toBeGreaterThan(20);
+        await served.close();
+      } finally {
+        await asAppDb.close();
       }
       const asApp = postgres(u.toString(), { max: 1, onnotice: () => undefined });
       try {

@@ -3,7 +3,7 @@ import { EXIT_NEGATIVE, EXIT_OK, EXIT_USAGE } from '../io.ts';
 import { parse } from '../args.ts';
 import { loadConfig } from '../../config/config.ts';
 import { openApp } from '../../app.ts';
-import { verifyAudit } from '../../audit/verify.ts';
+import { unsignedBounds, verifyAudit } from '../../audit/verify.ts';
 import { checkpointHead } from '../../audit/append.ts';
 import { readExported, type Checkpoint } from '../../audit/export.ts';
 
@@ -24,7 +24,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const app = await openApp(loadConfig(), { migrate: false, issuer: false });
   try {
     if (sub === 'checkpoint') {
-      const signed = await app.db.transaction((tx) => checkpointHead(tx, { keys: app.keys, now: new Date() }));
+      const signed = await app.db.transaction((tx) => checkpointHead(tx, { ...app.signing, now: new Date() }));
       if (signed) await app.checkpoints?.write([signed]);
       io.stdout.write(signed ? `checkpoint signed at event ${signed.seq}\n` : 'the head is already signed (or the trail is empty)\n');
       return EXIT_OK;
@@ -38,7 +38,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         return EXIT_NEGATIVE;
       }
     }
-    const verdict = await verifyAudit(app.db, app.keys, expected ? { expected } : {});
+    const verdict = await verifyAudit(app.db, app.keys, { unsigned: unsignedBounds(app.config, new Date()), ...(expected ? { expected } : {}) });
     if (args.values.json) io.stdout.write(JSON.stringify(verdict) + '\n');
     else if (verdict.ok) {
       const exported = expected ? `, held against ${verdict.exportedChecked} exported checkpoints (newest at event ${Math.max(0, ...expected.map((c) => c.seq))})` : '';

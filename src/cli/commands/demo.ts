@@ -25,6 +25,10 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     return EXIT_OK;
   }
   // Seeding the demo world is the demo: its keys may live in the data directory.
+  if (!loadConfig().demo) {
+    io.stderr.write('saufconduit demo seeds fictitious people with published logins: for the demo only, set SAUFCONDUIT_DEMO=1 (npm start does)\n');
+    return EXIT_USAGE;
+  }
   const app = await openApp(loadConfig({ demo: true }));
   try {
     const seeded = await seedDemo(app);

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { CliIo } from '../io.ts';
-import { EXIT_OK } from '../io.ts';
+import { EXIT_OK, EXIT_USAGE } from '../io.ts';
 import { loadConfig } from '../../config/config.ts';
 import { openApp } from '../../app.ts';
 import { seedDemo } from '../../demo/world.ts';
@@ -15,8 +15,12 @@ import { trustedKeys } from '../../reporting/signature.ts';
  * in $SAUFCONDUIT_DATA/receiver) and reports to it, so the whole chain is visible on a laptop.
  */
 export async function run(_argv: string[], io: CliIo): Promise<number> {
-  // `npm start` is the demo, whatever the environment says.
-  const app = await openApp(loadConfig({ demo: true }));
+  // `npm start` is the demo: it sets the flag; run directly, the command asks for it.
+  if (!loadConfig().demo) {
+    io.stderr.write('saufconduit start serves the demo world: set SAUFCONDUIT_DEMO=1 (npm start does), or use saufconduit serve\n');
+    return EXIT_USAGE;
+  }
+  const app = await openApp(loadConfig());
   if (await seedDemo(app)) io.stdout.write('first start: demo world seeded\n');
   let receiver: Receiver | undefined;
   if (!app.config.reportUrl) {

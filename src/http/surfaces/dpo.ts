@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { route } from '../route.ts';
 import { listAuditEvents } from '../../domain/access-log.ts';
-import { verifyAudit } from '../../audit/verify.ts';
+import { unsignedBounds, verifyAudit } from '../../audit/verify.ts';
 
 const AuditQuery = z.strictObject({
   subjectRef: z.string().regex(/^sub_[A-Za-z0-9_-]{1,40}$/).optional(),
@@ -26,7 +26,7 @@ export const dpoRoutes = [
       await app.uow.read(principal, requestId, async (w) => {
         w.access('audit.read', { type: 'governance' }, { resourceType: 'AuditEvent', resourceId: null, subjectRef: null });
       });
-      return verifyAudit(app.db, app.keys);
+      return verifyAudit(app.db, app.keys, { unsigned: unsignedBounds(app.config, new Date()) });
     },
   }),
 ];

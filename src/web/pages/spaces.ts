@@ -6,7 +6,7 @@ import { listPatientsInCare } from '../../domain/patients.ts';
 import { listPasses, reissuePass } from '../../domain/passes.ts';
 import { refreshSigner } from '../../domain/issuer-keys.ts';
 import { z } from 'zod';
-import { verifyAudit } from '../../audit/verify.ts';
+import { unsignedBounds, verifyAudit } from '../../audit/verify.ts';
 import { assertMayTarget } from '../../domain/visibility.ts';
 import { AppError } from '../../errors/catalogue.ts';
 import { html } from '../html.ts';
@@ -142,7 +142,7 @@ ${securitySection(t, lang, principal, passkeys, query.security)}`,
     async handler({ app, principal, requestId, lang, reply, query }) {
       rememberLang(app, reply, query);
       const { events, passkeys } = await app.uow.run(principal, requestId, async (w) => ({ events: await listAuditEvents(w, { limit: 50 }), passkeys: await listPasskeys(w) }));
-      const verdict = await verifyAudit(app.db, app.keys);
+      const verdict = await verifyAudit(app.db, app.keys, { unsigned: unsignedBounds(app.config, new Date()) });
       const t = translator(lang);
       return sendPage(reply, page({
         lang, path: '/dpo', title: t('dpoTitle'), signedIn: true,
