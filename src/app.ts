@@ -15,7 +15,7 @@ import { deriveReportingKeys, type ReportingKeys } from './reporting/signature.t
 import { DigestSigner } from './signing/digest-signer.ts';
 import { ensureIssuerKeys, refreshSigner } from './domain/issuer-keys.ts';
 import { sealLegacyHealthFacts } from './domain/sealed-facts.ts';
-import { secureDataDir, tightenTree } from './store/data-dir.ts';
+import { lockDataDir, secureDataDir, tightenTree } from './store/data-dir.ts';
 import { CheckpointExporter } from './audit/export.ts';
 
 /** The composition root: one of these per process, shared by HTTP, CLI and jobs. */
@@ -53,9 +53,16 @@ export async function openDb(config: Config): Promise<Db> {
   await secureDataDir(data);
   const dir = join(data, 'pglite');
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const db = await openPglite(dir);
-  await tightenTree(data);
-  return db;
+  const release = await lockDataDir(dir);
+  let db: Db;
+  try {
+    db = await openPglite(dir);
+    await tightenTree(data);
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  return { ...db, engine: db.engine, close: async () => { await db.close(); await release(); } };
 }
 
 /** Whether the store holds the fictitious demo world (see migration 023). */

@@ -176,7 +176,7 @@ interface MailLog {
 
 /**
  * Patient login, step 2: the code plus a knowledge check (the birth date of one of the records the
- * account holds or is offered). Every attempt counts first against its code (OTP_MAX_ATTEMPTS) and
+ * account holds, or, for a space that holds none yet, of one offered to it). Every attempt counts first against its code (OTP_MAX_ATTEMPTS) and
  * against its address across all codes and clients (login-throttle.ts): past the address's limit
  * attempts wait, then the address is locked and its holder told. Known and unknown addresses
  * answer identically throughout.
@@ -198,8 +198,13 @@ export async function finishPatientLogin(app: App, challengeId: string, code: st
     await app.uow.run(ANONYMOUS, requestId, async (w) => w.record(loginEvent('denied', ch.account_id, 'otp-throttled')));
     throw new AppError('login_locked', undefined, { retryAfterSeconds: Math.max(1, Math.ceil((verdict.retryAt.getTime() - now.getTime()) / 1000)) });
   }
+  // The birth dates of the records the space holds; only a space that holds none yet (its holder's
+  // first login) is checked against the records offered to it. Anyone with a counter link can offer
+  // a record with a birth date of their choosing: that must not open a space that holds records.
   const births = ch.account_id
-    ? await app.db.query<{ id: string; birth_date_enc: string }>('SELECT id, birth_date_enc FROM patient WHERE account_id = $1 OR offered_to = $1', [ch.account_id])
+    ? await app.db.query<{ id: string; birth_date_enc: string }>(
+      `SELECT id, birth_date_enc FROM patient WHERE account_id = $1
+        UNION ALL SELECT id, birth_date_enc FROM patient WHERE offered_to = $1 AND NOT EXISTS (SELECT 1 FROM patient WHERE account_id = $1)`, [ch.account_id])
     : [];
   const knows = births.some((b) => app.fields.decrypt(`patient.birth_date:${b.id}`, b.birth_date_enc) === birthDate);
   if (ch.secret_hash !== otpHash(challengeId, code) || !knows) {

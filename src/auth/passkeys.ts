@@ -11,6 +11,7 @@ import type { Queryable } from '../store/db.ts';
 import { createSession, deleteAllSessions } from './sessions.ts';
 import { accountLogin } from '../domain/accounts.ts';
 import { passkeyChangedMail, sendLater } from '../notify/security-notices.ts';
+import { revokeKeys } from '../domain/api-keys.ts';
 import { sessionPolicy } from './login.ts';
 
 const CHALLENGE_MINUTES = 5;
@@ -142,19 +143,23 @@ export async function removePasskey(app: App, principal: Principal, ref: string,
 
 /**
  * "Log out everywhere and remove passkeys": for someone who fears their account is in other hands.
- * Every passkey is removed and every session ends, this one included (a recent second factor is
+ * Every passkey is removed, every session ends, this one included, and the API keys made from the
+ * account are revoked (a recent second factor is
  * needed, so a stolen session cannot use it against its owner); the holder is told.
  */
-export async function lockDown(app: App, principal: Principal, requestId: string, log: NoticeLog): Promise<{ passkeysRemoved: number; sessionsEnded: number }> {
+export async function lockDown(app: App, principal: Principal, requestId: string, log: NoticeLog): Promise<{ passkeysRemoved: number; sessionsEnded: number; apiKeysRevoked: number }> {
   const out = await app.uow.run(principal, requestId, async (w) => {
     w.access('passkey.manage', { type: 'self' }, SELF);
     const removed = await w.tx.query('DELETE FROM webauthn_credential WHERE account_id = $1 RETURNING ref', [principal.id]);
     const sessionsEnded = await deleteAllSessions(w.tx, principal.id);
+    // Keys made from this account may have been made by whoever held it: they go too.
+    const keys = await revokeKeys(w.tx, 'created_by = $1', [principal.id], w.now, 'creator-lockdown', principal.id);
+    for (const k of keys) w.record({ action: 'api-key.revoke', resourceType: 'ApiKey', resourceId: k.id, subjectRef: null, purpose: 'creator-lockdown', outcome: 'success', tenantId: k.tenant_id });
     w.record({ action: 'auth.lockdown', resourceType: 'Account', resourceId: principal.id, subjectRef: null, purpose: 'security', outcome: 'success' });
-    return { passkeysRemoved: removed.length, sessionsEnded, at: w.now.toISOString() };
+    return { passkeysRemoved: removed.length, sessionsEnded, apiKeysRevoked: keys.length, at: w.now.toISOString() };
   });
   await tellHolder(app, principal.id, 'all-removed', out.at, log);
-  return { passkeysRemoved: out.passkeysRemoved, sessionsEnded: out.sessionsEnded };
+  return { passkeysRemoved: out.passkeysRemoved, sessionsEnded: out.sessionsEnded, apiKeysRevoked: out.apiKeysRevoked };
 }
 
 interface NoticeLog {

@@ -1,6 +1,8 @@
 import type { Work } from './work.ts';
 
 export interface AccessEntry {
+  /** The event's place in the audit trail (pages through the history: see `before`). */
+  seq: number;
   at: string;
   /** Who, as the patient may know them: a role and an organisation, or "you". */
   actorRole: string;
@@ -14,24 +16,26 @@ export interface AccessEntry {
  * "Who accessed my data": every audit event about any of the patient's records, and about their
  * account itself (logins refused, passkeys added, locks), newest first.
  */
-export async function myAccessLog(w: Work, limit = 200): Promise<AccessEntry[]> {
+export async function myAccessLog(w: Work, limit = 200, before: number | null = null): Promise<AccessEntry[]> {
   w.access('access-log.read', { type: 'self' }, { resourceType: 'AuditEvent', resourceId: null, subjectRef: null });
-  const rows = await w.tx.query<{ at: Date; actor_role: string; tenant_name: string | null; action: string; purpose: string; outcome: string; actor_id: string }>(
+  // Keyset paging: events before `before` (the last seq of the previous page), so the whole history
+  // can be read however many events a listing added since.
+  const rows = await w.tx.query<{ seq: number; at: Date; actor_role: string; tenant_name: string | null; action: string; purpose: string; outcome: string; actor_id: string }>(
     // Newest first per record of the patient (the subject index) and for the account (its own
     // index), then merged: filtering the whole trail in seq order would read every event newer than
     // the patient's oldest one.
-    `SELECT e.at, e.actor_role, t.name AS tenant_name, e.action, e.purpose, e.outcome, e.actor_id
+    `SELECT e.seq, e.at, e.actor_role, t.name AS tenant_name, e.action, e.purpose, e.outcome, e.actor_id
        FROM (SELECT e.* FROM patient p
-               CROSS JOIN LATERAL (SELECT * FROM audit_event a WHERE a.subject_ref = p.subject_ref ORDER BY a.seq DESC LIMIT $2) e
+               CROSS JOIN LATERAL (SELECT * FROM audit_event a WHERE a.subject_ref = p.subject_ref AND a.seq < $3 ORDER BY a.seq DESC LIMIT $2) e
               WHERE p.account_id = $1
              UNION ALL
-             (SELECT * FROM audit_event a WHERE a.resource_type = 'Account' AND a.resource_id = $1::text ORDER BY a.seq DESC LIMIT $2)) e
+             (SELECT * FROM audit_event a WHERE a.resource_type = 'Account' AND a.resource_id = $1::text AND a.seq < $3 ORDER BY a.seq DESC LIMIT $2)) e
        LEFT JOIN tenant t ON t.id::text = e.tenant_id
       ORDER BY e.seq DESC LIMIT $2`,
-    [w.actor.id, limit],
+    [w.actor.id, limit, before ?? Number.MAX_SAFE_INTEGER],
   );
   return rows.map((r) => ({
-    at: new Date(r.at).toISOString(),
+    seq: Number(r.seq), at: new Date(r.at).toISOString(),
     actorRole: r.actor_id === w.actor.id ? 'you' : r.actor_role,
     actorOrganisation: r.tenant_name,
     action: r.action, purpose: r.purpose, outcome: r.outcome,

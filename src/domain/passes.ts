@@ -78,6 +78,11 @@ export const VACCINATION_VALID_DAYS = 365;
 /** Reissues a day of the passes of one source (a result or a vaccination), and of one patient record. */
 export const MAX_REISSUES_PER_SOURCE = 3;
 export const MAX_REISSUES_PER_PATIENT = 5;
+/**
+ * …and of one pharmacy's passes a day, whoever asks: a rogue or stolen staff session could otherwise
+ * register patients and reissue theirs in a loop. A pharmacy reissues a handful a day.
+ */
+export const MAX_REISSUES_PER_TENANT = 100;
 
 /** What a pass is issued from: a test result (test or recovery pass) or a vaccination. */
 type Source =
@@ -261,15 +266,16 @@ export async function reissuePass(w: Work, signer: DigestSigner, id: string): Pr
     `UPDATE pass SET revoked_at = $2, revoked_reason = 'reissue' WHERE id = $1 AND revoked_at IS NULL
        AND ${reissued('o.patient_id = pass.patient_id')} < $4
        AND ${reissued('(o.result_id = pass.result_id OR o.vaccination_id = pass.vaccination_id)')} < $5
+       AND ${reissued('o.tenant_id = pass.tenant_id')} < $6
      RETURNING *`,
-    [id, w.now, since, MAX_REISSUES_PER_PATIENT, MAX_REISSUES_PER_SOURCE]);
+    [id, w.now, since, MAX_REISSUES_PER_PATIENT, MAX_REISSUES_PER_SOURCE, MAX_REISSUES_PER_TENANT]);
   if (!old) {
     const [row] = await w.tx.query<{ revoked_at: Date | null; patient_id: string; result_id: string | null; vaccination_id: string | null }>('SELECT revoked_at, patient_id, result_id, vaccination_id FROM pass WHERE id = $1', [id]);
     if (row?.revoked_at) throw new AppError('conflict', [{ path: 'pass', code: 'already-revoked' }]);
     // Over a daily limit: the next reissue is possible when the oldest counted one is a day old.
     const [oldest] = await w.tx.query<{ at: Date }>(
-      `SELECT min(revoked_at) AS at FROM pass o WHERE o.revoked_reason = 'reissue' AND o.revoked_at > $1 AND (o.patient_id = $2 OR o.result_id = $3 OR o.vaccination_id = $4)`,
-      [since, row!.patient_id, row!.result_id, row!.vaccination_id]);
+      `SELECT min(revoked_at) AS at FROM pass o WHERE o.revoked_reason = 'reissue' AND o.revoked_at > $1 AND (o.patient_id = $2 OR o.result_id = $3 OR o.vaccination_id = $4 OR o.tenant_id = $5)`,
+      [since, row!.patient_id, row!.result_id, row!.vaccination_id, facts.tenantId]);
     const retry = oldest?.at ? Math.ceil((new Date(oldest.at).getTime() + DAY - w.now.getTime()) / 1000) : 3600;
     refuse(w, 'pass.reissue', target, 'reissue-limit', 'reissue_limit', { retryAfterSeconds: Math.max(1, retry) });
   }

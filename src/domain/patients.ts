@@ -14,7 +14,7 @@ import { EARLIEST_BIRTH_DATE } from './dates.ts';
  * screen and on a pass; and, for a name, at least one letter (a name of zero-width spaces is none).
  */
 const DISPLAY_UNSAFE = /[\p{Cc}\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
-const displayText = (max: number) => z.string().trim().min(1).max(max).refine((s) => !DISPLAY_UNSAFE.test(s), 'control-character');
+export const displayText = (max: number) => z.string().trim().min(1).max(max).refine((s) => !DISPLAY_UNSAFE.test(s), 'control-character');
 const PersonName = displayText(100).refine((s) => /\p{L}/u.test(s), 'no-letter');
 
 /** What a pharmacy records to register a patient: only what the test and the report need. */

@@ -4,7 +4,7 @@ import { useDemoServer } from '../support/demo.ts';
 import { testServer } from '../support/http.ts';
 import type { DemoPrincipal } from '../../src/demo/world.ts';
 import { hashSecret } from '../../src/crypto/tokens.ts';
-import { MAX_REISSUES_PER_PATIENT, MAX_REISSUES_PER_SOURCE, TEST_VALID_HOURS } from '../../src/domain/passes.ts';
+import { MAX_REISSUES_PER_PATIENT, MAX_REISSUES_PER_SOURCE, MAX_REISSUES_PER_TENANT, TEST_VALID_HOURS } from '../../src/domain/passes.ts';
 import { revocationLists } from '../../src/domain/trust.ts';
 import { checkRevocationGrowth } from '../../src/domain/trust-watch.ts';
 
@@ -49,6 +49,21 @@ describe.each(ENGINES)('finding 3: the revocation list cannot be inflated, on %s
     expect((await reissue(vaccination, camille)).statusCode).toBe(429);
   });
 
+  it(`a pharmacy's reissues are capped a day too (${MAX_REISSUES_PER_TENANT}): a rogue staff session cannot register patients and reissue theirs in a loop`, async () => {
+    const staff = demo.who('pharmacy-b-staff');
+    const [one] = await demo.app.db.query<{ id: string; tenant_id: string; patient_id: string }>(`SELECT id, tenant_id, patient_id FROM pass WHERE tenant_id = (SELECT tenant_id FROM pass WHERE id = $1) AND revoked_at IS NULL LIMIT 1`, [staff.canAccess.passId[0]!]);
+    // The day's history: as many reissues as the cap, on another patient's passes of the pharmacy (as a loop over new patients would leave).
+    const other = staff.canAccess.patientId.find((p) => p !== one!.patient_id)!;
+    for (let i = 0; i < MAX_REISSUES_PER_TENANT; i++) {
+      await demo.app.db.query(`INSERT INTO pass (id, tenant_id, patient_id, kind_enc, kid, hc1_enc, issued_at, expires_at_enc, keep_until, uci_hash, country_uci_hash, signature_hash, revoked_at, revoked_reason)
+        VALUES (gen_random_uuid(), $1, $2, 'x', 'k', 'x', now(), 'x', now() + interval '1 day', 'u', 'c', 's', now() - interval '1 minute', 'reissue')`, [one!.tenant_id, other]);
+    }
+    const r = await reissue(one!.id, staff);
+    expect(r.statusCode, r.body).toBe(429);
+    expect(r.json().error.code).toBe('reissue_limit');
+    await demo.app.db.query(`DELETE FROM pass WHERE kind_enc = 'x'`);
+  });
+
   it('a session without a recent second factor may not reissue: step_up_required', async () => {
     const elise = demo.who('patient-elise');
     await demo.app.db.query(`UPDATE session SET second_factor_at = now() - interval '1 hour' WHERE token_hash = $1`, [hashSecret(elise.headers.authorization.slice(7))]);
@@ -87,6 +102,9 @@ describe.each(ENGINES)('finding 3: the revocation list cannot be inflated, on %s
     expect(b.body).toBe(a.body);
     expect(b.headers.etag).toBe(a.headers.etag);
     expect((await get('/trust/bundle.jws', { 'if-none-match': String(a.headers.etag) })).statusCode).toBe(304);
+    // A weak tag, or a list of tags, is compared too (RFC 9110).
+    expect((await get('/trust/bundle.jws', { 'if-none-match': `W/${String(a.headers.etag)}` })).statusCode).toBe(304);
+    expect((await get('/trust/bundle.jws', { 'if-none-match': `"other", ${String(a.headers.etag)}` })).statusCode).toBe(304);
     const revocation = await get('/trust/revocation.json');
     expect((await get('/trust/revocation.json', { 'if-none-match': String(revocation.headers.etag) })).statusCode).toBe(304);
     // A revocation changes the content: a new bundle, signed once, with the new entry.

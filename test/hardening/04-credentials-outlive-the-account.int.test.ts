@@ -41,6 +41,12 @@ describe.each(ENGINES)('finding 4: credentials do not outlive the account, on %s
     const { key, id, expiresAt, createdAt } = created.json() as { key: string; id: string; expiresAt: string; createdAt: string };
     expect(Math.round((Date.parse(expiresAt) - Date.parse(createdAt)) / 86_400_000)).toBe(90);
     expect((await newKey(staff, { label: 'x', scopes: ['patients:read'], expiresInDays: 366 })).statusCode).toBe(400);
+    // The label reaches every staff member's mailbox and the operator's terminal: no control characters or bidi overrides.
+    for (const label of ['created by the DPO\r\nno action needed', 'ansi\u001b[2K', 'evil\u202egnp.exe']) {
+      const bad = await newKey(staff, { label, scopes: ['patients:read'] });
+      expect(bad.statusCode, JSON.stringify(label)).toBe(400);
+      expect(bad.json().error.issues[0].code).toBe('control-character');
+    }
     expect((await newKey(staff, { label: 'x', scopes: ['patients:read'], expiresInDays: 7 })).json().expiresAt.slice(0, 10))
       .toBe(new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10));
     expect((await demo.server.inject({ method: 'GET', url: '/api/patients', headers: bearer(key) })).statusCode).toBe(200);

@@ -83,6 +83,19 @@ describe.each(ENGINES)('finding 5: passkeys added with a stolen session do not p
     expect(history.some((i) => i.action === 'auth.passkey-removed')).toBe(true);
   });
 
+  it('"log out everywhere" also revokes the API keys made from the account (a thief may have made them)', async () => {
+    const staff = demo.who('pharmacy-b-staff');
+    const made = await post('/api/api-keys', staff, { label: 'made by a thief', scopes: ['patients:read'] });
+    expect(made.statusCode, made.body).toBe(201);
+    const key = { authorization: `Bearer ${made.json().key as string}` };
+    expect((await demo.server.inject({ method: 'GET', url: '/api/patients', headers: key })).statusCode).toBe(200);
+    const res = await post('/api/me/lockdown', staff);
+    expect(res.json().apiKeysRevoked).toBe(1);
+    expect((await demo.server.inject({ method: 'GET', url: '/api/patients', headers: key })).statusCode).toBe(401);
+    // The pharmacy's key made by an operator is not the account's: untouched.
+    expect((await demo.server.inject({ method: 'GET', url: '/api/patients', headers: demo.who('pharmacy-b-api-key').headers })).statusCode).toBe(200);
+  });
+
   it('"log out everywhere and remove passkeys" leaves no passkey and no session, and tells the holder', async () => {
     const pro = demo.who('professional-in-care');
     const accountId = await accountOf(pro);

@@ -56,6 +56,19 @@ describe.each(ENGINES)('finding 6: nobody squats a patient space, on %s', (engin
     expect((await demo.server.inject({ method: 'GET', url: `/api/patients/${squatted}`, headers: me })).statusCode).toBe(404);
   });
 
+  it("a record offered with a birth date of someone's choosing does not open a space that holds records (the login checks the held ones)", async () => {
+    // Camille's space holds her record; someone plants an offer with a birth date they know.
+    await selfRegister(demo.who('pharmacy-b-staff'), { givenName: 'Mallory', familyName: 'Plante', birthDate: '2000-01-01', email: 'camille.martin@example.org' });
+    const tryLogin = async (birthDate: string) => {
+      const sent = demo.app.mail.sent.length;
+      const start = await demo.server.inject({ method: 'POST', url: '/api/auth/patient/code', payload: { login: 'camille.martin@example.org' } });
+      const mail = await demo.app.mail.waitFor((m) => m.to === 'camille.martin@example.org' && /\d{6}/.test(m.text), { after: sent });
+      return (await demo.server.inject({ method: 'POST', url: '/api/auth/patient/verify', payload: { challengeId: start.json().challengeId, code: /(\d{6})/.exec(mail.text)![1], birthDate } })).statusCode;
+    };
+    expect(await tryLogin('2000-01-01')).toBe(401);
+    expect(await tryLogin('1990-04-12')).toBe(200);
+  });
+
   it('the first result mail to a new address says how to start, and puts nothing in the space', async () => {
     const staff = demo.who('pharmacy-a-staff');
     const created = await demo.server.inject({ method: 'POST', url: '/api/patients', headers: staff.headers, payload: { givenName: 'Nouveau', familyName: 'Venu', birthDate: '1999-01-01', email: 'nouveau.venu@example.org' } });

@@ -1,6 +1,7 @@
 import { chmodSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openApp, openDb } from '../../src/app.ts';
@@ -41,6 +42,21 @@ describe('finding 8: the embedded store is its owner\'s alone', () => {
     const db = await openDb(config);
     await db.close();
     expect(loose(data)).toEqual([]);
+  });
+
+  it('one process at a time: a command run beside a live server is refused, not silently lost (re-run finding)', async () => {
+    const data = join(mkdtempSync(join(tmpdir(), 'saufconduit-lock-')), 'data');
+    const app = await openApp(loadConfig({ dataDir: data, demo: true, logLevel: 'silent' }, {}), { issuer: false });
+    try {
+      const cli = spawnSync(process.execPath, ['bin/saufconduit.mjs', 'api-key', 'list'], { env: { ...process.env, SAUFCONDUIT_DATA: data, SAUFCONDUIT_DEMO: '1' }, encoding: 'utf8' });
+      expect(cli.status).toBe(1);
+      expect(cli.stderr).toMatch(/is in use by another process \(pid \d+\): stop it first/);
+    } finally {
+      await app.close();
+    }
+    // Released on close: the command runs now.
+    const after = spawnSync(process.execPath, ['bin/saufconduit.mjs', 'api-key', 'list'], { env: { ...process.env, SAUFCONDUIT_DATA: data, SAUFCONDUIT_DEMO: '1' }, encoding: 'utf8' });
+    expect(after.status, after.stderr).toBe(0);
   });
 
   it('outside the demo, a master key inside the data directory is refused (a copy of the directory would open everything)', async () => {

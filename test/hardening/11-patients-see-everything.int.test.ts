@@ -30,6 +30,32 @@ describe.each(ENGINES)('finding 11: patients see everything that concerns them, 
     });
   }
 
+  it('the whole history can be read, page after page: many listings since do not push an access out of reach', async () => {
+    const staff = demo.who('pharmacy-a-staff');
+    const camille = demo.who('patient-camille');
+    const read = await demo.server.inject({ method: 'GET', url: `/api/patients/${camille.canAccess.patientId[0]}`, headers: staff.headers });
+    expect(read.statusCode).toBe(200);
+    const [{ seq: readSeq }] = await demo.app.db.query<{ seq: number }>('SELECT seq FROM audit_event WHERE request_id = $1', [String(read.headers['x-request-id'])]) as [{ seq: number }];
+    // Staff then list the pharmacy's passes over and over: each listing adds events to her history.
+    for (let i = 0; i < 40; i++) await demo.server.inject({ method: 'GET', url: '/api/passes', headers: staff.headers });
+    const first = await demo.server.inject({ method: 'GET', url: '/api/me/access-log?limit=50', headers: camille.headers });
+    expect(first.json().items.some((i: { seq: number }) => i.seq === Number(readSeq))).toBe(false);
+    let cursor: string | null = first.json().nextCursor;
+    const seen = new Set<number>((first.json().items as { seq: number }[]).map((i) => i.seq));
+    for (let page = 0; cursor && page < 50; page++) {
+      const next = await demo.server.inject({ method: 'GET', url: `/api/me/access-log?limit=50&cursor=${cursor}`, headers: camille.headers });
+      expect(next.statusCode).toBe(200);
+      for (const i of next.json().items as { seq: number }[]) {
+        expect(seen.has(i.seq)).toBe(false);
+        seen.add(i.seq);
+      }
+      cursor = next.json().nextCursor;
+    }
+    expect(cursor).toBeNull();
+    expect(seen.has(Number(readSeq))).toBe(true);
+    expect((await demo.server.inject({ method: 'GET', url: '/api/me/access-log?cursor=abc', headers: camille.headers })).statusCode).toBe(400);
+  });
+
   it("the holder's history shows the pharmacy listing their passes and invoices, and the refused logins on their account", async () => {
     const staff = demo.who('pharmacy-a-staff');
     for (const url of ['/api/passes', '/api/documents']) expect((await demo.server.inject({ method: 'GET', url, headers: staff.headers })).statusCode).toBe(200);

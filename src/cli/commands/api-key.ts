@@ -38,7 +38,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       if (args.values.json) io.stdout.write(JSON.stringify({ items: keys }) + '\n');
       else {
         for (const k of keys) {
-          io.stdout.write(`${k.id}  ${k.status.padEnd(7)}  tenant ${k.tenantId}  "${k.label}"  ${k.scopes.join(',')}  created ${k.createdAt.slice(0, 16)} by ${k.createdBy ?? 'operator'}  expires ${k.expiresAt.slice(0, 10)}${k.revokedReason ? `  (${k.revokedReason})` : ''}\n`);
+          // The label is quoted as JSON: a label stored before control characters were refused cannot drive the terminal.
+          io.stdout.write(`${k.id}  ${k.status.padEnd(7)}  tenant ${k.tenantId}  ${JSON.stringify(k.label).replace(/[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}  ${k.scopes.join(',')}  created ${k.createdAt.slice(0, 16)} by ${k.createdBy ?? 'operator'}  expires ${k.expiresAt.slice(0, 10)}${k.revokedReason ? `  (${k.revokedReason})` : ''}\n`);
         }
         io.stdout.write(`${keys.length} keys, ${keys.filter((k) => k.status === 'active').length} active\n`);
       }

@@ -5,14 +5,21 @@ import { AcceptOfferInput, answerOffer, listMyOffers } from '../../domain/record
 import { AppError } from '../../errors/catalogue.ts';
 
 const OfferParams = z.strictObject({ patientId: z.uuid() });
+const AccessLogQuery = z.strictObject({
+  cursor: z.string().regex(/^\d{1,15}$/).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(200),
+  lang: z.enum(['fr', 'en']).optional(),
+});
 
 /** The patient's own space beyond records: who touched their data, records offered to them. */
 export const patientRoutes = [
-  route({
+  route<undefined, z.infer<typeof AccessLogQuery>>({
     method: 'GET', url: '/api/me/access-log', surface: 'patient', auth: 'principal', policy: 'access-log.read',
-    summary: 'Who accessed my data: every recorded access to any of my records, newest first.',
-    async handler({ app, principal, requestId }) {
-      return { items: await app.uow.read(principal, requestId, (w) => myAccessLog(w)) };
+    summary: 'Who accessed my data: every recorded access to any of my records and to my account, newest first, a page at a time (`nextCursor` gives the next page).',
+    query: AccessLogQuery,
+    async handler({ app, principal, requestId, query }) {
+      const items = await app.uow.read(principal, requestId, (w) => myAccessLog(w, query.limit, query.cursor === undefined ? null : Number(query.cursor)));
+      return { items, nextCursor: items.length === query.limit ? String(items.at(-1)!.seq) : null };
     },
   }),
   route({

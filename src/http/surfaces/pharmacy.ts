@@ -2,11 +2,13 @@ import { z } from 'zod';
 import { route } from '../route.ts';
 import { DEFAULT_KEY_DAYS, MAX_KEY_DAYS, issueApiKey, listApiKeys, getApiKey, revokeApiKey } from '../../domain/api-keys.ts';
 import { SCOPES } from '../../policy/principal.ts';
+import { displayText } from '../../domain/patients.ts';
 import { apiKeyCreatedMails, sendLater } from '../../notify/security-notices.ts';
 
 const KeyParams = z.strictObject({ apiKeyId: z.uuid() });
 const NewKey = z.strictObject({
-  label: z.string().trim().min(1).max(100),
+  /** Shown to every staff member in the notice mail and to operators: no control characters or bidi overrides. */
+  label: displayText(100),
   scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length),
   /** How long the key lives, in days (default 90, at most 365). */
   expiresInDays: z.int().min(1).max(MAX_KEY_DAYS).default(DEFAULT_KEY_DAYS),

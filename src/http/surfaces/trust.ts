@@ -10,7 +10,9 @@ import { publishedDocument, trustAnchor } from '../../domain/trust.ts';
 function cached(req: FastifyRequest, reply: FastifyReply, body: string, type: string, maxAge: number) {
   const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
   reply.header('cache-control', `public, max-age=${maxAge}, must-revalidate`).header('etag', etag).header('access-control-allow-origin', '*');
-  if (req.headers['if-none-match'] === etag) return reply.status(304).send();
+  // If-None-Match may list several tags, weak or strong (RFC 9110 §13.1.2: weak comparison).
+  const asked = String(req.headers['if-none-match'] ?? '').split(',').map((t) => t.trim().replace(/^W\//, ''));
+  if (asked.includes(etag) || asked.includes('*')) return reply.status(304).send();
   return reply.type(type).send(body);
 }
 
