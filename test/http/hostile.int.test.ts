@@ -124,7 +124,12 @@ describe.each(ENGINES)('hostile input on %s', (engine) => {
     const post = (url: string, payload: object) => server.inject({ method: 'POST', url, headers: { ...staff.headers, 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
     const nul = await post('/api/api-keys', { label: 'a\u0000b', scopes: ['patients:read'] });
     expectClientError(nul, 'invalid_request');
-    expect(nul.json().error.issues).toEqual([{ path: 'body.label', code: 'nul-character' }]);
+    // A label is display text: control characters, NUL among them, are refused as such.
+    expect(nul.json().error.issues).toEqual([{ path: 'body.label', code: 'control-character' }]);
+    // A field that takes any text refuses NUL on its own (the database cannot store it).
+    const secret = await server.inject({ method: 'POST', url: '/api/auth/enrolment/complete', payload: { token: 'A'.repeat(32), password: 'pass\u0000word-long-enough', code: '123456' } });
+    expectClientError(secret, 'invalid_request');
+    expect(secret.json().error.issues).toEqual([{ path: 'body.password', code: 'nul-character' }]);
     expectClientError(await post('/api/patients', { givenName: 'A\u0000', familyName: 'B', birthDate: '2001-02-03' }), 'invalid_request');
     const dpo = (await demoCredentials(app)).principals.find((p) => p.role === 'dpo')!;
     const query = await server.inject({ method: 'GET', url: '/api/audit-events?actorId=a%00b', headers: dpo.headers });

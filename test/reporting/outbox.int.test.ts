@@ -34,7 +34,7 @@ describe.each(ENGINES)('transactional outbox on %s', (engine) => {
     }
     // The report's facts are encrypted at rest: the row reveals neither identity nor outcome.
     const report = rows.find((r) => r.kind === 'report')!;
-    expect(report.payload_enc).toMatch(/^v1\./);
+    expect(report.payload_enc).toMatch(/^v2\./);
     const camille = DEMO.patients[0]!;
     for (const secret of [camille.givenName, camille.familyName, camille.birthDate, camille.ssn!, 'positive', 'pcr', '75011']) expect(JSON.stringify(rows)).not.toContain(secret);
     expect(rows.find((r) => r.kind === 'notification')!.payload_enc).toBeNull();
