@@ -69,6 +69,31 @@ const schema = z.object({
    */
   revocationAlertPerHour: z.coerce.number().int().min(1).max(10_000_000).default(200),
   revocationAlertListed: z.coerce.number().int().min(1).max(10_000_000).default(20_000),
+  /** A care relationship lasts this many days unless the patient says otherwise, and never more than the maximum. */
+  careDefaultDays: z.coerce.number().int().min(1).max(3650).default(90),
+  careMaxDays: z.coerce.number().int().min(1).max(3650).default(365),
+  /** How long the code a patient shows at the point of care stays usable (minutes; single use). */
+  consentCodeMinutes: z.coerce.number().int().min(1).max(60).default(10),
+  /** How long a break-the-glass opening lasts (minutes). */
+  breakGlassMinutes: z.coerce.number().int().min(5).max(24 * 60).default(120),
+  /** Openings a professional may make in 24 hours while they await the DPO's review; the next is refused (break_glass_limit). */
+  breakGlassPerDay: z.coerce.number().int().min(1).max(1000).default(3),
+  /**
+   * Access-alert rules (src/alerts/rules.ts): their thresholds over a sliding window. Defaults hold
+   * for actors with no history (a fresh deployment): each is far above what care or a pharmacy
+   * counter does in ten minutes, far below what an extraction or an enumeration does.
+   */
+  alertWindowMinutes: z.coerce.number().int().min(1).max(24 * 60).default(10),
+  /** Denied attempts on distinct records of others, per actor and window: an enumeration. */
+  alertEnumeration: z.coerce.number().int().min(2).max(100_000).default(5),
+  /** Distinct people read one by one, per actor and window (or 5× the actor's usual pace, whichever is higher): a bulk read. */
+  alertBulkReads: z.coerce.number().int().min(2).max(1_000_000).default(50),
+  /** Break-the-glass openings per professional in 24 hours beyond which their volume alerts. */
+  alertBreakGlassPerDay: z.coerce.number().int().min(1).max(1000).default(2),
+  /** Working hours (Europe/Paris), `HH:MM-HH:MM`: reads outside them alert. Unset: the rule is off. */
+  alertHours: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM-HH:MM').optional(),
+  /** Also alert on every read of a protected record by a professional in care (off by default). */
+  alertProtectedCareReads: z.union([z.boolean(), z.stringbool()]).default(false),
   /** Requests per minute per principal (or per pseudonymised IP when anonymous). */
   rateLimitPerMinute: z.coerce.number().int().min(1).max(10_000_000).default(600),
   /** Login attempts per minute per IP: tight, against credential stuffing and code guessing. */
@@ -143,6 +168,17 @@ export function loadConfig(overrides: Partial<Record<keyof z.infer<typeof schema
     requestTimeoutSeconds: env.SAUFCONDUIT_REQUEST_TIMEOUT_SECONDS,
     authRateLimitPerMinute: env.SAUFCONDUIT_AUTH_RATE_LIMIT,
     revocationAlertPerHour: env.SAUFCONDUIT_REVOCATION_ALERT_PER_HOUR,
+    careDefaultDays: env.SAUFCONDUIT_CARE_DEFAULT_DAYS,
+    careMaxDays: env.SAUFCONDUIT_CARE_MAX_DAYS,
+    consentCodeMinutes: env.SAUFCONDUIT_CONSENT_CODE_MINUTES,
+    breakGlassMinutes: env.SAUFCONDUIT_BREAK_GLASS_MINUTES,
+    breakGlassPerDay: env.SAUFCONDUIT_BREAK_GLASS_PER_DAY,
+    alertWindowMinutes: env.SAUFCONDUIT_ALERT_WINDOW_MINUTES,
+    alertEnumeration: env.SAUFCONDUIT_ALERT_ENUMERATION,
+    alertBulkReads: env.SAUFCONDUIT_ALERT_BULK_READS,
+    alertBreakGlassPerDay: env.SAUFCONDUIT_ALERT_BREAK_GLASS_PER_DAY,
+    alertHours: env.SAUFCONDUIT_ALERT_HOURS || undefined,
+    alertProtectedCareReads: env.SAUFCONDUIT_ALERT_PROTECTED_CARE_READS || undefined,
     revocationAlertListed: env.SAUFCONDUIT_REVOCATION_ALERT_LISTED,
     ...overrides,
   };
@@ -156,6 +192,7 @@ export function loadConfig(overrides: Partial<Record<keyof z.infer<typeof schema
   if (parsed.data.mailTimeoutSeconds !== undefined && parsed.data.mailTimeoutSeconds >= lease) {
     throw new Error('invalid configuration: mailTimeoutSeconds: must be below the job lease, SAUFCONDUIT_REPORT_TIMEOUT_SECONDS + 5');
   }
+  if (parsed.data.careDefaultDays > parsed.data.careMaxDays) throw new Error('invalid configuration: careDefaultDays: must not exceed SAUFCONDUIT_CARE_MAX_DAYS');
   const mailTimeoutSeconds = parsed.data.mailTimeoutSeconds ?? Math.min(10, lease - 1);
   const publicUrl = parsed.data.publicUrl ?? `http://localhost:${parsed.data.port}`;
   return Object.freeze({ ...parsed.data, mailTimeoutSeconds, publicUrl, secureCookies: publicUrl.startsWith('https:') });

@@ -1,4 +1,6 @@
+import type { Queryable } from '../store/db.ts';
 import type { Work } from './work.ts';
+import { professionalsById, type ProfessionalView } from './professionals.ts';
 
 export interface AccessEntry {
   /** The event's place in the audit trail (pages through the history: see `before`). */
@@ -7,8 +9,18 @@ export interface AccessEntry {
   /** Who, as the patient may know them: a role and an organisation, or "you". */
   actorRole: string;
   actorOrganisation: string | null;
+  /** A health professional, named: who they are, their profession, their organisation. */
+  professional: ProfessionalView | null;
   action: string;
+  /**
+   * Why: `care` (a care relationship), `break-glass` (an emergency opening, see `reason`),
+   * `tenant-service` (the pharmacy's service), `listing`, `own-record`, `national-report`…
+   */
   purpose: string;
+  /** For `break-glass`: the coded reason the professional gave. */
+  reason?: string;
+  /** An access the patient should notice (an emergency opening): shown highlighted. */
+  highlight: boolean;
   outcome: string;
 }
 
@@ -34,12 +46,20 @@ export async function myAccessLog(w: Work, limit = 200, before: number | null = 
       ORDER BY e.seq DESC LIMIT $2`,
     [w.actor.id, limit, before ?? Number.MAX_SAFE_INTEGER],
   );
-  return rows.map((r) => ({
-    seq: Number(r.seq), at: new Date(r.at).toISOString(),
-    actorRole: r.actor_id === w.actor.id ? 'you' : r.actor_role,
-    actorOrganisation: r.tenant_name,
-    action: r.action, purpose: r.purpose, outcome: r.outcome,
-  }));
+  const pros = await professionalsById(w.tx, [...new Set(rows.filter((r) => r.actor_role === 'professional').map((r) => r.actor_id))]);
+  return rows.map((r) => {
+    const emergency = r.purpose.startsWith('break-glass:') ? r.purpose.slice('break-glass:'.length) : null;
+    const professional = r.actor_role === 'professional' ? pros.get(r.actor_id) ?? null : null;
+    return {
+      seq: Number(r.seq), at: new Date(r.at).toISOString(),
+      actorRole: r.actor_id === w.actor.id ? 'you' : r.actor_role,
+      actorOrganisation: professional?.organisation ?? r.tenant_name,
+      professional,
+      action: r.action, purpose: emergency === null ? r.purpose : 'break-glass', ...(emergency === null ? {} : { reason: emergency }),
+      highlight: emergency !== null && r.outcome === 'success',
+      outcome: r.outcome,
+    };
+  });
 }
 
 export interface AuditRow {
@@ -56,12 +76,21 @@ export async function listAuditEvents(w: Work, filter: { subjectRef?: string | u
   const params: (string | number)[] = [];
   if (filter.subjectRef !== undefined) where.push(`subject_ref = $${params.push(filter.subjectRef)}`);
   if (filter.actorId !== undefined) where.push(`actor_id = $${params.push(filter.actorId)}`);
-  const rows = await w.tx.query<{ seq: number; at: Date; actor_id: string; actor_role: string; tenant_id: string | null; action: string; resource_type: string; resource_id: string | null; subject_ref: string | null; purpose: string; outcome: string; request_id: string }>(
+  const rows = await w.tx.query<TrailRow>(
     `SELECT * FROM audit_event ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${params.push(filter.limit)}`,
     params,
   );
-  return rows.map((r) => ({
-    seq: Number(r.seq), at: new Date(r.at).toISOString(), actorId: r.actor_id, actorRole: r.actor_role, tenantId: r.tenant_id, action: r.action,
-    resourceType: r.resource_type, resourceId: r.resource_id, subjectRef: r.subject_ref, purpose: r.purpose, outcome: r.outcome, requestId: r.request_id,
-  }));
+  return rows.map(toAuditRow);
+}
+
+type TrailRow = { seq: number; at: Date; actor_id: string; actor_role: string; tenant_id: string | null; action: string; resource_type: string; resource_id: string | null; subject_ref: string | null; purpose: string; outcome: string; request_id: string };
+const toAuditRow = (r: TrailRow): AuditRow => ({
+  seq: Number(r.seq), at: new Date(r.at).toISOString(), actorId: r.actor_id, actorRole: r.actor_role, tenantId: r.tenant_id, action: r.action,
+  resourceType: r.resource_type, resourceId: r.resource_id, subjectRef: r.subject_ref, purpose: r.purpose, outcome: r.outcome, requestId: r.request_id,
+});
+
+/** Audit events by sequence number, in trail order (an alert's explanation); the caller is authorized. */
+export async function auditRowsBySeq(tx: Queryable, seqs: readonly number[]): Promise<AuditRow[]> {
+  const rows = await tx.query<TrailRow>("SELECT * FROM audit_event WHERE seq = ANY(string_to_array($1, ',')::bigint[]) ORDER BY seq", [seqs.join(',')]);
+  return rows.map(toAuditRow);
 }

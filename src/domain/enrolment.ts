@@ -9,6 +9,7 @@ import { hashPassword } from '../auth/passwords.ts';
 import { checkTotp, newTotpSecret, totpUri } from '../auth/totp.ts';
 import { AppError } from '../errors/catalogue.ts';
 import { OPERATOR, type Actor } from './work.ts';
+import { familyNameLabel, type ProfessionalInput } from './professionals.ts';
 
 /**
  * Accounts created by an operator (`saufconduit account create`): staff of a pharmacy and DPOs. The
@@ -21,7 +22,7 @@ import { OPERATOR, type Actor } from './work.ts';
 /** Long enough to reach someone by mail and a working day; short enough that a forwarded link goes stale. */
 export const ENROLMENT_TTL_HOURS = 72;
 /** Roles an operator enrols (patients enrol themselves by logging in with a code). */
-export const ENROLLED_ROLES = ['staff', 'dpo'] as const;
+export const ENROLLED_ROLES = ['staff', 'professional', 'dpo'] as const;
 export type EnrolledRole = (typeof ENROLLED_ROLES)[number];
 
 /** A password someone chooses for a health-data account: long (NIST SP 800-63B), bounded, not the login. */
@@ -42,15 +43,27 @@ export interface NewEnrolment {
  * Creates the account (or, for one not enrolled yet, renews its link) and its one-time enrolment
  * link. Audited as `account.create` (or `account.enrolment-renewed`) by `system:operator`.
  */
-export async function createEnrolment(app: App, input: { role: EnrolledRole; login: string; displayName: string; tenantId: string | null }, requestId: string): Promise<NewEnrolment> {
+export async function createEnrolment(app: App, input: {
+  role: EnrolledRole; login: string; displayName: string; tenantId: string | null; professional?: Omit<ProfessionalInput, 'displayName'>;
+  /** The demo world's published authenticator secrets; otherwise a new one. */
+  totpSecret?: string;
+}, requestId: string): Promise<NewEnrolment> {
   if ((input.role === 'staff') !== (input.tenantId !== null)) throw new Error(input.role === 'staff' ? 'staff need --tenant' : 'only staff belong to a tenant');
+  if ((input.role === 'professional') !== (input.professional !== undefined)) throw new Error('a professional needs a profession and an RPPS number (and only a professional has them)');
   const token = randomToken(24);
   return app.uow.run(OPERATOR, requestId, async (w) => {
     const existing = await findAccountByLogin(w.tx, app.keys, input.login);
     if (existing && (existing.role !== input.role || existing.password_hash !== null)) throw new Error('an account with this login already exists');
     const accountId = existing?.id ?? await createAccount(w.tx, app.keys, app.fields, {
-      role: input.role as AccountRole, tenantId: input.tenantId, login: normaliseLogin(input.login), displayName: input.displayName, passwordHash: null, totpSecret: newTotpSecret(),
+      role: input.role as AccountRole, tenantId: input.tenantId, login: normaliseLogin(input.login), displayName: input.displayName, passwordHash: null, totpSecret: input.totpSecret ?? newTotpSecret(),
     });
+    if (input.professional && !existing) {
+      const p = input.professional;
+      const taken = await w.tx.query('SELECT 1 FROM professional WHERE rpps = $1', [p.rpps]);
+      if (taken.length > 0) throw new Error('a professional with this RPPS number already exists');
+      await w.tx.query('INSERT INTO professional (account_id, profession, rpps, display_name, organisation, family_name_ref) VALUES ($1, $2, $3, $4, $5, $6)',
+        [accountId, p.profession, p.rpps, input.displayName, p.organisation ?? null, w.blindIndex(familyNameLabel(p.familyName))]);
+    }
     // Earlier links of this account stop working: only the newest one enrols.
     await w.tx.query('UPDATE enrolment SET used_at = $2 WHERE account_id = $1 AND used_at IS NULL', [accountId, w.now]);
     const expiresAt = new Date(w.now.getTime() + ENROLMENT_TTL_HOURS * 3_600_000);

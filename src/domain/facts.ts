@@ -6,17 +6,23 @@ export interface SubjectFacts {
   tenantId: string;
   subjectRef: string;
   careProfessionalIds: string[];
+  /** Professionals with a break-the-glass opening of this record running now, and its reason. */
+  emergencies: { professionalId: string; reason: string }[];
   /** The patient account this record is offered to, pending its holder's acceptance (record-offers.ts). */
   offeredTo: string | null;
+  /** A protected record (the public figure's): break-the-glass on it raises a high alert at once. */
+  protected: boolean;
 }
 
 const CARE = `COALESCE((SELECT string_agg(c.professional_id::text, ',') FROM care_relationship c
-  WHERE c.patient_id = p.id AND c.since <= $2 AND (c.until IS NULL OR c.until > $2)), '') AS care`;
+  WHERE c.patient_id = p.id AND c.since <= $2 AND c.until > $2), '') AS care,
+  COALESCE((SELECT string_agg(b.professional_id::text || ':' || b.reason, ',') FROM break_glass b
+  WHERE b.patient_id = p.id AND b.opened_at <= $2 AND b.expires_at > $2 AND b.ended_at IS NULL), '') AS emergency`;
 
 /** The kinds of record whose ownership facts the decision point can be given. */
 export type FactsKind = 'patient' | 'result' | 'vaccination' | 'document' | 'pass';
 
-type FactsRow = { patient_id: string; tenant_id: string; subject_ref: string; care: string; offered_to: string | null; extra: string | null };
+type FactsRow = { patient_id: string; tenant_id: string; subject_ref: string; care: string; emergency: string; offered_to: string | null; protected: boolean; extra: string | null };
 
 /**
  * Loads the facts the decision point needs about one record: which tenant holds it, whose it is,
@@ -46,7 +52,7 @@ const SOURCES: Record<FactsKind, { from: string; tenant: string; key: string }> 
 export async function loadFactsWith<T>(tx: Tx, type: FactsKind, id: string, now: Date, columns: string): Promise<{ facts: SubjectFacts; row: T } | null> {
   if (!isUuid(id)) return null;
   const src = SOURCES[type];
-  const select = `SELECT ${src.key} AS facts_key, p.id AS patient_id, ${src.tenant} AS tenant_id, p.subject_ref, p.offered_to, ${CARE}${columns ? `, ${columns}` : ''} FROM ${src.from}`;
+  const select = `SELECT ${src.key} AS facts_key, p.id AS patient_id, ${src.tenant} AS tenant_id, p.subject_ref, p.offered_to, p.protected, ${CARE}${columns ? `, ${columns}` : ''} FROM ${src.from}`;
   type Row = FactsRow & T & { facts_key: string };
   let row: Row | undefined;
   if (tx.lookups) {
@@ -60,9 +66,16 @@ export async function loadFactsWith<T>(tx: Tx, type: FactsKind, id: string, now:
   }
   if (!row) return null;
   // Facts are built per caller: two operations of a batch may look up the same record.
-  return { facts: { patientId: row.patient_id, tenantId: row.tenant_id, subjectRef: row.subject_ref, careProfessionalIds: row.care ? row.care.split(',') : [], offeredTo: row.offered_to ?? null }, row };
+  const emergencies = row.emergency ? row.emergency.split(',').map((e) => ({ professionalId: e.slice(0, e.indexOf(':')), reason: e.slice(e.indexOf(':') + 1) })) : [];
+  return {
+    facts: {
+      patientId: row.patient_id, tenantId: row.tenant_id, subjectRef: row.subject_ref, careProfessionalIds: row.care ? row.care.split(',') : [], emergencies,
+      offeredTo: row.offered_to ?? null, protected: Boolean(row.protected),
+    },
+    row,
+  };
 }
 
 export const asResource = (type: FactsKind, id: string, f: SubjectFacts): Resource => ({
-  type, id, tenantId: f.tenantId, patientId: f.patientId, careProfessionalIds: f.careProfessionalIds, offeredTo: f.offeredTo,
+  type, id, tenantId: f.tenantId, patientId: f.patientId, careProfessionalIds: f.careProfessionalIds, emergencies: f.emergencies, offeredTo: f.offeredTo,
 });

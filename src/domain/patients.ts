@@ -7,6 +7,7 @@ import { asResource, loadFacts } from './facts.ts';
 import { randomToken } from '../crypto/tokens.ts';
 import { isValidNir, maskNir } from './nir.ts';
 import { EARLIEST_BIRTH_DATE } from './dates.ts';
+import { familyNameLabel } from './professionals.ts';
 
 /**
  * Text printed on documents and shown to others (names, addresses): no control characters (line
@@ -69,10 +70,12 @@ export async function registerPatient(w: Work, input: PatientInput, link: Partia
   const offeredTo = accountId === null ? (resolved.offeredTo ?? null) : null;
   const enc = (field: string, v: string | undefined) => (v === undefined ? null : w.fields.encrypt(ctx(id, field), v));
   await w.tx.query(
-    `INSERT INTO patient (id, tenant_id, account_id, offered_to, subject_ref, given_name_enc, family_name_enc, birth_date_enc, ssn_enc, phone_enc, email_enc, address_enc, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+    `INSERT INTO patient (id, tenant_id, account_id, offered_to, subject_ref, given_name_enc, family_name_enc, birth_date_enc, ssn_enc, phone_enc, email_enc, address_enc, created_at, family_name_ref)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
     [id, tenantId, accountId, offeredTo, subjectRef, enc('given_name', input.givenName)!, enc('family_name', input.familyName)!, enc('birth_date', input.birthDate)!,
-      enc('ssn', input.ssn), enc('phone', input.phone), enc('email', input.email), enc('address', input.address), w.now],
+      enc('ssn', input.ssn), enc('phone', input.phone), enc('email', input.email), enc('address', input.address), w.now,
+      // Compared with professionals' (the same-surname alert rule) without reading either name.
+      w.blindIndex(familyNameLabel(input.familyName))],
   );
   if (offeredTo) w.record({ action: 'record-offer.create', resourceType: 'Patient', resourceId: id, subjectRef, purpose: 'patient-registration', outcome: 'success', tenantId });
   return { id, tenantId, givenName: input.givenName, familyName: input.familyName, birthDate: input.birthDate, ssnMasked: input.ssn ? maskNir(input.ssn) : null,
@@ -132,4 +135,19 @@ export async function patientIdentity(w: Work, patientId: string): Promise<{ giv
   const [row] = await w.tx.query<PatientRow>('SELECT * FROM patient WHERE id = $1', [patientId]);
   const p = decryptPatient(w, row!);
   return { givenName: p.givenName, familyName: p.familyName, birthDate: p.birthDate, address: p.address };
+}
+
+/**
+ * Marks a record protected, or not (its holder, or the DPO): the public figure's case. A protected
+ * record is as invisible as any other to whoever has no relationship with it, and a break-the-glass
+ * opening of it raises a high alert at once (src/domain/break-glass.ts).
+ */
+export async function setProtected(w: Work, patientId: string, value: boolean): Promise<{ patientId: string; protected: boolean }> {
+  const facts = await loadFacts(w.tx, 'patient', patientId, w.now);
+  const target = { resourceType: 'Patient', resourceId: patientId, subjectRef: facts?.subjectRef ?? null };
+  if (!facts) denyUnknown(w, 'patient.protect', target);
+  w.access('patient.protect', asResource('patient', patientId, facts), target);
+  await w.tx.query('UPDATE patient SET protected = $2 WHERE id = $1', [patientId, value]);
+  w.record({ action: value ? 'patient.protect' : 'patient.unprotect', resourceType: 'Patient', resourceId: patientId, subjectRef: facts.subjectRef, purpose: w.actor.role === 'dpo' ? 'governance' : 'own-record', outcome: 'success', tenantId: facts.tenantId });
+  return { patientId, protected: value };
 }

@@ -4,13 +4,14 @@ import { payloadContext } from '../reporting/outbox.ts';
 import { keyedHash } from '../crypto/tokens.ts';
 import { resultCtx } from './results.ts';
 import { passCtx, type PassView } from './passes.ts';
+import { familyNameLabel } from './professionals.ts';
 
 const BATCH = 500;
 
 /**
  * Seals the health facts that older versions stored in clear (migration 020): a test's type and
  * sampling time, a pass's kind and expiry; and gives each valid pass its blind source key (one
- * valid pass per source and kind). The SQL migration cannot do it: it does not hold the key. Runs at
+ * valid pass per source and kind), each patient record its family name's keyed hash. The SQL migration cannot do it: it does not hold the key. Runs at
  * start, in batches of its own transactions, idempotent and resumable: a row is done once its sealed
  * columns are set, and its clear ones are emptied in the same statement.
  * @returns how many rows it sealed
@@ -57,6 +58,19 @@ export async function sealLegacyHealthFacts(db: Db, fields: FieldCipher, lookupK
   }
   // Ciphertexts written unpadded (v1) by older versions, whose length tells what they hold: padded.
   for (const f of PADDED_FIELDS) sealed += await repad(db, fields, f);
+  // Records registered before the same-surname alert rule: their family name's keyed hash (migration 025).
+  for (;;) {
+    const n = await db.transaction(async (tx) => {
+      const rows = await tx.query<{ id: string; family_name_enc: string }>('SELECT id, family_name_enc FROM patient WHERE family_name_ref IS NULL ORDER BY id LIMIT $1 FOR UPDATE', [BATCH]);
+      for (const r of rows) {
+        const name = fields.decrypt(`patient.family_name:${r.id}`, r.family_name_enc);
+        await tx.query('UPDATE patient SET family_name_ref = $2 WHERE id = $1', [r.id, keyedHash(lookupKey, familyNameLabel(name))]);
+      }
+      return rows.length;
+    });
+    sealed += n;
+    if (n < BATCH) break;
+  }
   return sealed;
 }
 

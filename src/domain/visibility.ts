@@ -5,7 +5,12 @@ import type { Action } from '../policy/authorize.ts';
 
 const KIND: Record<string, FactsKind> = { patientId: 'patient', resultId: 'result', vaccinationId: 'vaccination', documentId: 'document', passId: 'pass' };
 /** Audit resource types, as the domain functions name them. */
-const RESOURCE_TYPE: Record<string, string> = { patientId: 'Patient', resultId: 'Observation', vaccinationId: 'Immunization', documentId: 'DocumentReference', passId: 'Pass', apiKeyId: 'ApiKey' };
+const RESOURCE_TYPE: Record<string, string> = {
+  patientId: 'Patient', resultId: 'Observation', vaccinationId: 'Immunization', documentId: 'DocumentReference', passId: 'Pass', apiKeyId: 'ApiKey',
+  relationshipId: 'CareTeam', breakGlassId: 'BreakGlass', alertId: 'Alert',
+};
+/** Records between a patient and a professional: care relationships and break-the-glass openings. */
+const BETWEEN: Record<string, string> = { relationshipId: 'care_relationship', breakGlassId: 'break_glass' };
 
 /**
  * Asks the decision point whether the principal may act on the record a path names, before anything
@@ -18,6 +23,20 @@ export async function assertMayTarget(w: Work, action: Action, param: string, id
     const [row] = await w.tx.query<{ tenant_id: string }>('SELECT tenant_id FROM api_key WHERE id = $1', [id]);
     if (!row) denyUnknown(w, action, target);
     w.access(action, { type: 'tenant', tenantId: row.tenant_id }, target);
+    return;
+  }
+  if (param in BETWEEN) {
+    const [row] = await w.tx.query<{ patient_id: string; professional_id: string; subject_ref: string }>(
+      `SELECT x.patient_id, x.professional_id, p.subject_ref FROM ${BETWEEN[param]} x JOIN patient p ON p.id = x.patient_id WHERE x.id = $1`, [id]);
+    if (!row) denyUnknown(w, action, target);
+    // The DPO's review concerns the platform's governance; ending one concerns its two parties.
+    w.access(action, action === 'break-glass.review' ? { type: 'governance' } : { type: 'relationship', patientId: row.patient_id, professionalId: row.professional_id }, { ...target, subjectRef: row.subject_ref });
+    return;
+  }
+  if (param === 'alertId') {
+    const [row] = await w.tx.query('SELECT 1 FROM alert WHERE id = $1', [id]);
+    if (!row) denyUnknown(w, action, target);
+    w.access(action, { type: 'governance' }, target);
     return;
   }
   const kind = KIND[param];

@@ -28,6 +28,7 @@ export const ERRORS = {
   too_many_attempts: { status: 429 },
   login_locked: { status: 429 },
   reissue_limit: { status: 429 },
+  break_glass_limit: { status: 429 },
   internal: { status: 500 },
   unavailable: { status: 503 },
 } as const satisfies Record<string, { status: number }>;

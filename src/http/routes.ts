@@ -11,6 +11,7 @@ import { trustRoutes } from './surfaces/trust.ts';
 import { verifierRoutes } from './surfaces/verifier.ts';
 import { registrationRoutes } from './surfaces/registration.ts';
 import { vaccinationRoutes } from './surfaces/vaccinations.ts';
+import { careRoutes } from './surfaces/care.ts';
 
 /** Every route of the server, in one registry: the server registers these and /openapi.json lists them. */
-export const allRoutes = (): RouteSpec[] => [...publicRoutes, ...authRoutes, ...recordRoutes, ...vaccinationRoutes, ...passRoutes, ...trustRoutes, ...verifierRoutes, ...pharmacyRoutes, ...registrationRoutes, ...patientRoutes, ...dpoRoutes, ...webRoutes];
+export const allRoutes = (): RouteSpec[] => [...publicRoutes, ...authRoutes, ...recordRoutes, ...vaccinationRoutes, ...passRoutes, ...trustRoutes, ...verifierRoutes, ...pharmacyRoutes, ...registrationRoutes, ...patientRoutes, ...careRoutes, ...dpoRoutes, ...webRoutes];

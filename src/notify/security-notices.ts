@@ -40,3 +40,30 @@ export function passkeyChangedMail(to: string, change: 'added' | 'removed' | 'al
       + `${en} on ${paris(at, 'en')}. If it was not you, log in, remove the passkeys you do not know ("Log out everywhere and remove passkeys") and tell the pharmacy or the data-protection officer.\n`,
   };
 }
+
+const REASONS = {
+  fr: { 'emergency-care': 'soins urgents', 'patient-unable-to-consent': 'patient hors d’état de consentir', 'covering-colleague': 'remplacement d’un confrère', other: 'autre motif' },
+  en: { 'emergency-care': 'emergency care', 'patient-unable-to-consent': 'patient unable to consent', 'covering-colleague': 'covering for a colleague', other: 'other reason' },
+} as const;
+const PROFESSIONS = {
+  fr: { physician: 'médecin', pharmacist: 'pharmacien', nurse: 'infirmier', midwife: 'sage-femme', dentist: 'chirurgien-dentiste', physiotherapist: 'kinésithérapeute', biologist: 'biologiste' },
+  en: { physician: 'physician', pharmacist: 'pharmacist', nurse: 'nurse', midwife: 'midwife', dentist: 'dentist', physiotherapist: 'physiotherapist', biologist: 'biologist' },
+} as const;
+
+/**
+ * To the patient: a professional opened their record in an emergency (break-the-glass). Who, why (the
+ * coded reason, not the justification), when and until when; no health data. The DPO reviews it.
+ */
+export function breakGlassMail(to: string, n: { professional: { name: string; profession: keyof (typeof PROFESSIONS)['en']; organisation: string | null } | null; reason: keyof (typeof REASONS)['en']; openedAt: string; expiresAt: string }, publicUrl: string): Mail {
+  const who = (lang: 'fr' | 'en') => (n.professional
+    ? `${n.professional.name} (${PROFESSIONS[lang][n.professional.profession]}${n.professional.organisation ? `, ${n.professional.organisation}` : ''})`
+    : lang === 'fr' ? 'Un professionnel de santé' : 'A health professional');
+  return {
+    to,
+    subject: 'Accès en urgence à votre dossier / Emergency access to your record — Saufconduit',
+    text: `${who('fr')} a ouvert votre dossier en urgence (« bris de glace ») le ${paris(n.openedAt, 'fr')}, motif : ${REASONS.fr[n.reason]}. L'accès prend fin au plus tard le ${paris(n.expiresAt, 'fr')}. `
+      + `Chaque accès en urgence est examiné par notre délégué à la protection des données. Vous le voyez dans « Qui a consulté mes données » : ${publicUrl}/patient. Si cet accès vous surprend, dites-le-nous en répondant à ce message.\n\n`
+      + `${who('en')} opened your record in an emergency ("break the glass") on ${paris(n.openedAt, 'en')}, reason: ${REASONS.en[n.reason]}. The access ends at the latest on ${paris(n.expiresAt, 'en')}. `
+      + `Every emergency access is reviewed by our data-protection officer. You can see it in "Who accessed my data": ${publicUrl}/patient. If this access surprises you, tell us by replying to this message.\n`,
+  };
+}

@@ -33,6 +33,15 @@ const BODIES: Record<string, () => unknown> = {
   'POST /pharmacy/counter/lookup': () => ({ code: 'ABCD-1234' }),
   'POST /api/me/record-offers/:patientId/accept': () => ({ birthDate: '1990-01-01' }),
   'POST /patient/record-offers/:patientId/accept': () => ({ birthDate: '1990-01-01' }),
+  'POST /api/patients/:patientId/break-glass': () => ({ reason: 'emergency-care', justification: 'Unconscious at the emergency department, no relative.' }),
+  'POST /api/break-glass/:breakGlassId/review': () => ({ decision: 'accepted', note: 'Checked with the emergency department.' }),
+  'POST /api/care-relationships': () => ({ patientId: '00000000-0000-4000-8000-000000000000', rpps: '10001234565' }),
+  'POST /api/consent-codes': () => ({ patientId: '00000000-0000-4000-8000-000000000000' }),
+  'POST /api/consent-codes/accept': () => ({ code: 'ABCD-EFGH' }),
+  'POST /api/patients/:patientId/protection': () => ({ protected: true }),
+  'POST /api/alerts/:alertId/acknowledge': () => ({ note: 'Looking into it.' }),
+  'POST /api/alerts/:alertId/dismiss': () => ({ note: 'Explained.' }),
+  'POST /api/alerts/:alertId/confirm': () => ({ note: 'Misuse.' }),
   'POST /api/me/passkeys': () => ({ challengeId: '00000000-0000-4000-8000-000000000000', response: { id: 'x', rawId: 'x', type: 'public-key', response: {} } }),
 };
 
@@ -45,6 +54,9 @@ describe.each(ENGINES)('finding 10: no refusal without its audit event, every ro
       allIds[kind] = (await demo.app.db.query<{ id: string }>(`SELECT id FROM ${table} ORDER BY id`)).map((r) => r.id);
     }
     allIds.passkeyId = (await demo.app.db.query<{ id: string }>('SELECT ref AS id FROM webauthn_credential ORDER BY ref')).map((r) => r.id);
+    for (const [kind, table] of [['relationshipId', 'care_relationship'], ['breakGlassId', 'break_glass'], ['alertId', 'alert']] as const) {
+      allIds[kind] = (await demo.app.db.query<{ id: string }>(`SELECT id FROM ${table} ORDER BY id`)).map((r) => r.id);
+    }
     // "Log out everywhere" ends the principal's sessions: those routes go last.
     const routes = allRoutes().filter((r) => r.auth === 'principal').sort((a, b) => Number(a.url.endsWith('/lockdown')) - Number(b.url.endsWith('/lockdown')));
     const refusals: string[] = [];

@@ -49,6 +49,31 @@ describe('authorize: the one decision point', () => {
     // Being offered a record does not open it.
     expect(authorize(patientA, 'patient.read', offered('pa'), AT).allow).toBe(false);
   });
+  it('break-the-glass: a professional with a fresh second factor opens one record, which then reads for its reason only', () => {
+    const fresh: Principal = { ...pro, secondFactorAt: AT.now.getTime() - 60_000 };
+    const stale: Principal = { ...pro, secondFactorAt: AT.now.getTime() - 60 * 60_000 };
+    expect(authorize(fresh, 'break-glass.open', record('patient', T1, 'p-a'), AT)).toEqual({ allow: true, purpose: 'break-glass' });
+    expect(authorize(stale, 'break-glass.open', record('patient', T1, 'p-a'), AT)).toEqual({ allow: false, reason: 'step-up' });
+    expect(authorize(pro, 'break-glass.open', record('patient', T1, 'p-a'), AT).allow).toBe(false);
+    for (const p of [staff1, key1, patientA, { ...dpo, secondFactorAt: AT.now.getTime() }] as Principal[]) expect(authorize(p, 'break-glass.open', record('patient', T1, 'p-a'), AT).allow).toBe(false);
+    const opened: Resource = { type: 'result', id: 'x', tenantId: T1, patientId: 'p-a', careProfessionalIds: [], emergencies: [{ professionalId: 'doc', reason: 'emergency-care' }] };
+    expect(authorize(pro, 'result.read', opened, AT)).toEqual({ allow: true, purpose: 'break-glass:emergency-care' });
+    expect(authorize({ ...pro, id: 'doc2' }, 'result.read', opened, AT).allow).toBe(false);
+    // An emergency opens clinical records, never the patient's papers.
+    expect(authorize(pro, 'document.read', { type: 'document', id: 'x', tenantId: T1, patientId: 'p-a', careProfessionalIds: [], emergencies: [{ professionalId: 'doc', reason: 'emergency-care' }] }, AT).allow).toBe(false);
+  });
+  it('care relationships are ended by their two parties only; alerts and reviews are the DPO\'s', () => {
+    const rel: Resource = { type: 'relationship', patientId: 'p-a', professionalId: 'doc' };
+    expect(authorize(patientA, 'care.end', rel, AT).allow).toBe(true);
+    expect(authorize(pro, 'care.end', rel, AT).allow).toBe(true);
+    for (const p of [staff1, key1, dpo, { ...pro, id: 'doc2' }, { ...patientA, patientIds: ['p-b'] }] as Principal[]) expect(authorize(p, 'care.end', rel, AT).allow).toBe(false);
+    expect(authorize(patientA, 'care.create', record('patient', T1, 'p-a'), AT).allow).toBe(true);
+    expect(authorize(patientA, 'care.create', record('patient', T1, 'p-b'), AT).allow).toBe(false);
+    for (const a of ['alert.read', 'alert.decide', 'break-glass.review'] as const) {
+      expect(authorize(dpo, a, { type: 'governance' }, AT).allow).toBe(true);
+      for (const p of [staff1, key1, patientA, pro]) expect(authorize(p, a, { type: 'governance' }, AT).allow).toBe(false);
+    }
+  });
   it('the DPO governs but reads no clinical record', () => {
     expect(authorize(dpo, 'audit.read', { type: 'governance' }, AT).allow).toBe(true);
     for (const a of ['patient.read', 'result.read', 'document.read'] as const) expect(authorize(dpo, a, record('patient', T1, 'p-a'), AT).allow).toBe(false);
@@ -68,7 +93,9 @@ describe('authorize: the one decision point', () => {
       const d = authorize(p, action, record(type, tenantId, patientId, care), AT);
       if (!d.allow) return;
       const insider = (p.tenantId === tenantId) || (p.role === 'patient' && p.patientIds.includes(patientId)) || (p.role === 'professional' && care.includes(p.id) && type !== 'document');
-      expect(insider).toBe(true);
+      // The DPO may mark any record protected (governance: it reads nothing of it).
+      const governance = p.role === 'dpo' && action === 'patient.protect' && type === 'patient';
+      expect(insider || governance).toBe(true);
     }), { numRuns: 2000 });
   });
 });

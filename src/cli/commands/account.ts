@@ -8,8 +8,11 @@ import { findAccountByLogin } from '../../domain/accounts.ts';
 import { disableAccount } from '../../auth/login.ts';
 import { createEnrolment, ENROLLED_ROLES, ENROLMENT_TTL_HOURS, type EnrolledRole } from '../../domain/enrolment.ts';
 import { isUuid } from '../../store/db.ts';
+import { PROFESSIONS, ProfessionalInput } from '../../domain/professionals.ts';
 
-const usage = `usage: saufconduit account create --role ${ENROLLED_ROLES.join('|')} --login EMAIL --name NAME [--tenant ID|SLUG]
+const usage = `usage: saufconduit account create --role staff|dpo --login EMAIL --name NAME [--tenant ID|SLUG]
+       saufconduit account create --role professional --login EMAIL --name NAME --profession ${PROFESSIONS.join('|')}
+                                  --rpps NUMBER [--family-name NAME] [--organisation NAME]
        saufconduit account disable LOGIN
 `;
 
@@ -47,7 +50,10 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
 }
 
 async function create(argv: string[], io: CliIo): Promise<number> {
-  const args = parse(argv, { role: { type: 'string' }, login: { type: 'string' }, name: { type: 'string' }, tenant: { type: 'string' } });
+  const args = parse(argv, {
+    role: { type: 'string' }, login: { type: 'string' }, name: { type: 'string' }, tenant: { type: 'string' },
+    profession: { type: 'string' }, rpps: { type: 'string' }, 'family-name': { type: 'string' }, organisation: { type: 'string' },
+  });
   const v = args.ok ? args.values : null;
   const email = /^[^\s@]{1,64}@[^\s@]{1,253}\.[^\s@]{2,}$/;
   if (!v || !v.role || !(ENROLLED_ROLES as readonly string[]).includes(v.role) || !v.login || !email.test(v.login) || !v.name?.trim() || v.name.length > 100) {
@@ -55,6 +61,21 @@ async function create(argv: string[], io: CliIo): Promise<number> {
     return EXIT_USAGE;
   }
   const role = v.role as EnrolledRole;
+  let professional: Omit<ProfessionalInput, 'displayName'> | undefined;
+  if (role === 'professional') {
+    // The family name is the name's last word unless given (compared with patients' for the alert rules).
+    const parsed = ProfessionalInput.omit({ displayName: true }).safeParse({
+      profession: v.profession, rpps: v.rpps, familyName: v['family-name'] ?? v.name.trim().split(/\s+/).at(-1), ...(v.organisation ? { organisation: v.organisation } : {}),
+    });
+    if (!parsed.success) {
+      io.stderr.write(`${parsed.error.issues.map((i) => `--${String(i.path[0]).replace('familyName', 'family-name')}: ${i.message}`).join('; ')}\n${usage}`);
+      return EXIT_USAGE;
+    }
+    professional = parsed.data;
+  } else if (v.profession || v.rpps || v['family-name'] || v.organisation) {
+    io.stderr.write(`only a professional has a profession, an RPPS number or an organisation\n${usage}`);
+    return EXIT_USAGE;
+  }
   if ((role === 'staff') !== Boolean(v.tenant)) {
     io.stderr.write(`${role === 'staff' ? 'staff belong to a pharmacy: give --tenant' : 'only staff belong to a pharmacy: no --tenant'}\n${usage}`);
     return EXIT_USAGE;
@@ -72,7 +93,7 @@ async function create(argv: string[], io: CliIo): Promise<number> {
     }
     let made;
     try {
-      made = await createEnrolment(app, { role, login: v.login, displayName: v.name.trim(), tenantId }, `cli-${randomUUID()}`);
+      made = await createEnrolment(app, { role, login: v.login, displayName: v.name.trim(), tenantId, ...(professional ? { professional } : {}) }, `cli-${randomUUID()}`);
     } catch (err) {
       io.stderr.write(`${(err as Error).message}\n`);
       return EXIT_NEGATIVE;

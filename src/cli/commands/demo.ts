@@ -4,13 +4,15 @@ import { EXIT_OK, EXIT_USAGE } from '../io.ts';
 import { parse } from '../args.ts';
 import { loadConfig } from '../../config/config.ts';
 import { openApp } from '../../app.ts';
-import { DEMO, demoCredentials, seedDemo } from '../../demo/world.ts';
+import { DEMO, demoCredentials, seedCrowd, seedDemo } from '../../demo/world.ts';
 import { totpNow } from '../../auth/totp.ts';
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  const args = parse(argv, { credentials: { type: 'string' }, totp: { type: 'string' } });
-  if (!args.ok) {
-    io.stderr.write(`${args.error}\nusage: saufconduit demo [--credentials FILE] [--totp LOGIN]\n`);
+  const args = parse(argv, { credentials: { type: 'string' }, totp: { type: 'string' }, professionals: { type: 'string' }, patients: { type: 'string' } });
+  const count = (v: string | undefined) => (v === undefined ? 0 : /^\d{1,5}$/.test(v) && Number(v) <= 20_000 ? Number(v) : NaN);
+  const crowd = args.ok ? { professionals: count(args.values.professionals), patients: count(args.values.patients) } : null;
+  if (!args.ok || !crowd || Number.isNaN(crowd.professionals) || Number.isNaN(crowd.patients)) {
+    io.stderr.write(`${args.ok ? '--professionals and --patients take a number (at most 20000)' : args.error}\nusage: saufconduit demo [--credentials FILE] [--professionals N] [--patients M] [--totp LOGIN]\n`);
     return EXIT_USAGE;
   }
   const { totp } = args.values;
@@ -33,10 +35,14 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   try {
     const seeded = await seedDemo(app);
     io.stdout.write(seeded ? 'demo world seeded\n' : 'demo world already present\n');
+    if (crowd.professionals > 0 || crowd.patients > 0) {
+      const added = await seedCrowd(app, crowd);
+      io.stdout.write(`added ${added.professionals} professionals and ${added.patients} patients\n`);
+    }
     if (args.values.credentials) {
       const creds = await demoCredentials(app);
       await writeFile(args.values.credentials, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
-      io.stdout.write(`credentials for ${creds.principals.length} principals written to ${args.values.credentials}\n`);
+      io.stdout.write(`credentials for ${creds.principals.length} principals (${creds.protectedPatientIds.length} protected records) written to ${args.values.credentials}\n`);
     }
     return EXIT_OK;
   } finally {

@@ -8,6 +8,7 @@ import { startCheckpointTimer } from '../../audit/checkpoint-timer.ts';
 import { buildServer } from '../../http/server.ts';
 import { startJobs } from '../../reporting/jobs.ts';
 import { startHousekeeping } from '../../auth/expiry.ts';
+import { startAlertEvaluator } from '../../alerts/evaluate.ts';
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
   if (argv.length > 0) {
@@ -84,8 +85,8 @@ export interface ServeOptions {
 }
 
 /**
- * Listens and runs the outbox workers (national reports, patient notifications) and the purge of
- * expired credentials, then shuts down cleanly on SIGINT/SIGTERM: stop accepting, finish in-flight
+ * Listens and runs the outbox workers (national reports, patient notifications), the purge of
+ * expired credentials and the access-alert rules, then shuts down cleanly on SIGINT/SIGTERM: stop accepting, finish in-flight
  * requests, let in-flight deliveries finish or hand them back to the queue, sign the audit head.
  */
 export async function serveUntilSignal(app: App, io: CliIo, options: ServeOptions = {}): Promise<void> {
@@ -94,6 +95,8 @@ export async function serveUntilSignal(app: App, io: CliIo, options: ServeOption
   const jobs = await startJobs(app, { log: server.log.child({ component: 'jobs' }), ...(options.reportUrl !== undefined ? { reportUrl: options.reportUrl } : {}) });
   const housekeeping = startHousekeeping(app, server.log.child({ component: 'housekeeping' }));
   const checkpoints = startCheckpointTimer(app, app.config.checkpointSeconds, server.log.child({ component: 'audit' }));
+  // Access alerts: the rules judge new audit events within seconds (src/alerts/).
+  const alerts = startAlertEvaluator(app.db, app.config, server.log.child({ component: 'alerts' }));
   io.stdout.write(`${options.banner ?? ''}listening on ${address} (${app.db.engine}; national reporting ${jobs.reportUrl ? `to ${jobs.reportUrl}` : 'off: reports wait in the outbox'})\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -103,6 +106,7 @@ export async function serveUntilSignal(app: App, io: CliIo, options: ServeOption
   await server.close();
   await housekeeping.stop();
   await checkpoints.stop();
+  await alerts.stop();
   await jobs.stop();
   await app.close();
 }
