@@ -6,6 +6,7 @@ import { spacePageRoutes } from './pages/spaces.ts';
 import { registrationPageRoutes } from './pages/registration.ts';
 import { securityPageRoutes } from './pages/security.ts';
 import { enrolmentPageRoutes } from './pages/enrolment.ts';
+import { carePageRoutes } from './pages/care.ts';
 
 /** Server-rendered pages (French and English) and their static assets. */
-export const webRoutes: RouteSpec[] = [...assetRoutes, ...authPageRoutes, ...recordPageRoutes, ...spacePageRoutes, ...registrationPageRoutes, ...securityPageRoutes, ...enrolmentPageRoutes];
+export const webRoutes: RouteSpec[] = [...assetRoutes, ...authPageRoutes, ...recordPageRoutes, ...spacePageRoutes, ...registrationPageRoutes, ...securityPageRoutes, ...enrolmentPageRoutes, ...carePageRoutes];

@@ -55,7 +55,10 @@ describe('pass issuance on the pharmacy patient page', () => {
 
   it('a professional in care sees vaccinations read-only, without pass buttons', async () => {
     const pro = demo.who('professional-in-care');
-    const res = await demo.server.inject({ method: 'GET', url: `/professional/patients/${pro.canAccess.patientId[0]}?lang=en`, headers: pro.headers });
+    // Camille's record (vaccinated) is in her care: the patient chose her in her space.
+    const camille = demo.who('patient-camille').canAccess.patientId[0]!;
+    expect(pro.canAccess.patientId).toContain(camille);
+    const res = await demo.server.inject({ method: 'GET', url: `/professional/patients/${camille}?lang=en`, headers: pro.headers });
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('data-table="vaccinations"');
     expect(res.body).not.toContain('data-form="issue-pass"');

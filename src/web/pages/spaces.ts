@@ -1,7 +1,10 @@
 import { route } from '../../http/route.ts';
 import { listMyResults } from '../../domain/results.ts';
 import { listDocuments } from '../../domain/documents.ts';
-import { listAuditEvents, myAccessLog } from '../../domain/access-log.ts';
+import { listAuditEvents, myAccessLog, type AccessEntry } from '../../domain/access-log.ts';
+import { listBreakGlass, listMyBreakGlass } from '../../domain/break-glass.ts';
+import { listAlerts } from '../../alerts/store.ts';
+import type { Lang } from '../../errors/messages.ts';
 import { listPatientsInCare } from '../../domain/patients.ts';
 import { listPasses, reissuePass } from '../../domain/passes.ts';
 import { refreshSigner } from '../../domain/issuer-keys.ts';
@@ -9,8 +12,8 @@ import { z } from 'zod';
 import { unsignedBounds, verifyAudit } from '../../audit/verify.ts';
 import { assertMayTarget } from '../../domain/visibility.ts';
 import { AppError } from '../../errors/catalogue.ts';
-import { html } from '../html.ts';
-import { formatDate, formatDateTime, translator } from '../i18n.ts';
+import { html, type Html } from '../html.ts';
+import { formatDate, formatDateTime, translator, type MessageKey, type Translate } from '../i18n.ts';
 import { page, rememberLang, sendPage } from '../layout.ts';
 import { securitySection } from './security.ts';
 import { listPasskeys } from '../../auth/passkeys.ts';
@@ -21,6 +24,24 @@ import { invoiceHref, resultsTable } from './records.ts';
 const OfferParams = z.strictObject({ patientId: z.uuid() });
 const PatientPageQuery = PageQuery.extend({ offer: z.enum(['accepted', 'declined', 'mismatch', 'invalid']).optional(), reissue: z.enum(['done', 'step-up-needed', 'limit']).optional() });
 type PatientPageQuery = z.infer<typeof PatientPageQuery>;
+const ProfessionalQuery = PageQuery.extend({ done: z.enum(['code-accepted', 'code-wrong', 'break-glass-opened', 'break-glass-ended']).optional() });
+type ProfessionalQuery = z.infer<typeof ProfessionalQuery>;
+const DpoQuery = PageQuery.extend({ done: z.enum(['reviewed', 'review-note-missing']).optional() });
+type DpoQuery = z.infer<typeof DpoQuery>;
+
+const WHO = new Set(['you', 'staff', 'api-key', 'professional', 'dpo', 'system', 'patient', 'anonymous', 'authenticating']);
+const WHY = new Set(['care', 'tenant-service', 'listing', 'own-record', 'national-reporting']);
+/** One line of "Who accessed my data", in words: who (a named professional, a pharmacy), what, why; emergencies highlighted. */
+function accessRow(t: Translate, lang: Lang, a: AccessEntry): Html {
+  const who = a.professional
+    ? `${a.professional.name} — ${t(`profession_${a.professional.profession}` as MessageKey)}${a.professional.organisation ? `, ${a.professional.organisation}` : ''}`
+    : `${t((WHO.has(a.actorRole) ? `accessWho_${a.actorRole}` : 'accessWho_system') as MessageKey)}${a.actorOrganisation ? ` — ${a.actorOrganisation}` : ''}`;
+  const why = a.purpose === 'break-glass'
+    ? t('accessWhy_break-glass', { reason: t(`reason_${a.reason ?? 'other'}` as MessageKey) })
+    : WHY.has(a.purpose) ? t(`accessWhy_${a.purpose}` as MessageKey) : t('accessWhy_other', { purpose: a.purpose });
+  const outcome = ['success', 'denied', 'failure'].includes(a.outcome) ? t(`accessOutcome_${a.outcome}` as MessageKey) : a.outcome;
+  return html`<tr${a.highlight ? html` class="highlight" data-highlight="break-glass"` : ''}><td>${formatDateTime(a.at, lang)}</td><td>${a.highlight ? html`<strong>${t('accessEmergency')}</strong> — ` : ''}${who}</td><td>${a.action}</td><td>${why}</td><td>${outcome}</td></tr>`;
+}
 
 /** The patient's space, the professional's patients in care and the DPO's governance page. */
 export const spacePageRoutes = [
@@ -89,6 +110,7 @@ ${offers.length === 0 ? '' : html`<section aria-labelledby="offers-h" data-list=
 <form method="post" action="/patient/record-offers/${o.patientId}/accept"><label>${t('birthDate')} <input type="date" name="birthDate" required></label> <button type="submit" data-offer-accept>${t('offerAccept')}</button></form>
 <form method="post" action="/patient/record-offers/${o.patientId}/decline"><button type="submit" data-offer-decline>${t('offerDecline')}</button></form></li>`)}</ul>
 </section>`}
+<p><a href="/patient/care" data-care-link>${t('careLink')}</a></p>
 <section aria-labelledby="results-h">
 <h2 id="results-h">${t('myResults')}</h2>
 ${resultsTable(t, lang, results, true)}
@@ -107,46 +129,89 @@ ${passes.length === 0 ? html`<p class="muted">${t('noPasses')}</p>` : html`<p cl
 <section aria-labelledby="access-h">
 <h2 id="access-h">${t('accessLogTitle')}</h2>
 <p class="muted">${t('accessLogIntro')}</p>
-${accesses.length === 0 ? html`<p class="muted">${t('noAccess')}</p>` : html`<div class="table-wrap"><table data-table="access-log">
+${accesses.length === 0 ? html`<p class="muted">${t('noAccess')}</p>` : html`<div class="table-wrap" tabindex="0" role="region" aria-labelledby="access-h"><table data-table="access-log">
 <thead><tr><th scope="col">${t('when')}</th><th scope="col">${t('who')}</th><th scope="col">${t('what')}</th><th scope="col">${t('why')}</th><th scope="col">${t('outcomeCol')}</th></tr></thead>
-<tbody>${accesses.map((a) => html`<tr><td>${formatDateTime(a.at, lang)}</td><td>${a.actorRole === 'you' ? t('you') : a.actorRole}${a.actorOrganisation ? html` — ${a.actorOrganisation}` : ''}</td><td>${a.action}</td><td>${a.purpose}</td><td>${a.outcome}</td></tr>`)}</tbody>
+<tbody>${accesses.map((a) => accessRow(t, lang, a))}</tbody>
 </table></div>`}
 </section>
 ${securitySection(t, lang, principal, passkeys, query.security)}`,
       }));
     },
   }),
-  route<undefined, PageQuery>({
-    method: 'GET', url: '/professional', surface: 'web', auth: 'principal', policy: 'patient.list-in-care', produces: 'text/html', query: PageQuery,
-    summary: "A health professional's page: the patients in their care.",
+  route<undefined, ProfessionalQuery>({
+    method: 'GET', url: '/professional', surface: 'web', auth: 'principal', policy: 'patient.list-in-care', produces: 'text/html', query: ProfessionalQuery,
+    summary: "A health professional's page: the patients in their care, a patient's code to enter, emergency access and its history.",
     async handler({ app, principal, requestId, lang, reply, query }) {
       rememberLang(app, reply, query);
-      const { patients, passkeys } = await app.uow.run(principal, requestId, async (w) => ({ patients: await listPatientsInCare(w), passkeys: await listPasskeys(w) }));
+      const { patients, passkeys, emergencies } = await app.uow.run(principal, requestId, async (w) => ({ patients: await listPatientsInCare(w), passkeys: await listPasskeys(w), emergencies: await listMyBreakGlass(w, 20) }));
       const t = translator(lang);
+      const notice = query.done ? ({ 'code-accepted': t('consentAccepted'), 'code-wrong': t('errConsentCode'), 'break-glass-ended': t('bgEndedNotice'),
+        'break-glass-opened': emergencies[0] ? t('bgOpened', { when: formatDateTime(emergencies[0].expiresAt, lang) }) : '' } as const)[query.done] : null;
+      const now = Date.now();
       return sendPage(reply, page({
         lang, path: '/professional', title: t('professionalTitle'), signedIn: true,
-        main: html`<section>
+        main: html`${notice ? html`<p role="status" class="${query.done === 'code-wrong' ? 'alert' : 'notice'}" data-professional-notice="${query.done}">${notice}</p>` : ''}
+<section>
 <p class="muted">${t('professionalIntro')}</p>
-${patients.length === 0 ? html`<p class="muted">${t('noPatients')}</p>` : html`<div class="table-wrap"><table data-table="patients">
+${patients.length === 0 ? html`<p class="muted">${t('noPatients')}</p>` : html`<div class="table-wrap" tabindex="0" role="region" aria-label="${t('professionalTitle')}"><table data-table="patients">
 <thead><tr><th scope="col">${t('name')}</th><th scope="col">${t('birthDate')}</th></tr></thead>
 <tbody>${patients.map((p) => html`<tr><td><a href="/professional/patients/${p.id}" data-patient-link>${p.familyName} ${p.givenName}</a></td><td>${formatDate(p.birthDate, lang)}</td></tr>`)}</tbody>
 </table></div>`}
 </section>
+<section aria-labelledby="code-h">
+<h2 id="code-h">${t('consentEnterTitle')}</h2>
+<form method="post" action="/professional/consent-code" data-form="consent-code">
+<p class="muted">${t('consentEnterIntro')}</p>
+<div class="field"><label for="f-code">${t('consentCode')}</label><input id="f-code" name="code" type="text" autocomplete="off" autocapitalize="characters" maxlength="9" required></div>
+<div class="actions"><button type="submit">${t('consentEnterButton')}</button></div>
+</form>
+</section>
+<section aria-labelledby="bg-h">
+<h2 id="bg-h">${t('bgMine')}</h2>
+<p><a href="/professional/break-glass" data-break-glass-link>${t('bgLink')}</a></p>
+${emergencies.length === 0 ? html`<p class="muted">${t('bgNone')}</p>` : html`<ul data-list="break-glass">${emergencies.map((b) => {
+    const running = !b.endedAt && Date.parse(b.expiresAt) > now;
+    return html`<li data-break-glass="${b.id}">${t(`reason_${b.reason}` as MessageKey)} — ${formatDateTime(b.openedAt, lang)} → ${formatDateTime(b.endedAt ?? b.expiresAt, lang)} — ${t(`bgReview_${b.reviewStatus}` as MessageKey)}${running
+      ? html` — <a href="/professional/patients/${b.patientId}">${t('careRecord')}</a> <form method="post" action="/professional/break-glass/${b.id}/end" class="inline"><button type="submit" class="secondary" data-break-glass-end>${t('bgEnd')}</button></form>` : ''}</li>`;
+  })}</ul>`}
+</section>
 ${securitySection(t, lang, principal, passkeys, query.security)}`,
       }));
     },
   }),
-  route<undefined, PageQuery>({
-    method: 'GET', url: '/dpo', surface: 'web', auth: 'principal', policy: 'audit.read', produces: 'text/html', query: PageQuery,
-    summary: "The data-protection officer's page: audit-chain verification and recent audit events.",
+  route<undefined, DpoQuery>({
+    method: 'GET', url: '/dpo', surface: 'web', auth: 'principal', policy: 'audit.read', produces: 'text/html', query: DpoQuery,
+    summary: "The data-protection officer's page: open access alerts, emergency accesses to review, audit-chain verification and recent audit events.",
     async handler({ app, principal, requestId, lang, reply, query }) {
       rememberLang(app, reply, query);
-      const { events, passkeys } = await app.uow.run(principal, requestId, async (w) => ({ events: await listAuditEvents(w, { limit: 50 }), passkeys: await listPasskeys(w) }));
+      const { events, passkeys, alerts, reviews } = await app.uow.run(principal, requestId, async (w) => ({
+        events: await listAuditEvents(w, { limit: 50 }), passkeys: await listPasskeys(w),
+        alerts: await listAlerts(w, { status: 'open', limit: 100, cursor: null }), reviews: await listBreakGlass(w, 'pending', 50),
+      }));
       const verdict = await verifyAudit(app.db, app.keys, { unsigned: unsignedBounds(app.config, new Date()) });
       const t = translator(lang);
       return sendPage(reply, page({
         lang, path: '/dpo', title: t('dpoTitle'), signedIn: true,
-        main: html`<section aria-labelledby="chain-h">
+        main: html`${query.done ? html`<p role="status" class="${query.done === 'reviewed' ? 'notice' : 'alert'}" data-dpo-notice="${query.done}">${t(query.done === 'reviewed' ? 'reviewDone' : 'errNote')}</p>` : ''}
+<section aria-labelledby="alerts-h" data-section="alerts">
+<h2 id="alerts-h">${t('alertsTitle')}</h2>
+<p class="muted">${t('alertsIntro')}</p>
+${alerts.length === 0 ? html`<p class="muted">${t('alertsNone')}</p>` : html`<div class="table-wrap" tabindex="0" role="region" aria-labelledby="alerts-h"><table data-table="alerts">
+<thead><tr><th scope="col">${t('alertOpened')}</th><th scope="col">${t('alertRule')}</th><th scope="col">${t('alertSeverity')}</th><th scope="col">${t('alertSubjects')}</th><th scope="col">${t('alertOpen')}</th></tr></thead>
+<tbody>${alerts.map((a) => html`<tr data-alert="${a.id}" data-severity="${a.severity}"><td>${formatDateTime(a.openedAt, lang)}</td><td>${t(`rule_${a.rule}` as MessageKey)}</td><td>${t(`severity_${a.severity}` as MessageKey)}</td><td>${a.subjectRefs.length}</td><td><a href="/dpo/alerts/${a.id}">${t('alertOpen')}<span class="visually-hidden"> — ${t(`rule_${a.rule}` as MessageKey)}, ${formatDateTime(a.openedAt, lang)}</span></a></td></tr>`)}</tbody>
+</table></div>`}
+</section>
+<section aria-labelledby="reviews-h" data-section="break-glass-reviews">
+<h2 id="reviews-h">${t('reviewTitle')}</h2>
+${reviews.length === 0 ? html`<p class="muted">${t('reviewNone')}</p>` : html`<ul data-list="break-glass-reviews">${reviews.map((b) => html`<li data-break-glass="${b.id}">
+<p><strong>${b.professional?.name ?? ''}</strong>${b.professional ? html` — ${t(`profession_${b.professional.profession}` as MessageKey)}${b.professional.organisation ? html`, ${b.professional.organisation}` : ''}` : ''} — ${formatDateTime(b.openedAt, lang)}</p>
+<p>${t(`reason_${b.reason}` as MessageKey)} : « ${b.justification ?? ''} »</p>
+<form method="post" action="/dpo/break-glass/${b.id}/review" data-form="review">
+<div class="field"><label for="f-review-${b.id}">${t('alertNote')}</label><input id="f-review-${b.id}" name="note" type="text" maxlength="2000" required></div>
+<div class="actions"><button type="submit" name="decision" value="accepted" class="secondary">${t('reviewAccept')}</button> <button type="submit" name="decision" value="rejected">${t('reviewReject')}</button></div>
+</form></li>`)}</ul>`}
+</section>
+<section aria-labelledby="chain-h">
 <h2 id="chain-h">${t('auditChain')}</h2>
 ${verdict.ok
     ? html`<p class="notice" data-audit-ok="true">${t('auditOk', { events: verdict.eventsChecked, checkpoints: verdict.checkpointsChecked })}</p>`
