@@ -30,12 +30,12 @@ const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
  * reference measured once, minutes away, makes a ratio of two different machines.
  */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 /** Server processes (SAUFCONDUIT_WORKERS). One measured best here: two contend for the chain head and the 2 cores. */
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
 const root = new URL('../../', import.meta.url).pathname;
 
-interface Throughput { perSecond: number; p50Ms: number; p99Ms: number; errors: number; total: number }
+export interface Throughput { perSecond: number; p50Ms: number; p99Ms: number; errors: number; total: number }
 interface Drain { backlogAfterIntake: number; left: number; seconds: number; perSecond: number }
 interface Round {
   pgbench: Throughput & { clients: number }; intake: Throughput; notificationDrain: Drain; reads: Throughput;
@@ -75,16 +75,16 @@ function pgbench(bin: string, port: number): Throughput & { clients: number } {
   return { perSecond: tps, p50Ms: pct(0.5), p99Ms: pct(0.99), errors: 0, total: latencies.length, clients };
 }
 
-interface LoadOptions { url: string; seconds?: number; requests: { method: 'GET' | 'POST'; path: string; headers: Record<string, string>; body?: string }[] }
+export interface LoadOptions { url: string; seconds?: number; requests: { method: 'GET' | 'POST'; path: string; headers: Record<string, string>; body?: string }[] }
 
 /**
  * HTTP load: wrk (C, like pgbench's client, so the load generator takes little of the 2 cores) when
  * installed (`apt-get install wrk`), else autocannon. The report names which one ran.
  */
 const WRK = spawnSync('wrk', ['--version']).error === undefined;
-const loadGenerator = WRK ? 'wrk' : 'autocannon';
+export const loadGenerator = WRK ? 'wrk' : 'autocannon';
 
-async function load(opts: LoadOptions): Promise<Throughput> {
+export async function load(opts: LoadOptions): Promise<Throughput> {
   if (WRK) return wrk(opts);
   const r = (await autocannon({ url: opts.url, requests: opts.requests, connections: CONNECTIONS, duration: opts.seconds ?? DURATION })) as { requests: { average: number; total: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number; timeouts: number };
   return { perSecond: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, errors: r.non2xx + r.errors + r.timeouts, total: r.requests.total };
@@ -112,14 +112,14 @@ function wrk(opts: LoadOptions): Throughput {
   return { perSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1]), p50Ms: ms('50'), p99Ms: ms('99'), errors, total };
 }
 
-function cli(env: NodeJS.ProcessEnv, args: string[]): string {
+export function cli(env: NodeJS.ProcessEnv, args: string[]): string {
   const r = spawnSync(process.execPath, [join(root, 'bin/saufconduit.mjs'), ...args], { env, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`saufconduit ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
   return r.stdout;
 }
 
 /** A loopback port nothing listens on now (the OS picks it). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);
@@ -130,7 +130,7 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitUp(url: string) {
+export async function waitUp(url: string) {
   for (let i = 0; i < 100; i++) {
     try {
       if ((await fetch(url)).ok) return;

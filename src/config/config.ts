@@ -92,6 +92,8 @@ const schema = z.object({
   alertBreakGlassPerDay: z.coerce.number().int().min(1).max(1000).default(2),
   /** Working hours (Europe/Paris), `HH:MM-HH:MM`: reads outside them alert. Unset: the rule is off. */
   alertHours: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM-HH:MM').optional(),
+  /** How often this process judges new audit events (ms); 0: not in this process (another serve process judges them). */
+  alertIntervalMs: z.coerce.number().int().min(0).max(60_000).default(2000),
   /** Also alert on every read of a protected record by a professional in care (off by default). */
   alertProtectedCareReads: z.union([z.boolean(), z.stringbool()]).default(false),
   /** Requests per minute per principal (or per pseudonymised IP when anonymous). */
@@ -178,6 +180,7 @@ export function loadConfig(overrides: Partial<Record<keyof z.infer<typeof schema
     alertBulkReads: env.SAUFCONDUIT_ALERT_BULK_READS,
     alertBreakGlassPerDay: env.SAUFCONDUIT_ALERT_BREAK_GLASS_PER_DAY,
     alertHours: env.SAUFCONDUIT_ALERT_HOURS || undefined,
+    alertIntervalMs: env.SAUFCONDUIT_ALERT_INTERVAL_MS,
     alertProtectedCareReads: env.SAUFCONDUIT_ALERT_PROTECTED_CARE_READS || undefined,
     revocationAlertListed: env.SAUFCONDUIT_REVOCATION_ALERT_LISTED,
     ...overrides,

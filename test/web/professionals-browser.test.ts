@@ -49,7 +49,7 @@ async function accessible(page: Page, state: string): Promise<void> {
     // What sticks out, to say which element to fix.
     const cw = document.documentElement.clientWidth + 1;
     // The outermost elements that stick out (their parent does not).
-    const wide = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > cw && e.parentElement!.getBoundingClientRect().right <= cw)
+    const wide = Array.from(document.querySelectorAll('body *')).filter((e) => e.getBoundingClientRect().right > cw && e.parentElement!.getBoundingClientRect().right <= cw)
       .slice(0, 5).map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}.${e.className} in ${e.parentElement!.tagName.toLowerCase()}.${e.parentElement!.className}`);
     return { over, wide };
   });

@@ -96,7 +96,7 @@ export async function serveUntilSignal(app: App, io: CliIo, options: ServeOption
   const housekeeping = startHousekeeping(app, server.log.child({ component: 'housekeeping' }));
   const checkpoints = startCheckpointTimer(app, app.config.checkpointSeconds, server.log.child({ component: 'audit' }));
   // Access alerts: the rules judge new audit events within seconds (src/alerts/).
-  const alerts = startAlertEvaluator(app.db, app.config, server.log.child({ component: 'alerts' }));
+  const alerts = app.config.alertIntervalMs > 0 ? startAlertEvaluator(app.db, app.config, server.log.child({ component: 'alerts' }), app.config.alertIntervalMs) : null;
   io.stdout.write(`${options.banner ?? ''}listening on ${address} (${app.db.engine}; national reporting ${jobs.reportUrl ? `to ${jobs.reportUrl}` : 'off: reports wait in the outbox'})\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -106,7 +106,7 @@ export async function serveUntilSignal(app: App, io: CliIo, options: ServeOption
   await server.close();
   await housekeeping.stop();
   await checkpoints.stop();
-  await alerts.stop();
+  await alerts?.stop();
   await jobs.stop();
   await app.close();
 }
