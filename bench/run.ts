@@ -7,4 +7,5 @@ await runFoundationBench();
 const run = (script: string) => spawnSync(process.execPath, ['--import', 'tsx', new URL(script, import.meta.url).pathname], { stdio: 'inherit' }).status ?? 1;
 const verify = run('./verify/run.ts');
 const verifier = run('./verifier/run.ts');
-process.exit(verify || verifier);
+const alerts = run('./alerts/run.ts');
+process.exit(verify || verifier || alerts);

@@ -310,7 +310,7 @@ type Out = Awaited<ReturnType<typeof runFoundationBench>>;
  * keeping nothing. (The development file transport is not what production does: on this VM, creating
  * one file per mail cost about a millisecond of kernel time each.)
  */
-async function startMailSink(): Promise<{ url: string; received(): number; close(): Promise<void> }> {
+export async function startMailSink(): Promise<{ url: string; received(): number; close(): Promise<void> }> {
   let received = 0;
   const server = new SMTPServer({
     secure: false, disabledCommands: ['STARTTLS', 'AUTH'], authOptional: true, logger: false, size: 64 * 1024,

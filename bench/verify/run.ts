@@ -422,8 +422,9 @@ function writeDocs(r: Record<string, any>): void {
   let doc = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
   const start = doc.indexOf(title);
   if (start >= 0) {
-    const next = doc.indexOf('\n## ', start + title.length);
-    doc = doc.slice(0, start) + section + (next >= 0 ? doc.slice(next + 1) : '');
+    // The section ends at the next heading or at the next section marker (another bench's start).
+    const next = Math.min(...['\n## ', '\n<!-- '].map((m) => doc.indexOf(m, start + title.length)).map((i) => (i < 0 ? Infinity : i)));
+    doc = doc.slice(0, start) + section + (next < Infinity ? doc.slice(next + 1) : '');
   } else doc = doc.trimEnd() + '\n\n' + section;
   writeFileSync(path, doc);
 }

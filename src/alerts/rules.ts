@@ -133,19 +133,37 @@ export class AlertRules {
    * process taking over the evaluation replays the last window without raising again).
    */
   observe(events: readonly TrailEvent[], facts: TrailFacts, quiet = false): NewAlert[] {
-    const out = new Map<string, NewAlert>();
-    const raise = (rule: AlertRule, severity: Severity, e: TrailEvent, subjects: readonly string[], seqs: readonly number[], summary: string) => {
+    /**
+     * What fired in this batch, per rule and actor. A window rule fires on every event past its
+     * threshold: its evidence (the window's newest entries) is read once, at the end of the batch,
+     * not copied per event (that made a bulk extraction cost the evaluator quadratic time).
+     */
+    const out = new Map<string, { rule: AlertRule; severity: Severity; actorId: string; summary: string; subjects: Set<string>; seqs: Set<number>; window?: Window; windowKeys: boolean }>();
+    const rank = { low: 1, medium: 2, high: 3 };
+    const raise = (rule: AlertRule, severity: Severity, e: TrailEvent, subjects: readonly string[], summary: string, window?: { of: Window; keysAreSubjects: boolean }) => {
+      if (quiet) return;
       const key = `${rule}\u0000${e.actorId}`;
-      const prev = out.get(key);
-      if (!prev) {
-        out.set(key, { rule, severity, actorId: e.actorId, subjectRefs: [...subjects], eventSeqs: [...seqs], summary });
-        return;
+      let a = out.get(key);
+      if (!a) {
+        a = { rule, severity, actorId: e.actorId, summary, subjects: new Set(), seqs: new Set(), windowKeys: false };
+        out.set(key, a);
       }
-      const rank = { low: 1, medium: 2, high: 3 };
-      out.set(key, {
-        ...prev, summary, severity: rank[severity] > rank[prev.severity] ? severity : prev.severity,
-        subjectRefs: [...new Set([...prev.subjectRefs, ...subjects])].slice(-EVIDENCE), eventSeqs: [...new Set([...prev.eventSeqs, ...seqs])].slice(-EVIDENCE),
-      });
+      a.summary = summary;
+      if (rank[severity] > rank[a.severity]) a.severity = severity;
+      for (const sub of subjects) a.subjects.add(sub);
+      if (window) {
+        // The first time in the batch, the window as it stands now too: a later event of the same
+        // actor in this batch may have pruned it by the end (a batch after a pause spans minutes).
+        if (!a.window) {
+          const ev = window.of.evidence();
+          for (const q of ev.seqs) a.seqs.add(q);
+          if (window.keysAreSubjects) for (const k of ev.keys) a.subjects.add(k);
+        }
+        a.window = window.of;
+        a.windowKeys = window.keysAreSubjects;
+      } else {
+        a.seqs.add(e.seq);
+      }
     };
     const windowMs = this.settings.windowMinutes * 60_000;
     const s = this.settings;
@@ -160,8 +178,7 @@ export class AlertRules {
         win.prune(since);
         win.add(e.resourceId ?? `#${e.seq}`, e);
         if (win.size >= s.enumeration) {
-          const ev = win.evidence();
-          raise('enumeration', win.size >= 4 * s.enumeration ? 'high' : 'medium', e, subjects, ev.seqs, `${win.size} refused attempts on records of others within ${s.windowMinutes} min`);
+          raise('enumeration', win.size >= 4 * s.enumeration ? 'high' : 'medium', e, subjects, `${win.size} refused attempts on records of others within ${s.windowMinutes} min`, { of: win, keysAreSubjects: false });
         }
       }
 
@@ -174,36 +191,43 @@ export class AlertRules {
         win.add(e.subjectRef, e);
         const threshold = this.bulkThreshold(facts, e.actorId);
         if (win.size >= threshold) {
-          const ev = win.evidence();
-          raise('bulk-read', win.size >= 4 * threshold ? 'high' : 'medium', e, ev.keys, ev.seqs, `${win.size} people read one by one within ${s.windowMinutes} min (threshold ${threshold})`);
+          raise('bulk-read', win.size >= 4 * threshold ? 'high' : 'medium', e, [], `${win.size} people read one by one within ${s.windowMinutes} min (threshold ${threshold})`, { of: win, keysAreSubjects: true });
         }
       }
 
       if (e.action === 'break-glass.open' && success && e.subjectRef) {
-        if (facts.protectedSubjects.has(e.subjectRef)) raise('break-glass-protected', 'high', e, subjects, [e.seq], `emergency opening of a protected record (${e.purpose})`);
+        if (facts.protectedSubjects.has(e.subjectRef)) raise('break-glass-protected', 'high', e, subjects, `emergency opening of a protected record (${e.purpose})`);
         const n = facts.openingsInDay.get(e.seq) ?? 0;
-        if (n > s.breakGlassPerDay) raise('break-glass-volume', 'medium', e, subjects, [e.seq], `${n} emergency openings within 24 h (more than ${s.breakGlassPerDay})`);
+        if (n > s.breakGlassPerDay) raise('break-glass-volume', 'medium', e, subjects, `${n} emergency openings within 24 h (more than ${s.breakGlassPerDay})`);
       }
       // An opening refused over the day's limit is part of the same story.
       if (e.action === 'break-glass.open' && e.outcome === 'denied' && e.purpose === 'break-glass-limit') {
-        raise('break-glass-volume', 'medium', e, subjects, [e.seq], 'emergency opening refused: over the daily limit');
+        raise('break-glass-volume', 'medium', e, subjects, 'emergency opening refused: over the daily limit');
       }
 
       if (e.actorRole === 'professional' && e.subjectRef && (READS.has(e.action) || e.action === 'break-glass.open')) {
         const outsideCare = (success && e.purpose.startsWith('break-glass')) || (e.outcome === 'denied' && e.purpose === 'no-care-relationship');
         const mine = facts.professionalSurname.get(e.actorId);
         if (outsideCare && mine !== undefined && facts.subjectSurname.get(e.subjectRef) === mine) {
-          raise('same-surname', 'medium', e, subjects, [e.seq], success ? 'read, outside care, of a patient sharing the family name' : 'attempt on a patient sharing the family name');
+          raise('same-surname', 'medium', e, subjects, success ? 'read, outside care, of a patient sharing the family name' : 'attempt on a patient sharing the family name');
         }
         if (s.protectedCareReads && read && e.purpose === 'care' && facts.protectedSubjects.has(e.subjectRef)) {
-          raise('protected-care-read', 'medium', e, subjects, [e.seq], 'in-care read of a protected record');
+          raise('protected-care-read', 'medium', e, subjects, 'in-care read of a protected record');
         }
       }
 
       if (s.hours && (read || e.action === 'break-glass.open') && success && e.actorRole !== 'patient' && e.purpose !== 'listing' && !within(s.hours, parisMinutes(e.at))) {
-        raise('out-of-hours', 'low', e, subjects, [e.seq], 'access outside working hours');
+        raise('out-of-hours', 'low', e, subjects, 'access outside working hours');
       }
     }
+    // The evidence, once per alert: the window's newest entries as they stand after the batch.
+    const alerts = [...out.values()].map((a): NewAlert => {
+      const ev = a.window?.evidence();
+      // Newest last, so the cap keeps the newest: the batch's own subjects, then the window's.
+      const subjects = ev && a.windowKeys ? [...a.subjects, ...ev.keys] : [...a.subjects];
+      const seqs = ev ? [...a.seqs, ...ev.seqs] : [...a.seqs];
+      return { rule: a.rule, severity: a.severity, actorId: a.actorId, summary: a.summary, subjectRefs: [...new Set(subjects)].slice(-EVIDENCE), eventSeqs: [...new Set(seqs)].sort((x, y) => x - y).slice(-EVIDENCE) };
+    });
     // Windows of actors gone quiet are dropped once empty.
     const last = events.at(-1);
     if (last) {
@@ -215,6 +239,6 @@ export class AlertRules {
         }
       }
     }
-    return quiet ? [] : [...out.values()];
+    return alerts;
   }
 }
