@@ -9,5 +9,8 @@ export function isValidNir(nir: string): boolean {
   return 97 - Number(BigInt(body) % 97n) === key;
 }
 
+/** A NIR as people type it from the card (`2 95 08 75 056 123 81`, with dashes or dots): its 15 characters. */
+export const compactNir = (typed: string): string => typed.replace(/[\s.\-\u00a0\u202f]/g, '').toUpperCase();
+
 /** Shows only the last three digits and the key: enough to recognise, not to reuse. */
 export const maskNir = (nir: string): string => `• ••• •• •• ••• ${nir.slice(10, 13)} ${nir.slice(13)}`;

@@ -5,7 +5,7 @@ import type { Work } from './work.ts';
 import { denyUnknown, ownTenant } from './work.ts';
 import { asResource, loadFacts } from './facts.ts';
 import { randomToken } from '../crypto/tokens.ts';
-import { isValidNir, maskNir } from './nir.ts';
+import { compactNir, isValidNir, maskNir } from './nir.ts';
 import { EARLIEST_BIRTH_DATE } from './dates.ts';
 import { familyNameLabel } from './professionals.ts';
 
@@ -27,7 +27,7 @@ export const PatientInput = z.strictObject({
     .refine((d) => d <= new Date(Date.now() + 14 * 3600_000).toISOString().slice(0, 10), 'in-future')
     .refine((d) => d >= EARLIEST_BIRTH_DATE, 'before-1900'),
   /** French social-security number (NIR), 15 digits with its key; encrypted at rest, shown masked. */
-  ssn: z.string().max(15).refine(isValidNir, 'invalid-nir').optional(),
+  ssn: z.string().max(30).overwrite(compactNir).refine(isValidNir, 'invalid-nir').optional(),
   phone: z.string().regex(/^\+?[0-9 .-]{6,20}$/).optional(),
   email: z.email().max(254).optional(),
   address: displayText(300).optional(),

@@ -5,6 +5,7 @@ import { route } from '../http/route.ts';
 const ASSETS = [
   { file: 'site.css', type: 'text/css; charset=utf-8' },
   { file: 'passkey.js', type: 'text/javascript; charset=utf-8' },
+  { file: 'forms.js', type: 'text/javascript; charset=utf-8' },
   { file: 'icon.svg', type: 'image/svg+xml' },
 ] as const;
 

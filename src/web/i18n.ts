@@ -39,6 +39,10 @@ const en = {
   birthDate: 'Date of birth',
   startAgain: 'Start again',
   formErrors: 'Please correct the fields marked below.',
+  patientRecordTitle: 'Patient record',
+  errorSummaryTitle: 'There is a problem',
+  errorTitlePrefix: 'Error: ',
+  labelSeparator: ': ',
   errRequired: 'This field is required.',
   errEmail: 'Enter a valid e-mail address.',
   errCode: 'Enter the 6 digits of the code.',
@@ -403,6 +407,10 @@ const fr: Messages = {
   birthDate: 'Date de naissance',
   startAgain: 'Recommencer',
   formErrors: 'Veuillez corriger les champs signalés ci-dessous.',
+  patientRecordTitle: 'Dossier patient',
+  errorSummaryTitle: 'Il y a un problème',
+  errorTitlePrefix: 'Erreur : ',
+  labelSeparator: ' : ',
   errRequired: 'Ce champ est obligatoire.',
   errEmail: 'Saisissez une adresse e-mail valide.',
   errCode: 'Saisissez les 6 chiffres du code.',
@@ -731,6 +739,9 @@ const DICTIONARY: Record<Lang, Messages> = { en, fr };
 export type Translate = (key: MessageKey, vars?: Record<string, string | number>) => string;
 
 /** The translator for one language; `{name}` placeholders are filled from `vars`. */
+/** Whether a field name is also the key of its label (most are: givenName, birthDate…). */
+export const isMessageKey = (name: string): name is MessageKey => Object.hasOwn(DICTIONARY.en, name);
+
 export function translator(lang: Lang): Translate {
   const m = DICTIONARY[lang];
   return (key, vars) => (vars ? m[key].replace(/\{(\w+)\}/g, (_s, k: string) => String(vars[k] ?? '')) : m[key]);

@@ -3,7 +3,7 @@ import type { ZodError } from 'zod';
 import type { App } from '../app.ts';
 import type { Lang } from '../errors/messages.ts';
 import { html, type Html, type Interpolation } from './html.ts';
-import { translator, type MessageKey, type Translate } from './i18n.ts';
+import { isMessageKey, translator, type MessageKey, type Translate } from './i18n.ts';
 
 export const LANG_COOKIE = 'lang';
 
@@ -18,6 +18,8 @@ export interface PageInput {
   main: Html;
   /** Logged-in pages show the logout button. */
   signedIn?: boolean;
+  /** The page's visible heading when it differs from its title (titles end up in browser history: never a person's name). */
+  heading?: string;
 }
 
 /** The path of the current request without its query string (query strings never carry personal data here). */
@@ -28,18 +30,21 @@ export function rememberLang(app: App, reply: FastifyReply, query: { lang?: Lang
   if (query?.lang) reply.setCookie(LANG_COOKIE, query.lang, { path: '/', sameSite: 'lax', httpOnly: true, secure: app.config.secureCookies, maxAge: 365 * 86_400 });
 }
 
-export function page({ lang, title, path, main, signedIn }: PageInput): Html {
+export function page({ lang, title, path, main, signedIn, heading }: PageInput): Html {
   const t = translator(lang);
   const other = t('languageSwitchLang');
+  // A form that failed says so in the title too: it is what a screen reader announces first.
+  const failed = main.value.includes(' data-form-error');
   return html`<!doctype html>
 <html lang="${lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} — ${t('siteName')}</title>
+<title>${failed ? t('errorTitlePrefix') : ''}${title} — ${t('siteName')}</title>
 <link rel="icon" href="/assets/icon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/assets/site.css">
 <script src="/assets/passkey.js" defer></script>
+<script src="/assets/forms.js" defer></script>
 </head>
 <body>
 <a class="skip" href="#main">${t('skipToContent')}</a>
@@ -51,7 +56,7 @@ export function page({ lang, title, path, main, signedIn }: PageInput): Html {
   </nav>
 </header>
 <main id="main">
-<h1>${title}</h1>
+<h1>${heading ?? title}</h1>
 ${main}
 </main>
 <footer class="site"><p>${t('tagline')}</p></footer>
@@ -87,6 +92,8 @@ export interface FieldInput {
   optionalLabel?: string;
   maxlength?: number;
   pattern?: string;
+  /** The first field of a one-purpose form (login, code): typing can start at once. An error summary above takes precedence (it comes first). */
+  autofocus?: boolean;
 }
 
 const fieldId = (name: string) => `f-${name}`;
@@ -110,7 +117,7 @@ const attr = (name: string, value: Interpolation): Html | string => (value === u
 
 export function field(t: Translate, f: FieldInput): Html {
   const id = fieldId(f.name);
-  const control = html`<input id="${id}" name="${f.name}" type="${f.type ?? 'text'}"${attr('value', f.value)}${attr('required', f.required ?? false)}${attr('autocomplete', f.autocomplete)}${attr('inputmode', f.inputmode)}${attr('maxlength', f.maxlength)}${attr('pattern', f.pattern)}${attr('aria-invalid', f.error ? 'true' : undefined)}${attr('aria-describedby', describedBy(f))}>`;
+  const control = html`<input id="${id}" name="${f.name}" type="${f.type ?? 'text'}"${attr('value', f.value)}${attr('required', f.required ?? false)}${attr('autocomplete', f.autocomplete)}${attr('inputmode', f.inputmode)}${attr('maxlength', f.maxlength)}${attr('pattern', f.pattern)}${attr('autofocus', f.autofocus ?? false)}${attr('aria-invalid', f.error ? 'true' : undefined)}${attr('aria-describedby', describedBy(f))}>`;
   return fieldWrapper(t, f, control);
 }
 
@@ -122,10 +129,22 @@ ${f.options.map((o) => html`<option value="${o.value}"${o.value === f.value ? ht
   return fieldWrapper(t, f, control);
 }
 
-/** The summary on top of a form that failed validation (announced to screen readers). */
-export const formErrorSummary = (t: Translate, errors: FieldErrors, message?: MessageKey): Html | '' => {
-  if (message) return html`<div class="alert" role="alert" data-form-error>${t(message)}</div>`;
-  return Object.keys(errors).length ? html`<div class="alert" role="alert" data-form-error>${t('formErrors')}</div>` : '';
+/**
+ * The summary on top of a form that failed (GOV.UK / DSFR pattern): it takes focus when the page
+ * loads (so the eyes and a screen reader start there, whatever the scroll), says what went wrong,
+ * and links each problem to its field (/assets/forms.js moves focus into the field). The page's
+ * title starts with "Error" (see page()). `labels` names fields whose label is not the message
+ * key of the same name.
+ */
+export const formErrorSummary = (t: Translate, errors: FieldErrors, message?: MessageKey, labels: Partial<Record<string, string>> = {}): Html | '' => {
+  const problems = Object.entries(errors).filter((e): e is [string, MessageKey] => e[1] !== undefined);
+  if (!message && problems.length === 0) return '';
+  const label = (name: string) => labels[name] ?? (isMessageKey(name) ? t(name) : null);
+  return html`<div class="error-summary" role="alert" tabindex="-1" autofocus aria-labelledby="error-summary-title" data-form-error>
+<h2 id="error-summary-title">${t('errorSummaryTitle')}</h2>
+${message ? html`<p>${t(message)}</p>` : ''}
+${problems.length ? html`<ul>${problems.map(([name, key]) => html`<li><a href="#${fieldId(name)}" data-error-link="${name}">${label(name) ? `${label(name)}${t('labelSeparator')}` : ''}${t(key)}</a></li>`)}</ul>` : ''}
+</div>`;
 };
 
 /**

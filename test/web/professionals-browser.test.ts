@@ -1,15 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { accessible as checkAccessible, contextAs, launchChromium } from '../support/browser.ts';
 import { freePort } from '../support/net.ts';
 import { openTestApp, type TestApp } from '../support/engines.ts';
 import { buildServer } from '../../src/http/server.ts';
 import { DEMO, demoCredentials, seedDemo, type DemoPrincipal } from '../../src/demo/world.ts';
 import { totpNow } from '../../src/auth/totp.ts';
-import { SESSION_COOKIE } from '../../src/http/authenticate.ts';
 
 /**
  * The professionals issue's pages in Debian Chromium, French and English: the patient's care team
@@ -18,10 +15,6 @@ import { SESSION_COOKIE } from '../../src/http/authenticate.ts';
  * review queue. Every page state gets an axe-core run (WCAG 2.1 A/AA: no serious or critical
  * violation) and is checked for sideways scrolling at 320 px.
  */
-const CHROMIUM = process.env.SAUFCONDUIT_CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const AXE = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
 let app: TestApp;
 let server: FastifyInstance;
 let browser: Browser;
@@ -30,44 +23,15 @@ let base = '';
 const who = (name: string) => principals.find((p) => p.name === name)!;
 const checked: string[] = [];
 
-/**
- * axe-core on the page as it stands (evaluated through the DevTools protocol, which the page's CSP
- * does not govern), then the same page at 320 px wide: nothing may scroll sideways (WCAG 1.4.10).
- */
 async function accessible(page: Page, state: string): Promise<void> {
-  await page.evaluate(AXE);
-  const result = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(ctx: Document, opts: object): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
-    return axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-  });
-  const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  expect(serious, `${state} (${page.url()})`).toEqual([]);
-  const size = page.viewportSize()!;
-  await page.setViewportSize({ width: 320, height: 800 });
-  const overflow = await page.evaluate(() => {
-    const over = document.documentElement.scrollWidth - document.documentElement.clientWidth;
-    // What sticks out, to say which element to fix.
-    const cw = document.documentElement.clientWidth + 1;
-    // The outermost elements that stick out (their parent does not).
-    const wide = Array.from(document.querySelectorAll('body *')).filter((e) => e.getBoundingClientRect().right > cw && e.parentElement!.getBoundingClientRect().right <= cw)
-      .slice(0, 5).map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}.${e.className} in ${e.parentElement!.tagName.toLowerCase()}.${e.parentElement!.className}`);
-    return { over, wide };
-  });
-  await page.setViewportSize(size);
-  expect(overflow.over, `${state} scrolls sideways at 320 px: ${overflow.wide.join(' | ')}`).toBeLessThanOrEqual(0);
+  await checkAccessible(page, state);
   checked.push(state);
 }
 
-async function as(p: DemoPrincipal | null, locale: string): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ baseURL: base, locale, timezoneId: 'Europe/Paris' });
-  if (p) await context.addCookies([{ name: SESSION_COOKIE, value: (server as unknown as { signCookie(v: string): string }).signCookie(p.headers.authorization.slice('Bearer '.length)), url: base, httpOnly: true, sameSite: 'Lax' }]);
-  const page = await context.newPage();
-  page.setDefaultTimeout(10_000);
-  return { context, page };
-}
+const as = (p: DemoPrincipal | null, locale: string): Promise<{ context: BrowserContext; page: Page }> =>
+  contextAs(browser, server, base, p ? p.headers.authorization.slice('Bearer '.length) : null, locale);
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: the browser tests never skip.`);
   const port = await freePort();
   base = `http://localhost:${port}`;
   app = await openTestApp('pglite', { publicUrl: base });
@@ -75,7 +39,7 @@ beforeAll(async () => {
   principals = (await demoCredentials(app)).principals;
   server = await buildServer(app);
   await server.listen({ port, host: '127.0.0.1' });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

@@ -6,16 +6,34 @@ import { loadConfig } from '../../config/config.ts';
 import { openApp } from '../../app.ts';
 import { DEMO, demoCredentials, seedCrowd, seedDemo } from '../../demo/world.ts';
 import { totpNow } from '../../auth/totp.ts';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  const args = parse(argv, { credentials: { type: 'string' }, totp: { type: 'string' }, professionals: { type: 'string' }, patients: { type: 'string' } });
+  const args = parse(argv, { credentials: { type: 'string' }, totp: { type: 'string' }, professionals: { type: 'string' }, patients: { type: 'string' }, logins: { type: 'boolean' }, code: { type: 'string' } });
   const count = (v: string | undefined) => (v === undefined ? 0 : /^\d{1,5}$/.test(v) && Number(v) <= 20_000 ? Number(v) : NaN);
   const crowd = args.ok ? { professionals: count(args.values.professionals), patients: count(args.values.patients) } : null;
   if (!args.ok || !crowd || Number.isNaN(crowd.professionals) || Number.isNaN(crowd.patients)) {
-    io.stderr.write(`${args.ok ? '--professionals and --patients take a number (at most 20000)' : args.error}\nusage: saufconduit demo [--credentials FILE] [--professionals N] [--patients M] [--totp LOGIN]\n`);
+    io.stderr.write(`${args.ok ? '--professionals and --patients take a number (at most 20000)' : args.error}\nusage: saufconduit demo [--credentials FILE] [--professionals N] [--patients M] | --totp LOGIN | --code EMAIL | --logins\n`);
     return EXIT_USAGE;
   }
   const { totp } = args.values;
+  if (args.values.logins) {
+    io.stdout.write(demoLoginHelp(loadConfig().publicUrl));
+    return EXIT_OK;
+  }
+  if (args.values.code !== undefined) {
+    // The demo's mails are files: the newest login code sent to this address, without opening them by hand.
+    const config = loadConfig();
+    const dir = config.mailDir ?? join(resolve(config.dataDir), 'mail');
+    const found = await latestLoginCode(dir, args.values.code);
+    if (!found) {
+      io.stderr.write(`no login code mailed to ${args.values.code} in ${dir} (ask for one on /patient/login first)\n`);
+      return 1;
+    }
+    io.stdout.write(`${found.code}  (sent ${found.sentAt}; valid 10 minutes)\n`);
+    return EXIT_OK;
+  }
   if (totp) {
     // Convenience for people trying the demo without an authenticator app.
     const who = [...DEMO.staff, ...DEMO.professionals, DEMO.dpo].find((p) => p.login === totp);
@@ -58,8 +76,22 @@ export function demoLoginHelp(publicUrl: string): string {
   }
   lines.push('', 'Patients (e-mail, then the one-time code written to the data/mail folder, then the birth date):');
   for (const p of DEMO.patients) lines.push(`  ${p.name.padEnd(22)} ${p.login.padEnd(30)} born ${p.birthDate}`);
+  lines.push('  (the latest code of a patient: npx saufconduit demo --code EMAIL)');
   lines.push('', 'Try the chain:',
     `  counter self-registration  ${publicUrl}/pharmacy/counter  (as staff; the patient scans the QR code with a phone)`,
-    `  venue verifier (offline)   ${publicUrl}/verify  (camera, image or pasted QR text)`);
+    `  venue verifier (offline)   ${publicUrl}/verify  (camera, image or pasted QR text)`,
+    '', 'These logins again: npx saufconduit demo --logins. To start afresh: stop the server and delete ./data.');
   return lines.join('\n') + '\n';
+}
+
+/** The newest login code mailed to `address` by the file transport (file names sort by time). */
+export async function latestLoginCode(dir: string, address: string): Promise<{ code: string; sentAt: string } | null> {
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.eml')).sort().reverse();
+  for (const f of files) {
+    const text = await readFile(join(dir, f), 'utf8');
+    if (!text.startsWith(`To: ${address}\n`)) continue;
+    const m = /(?:Votre code|Your code)\s*:\s*(\d{6})/.exec(text);
+    if (m) return { code: m[1]!, sentAt: f.slice(0, 19).replace(/^(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})$/, '$1 $2:$3:$4 UTC') };
+  }
+  return null;
 }

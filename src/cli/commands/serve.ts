@@ -97,7 +97,8 @@ export async function serveUntilSignal(app: App, io: CliIo, options: ServeOption
   const checkpoints = startCheckpointTimer(app, app.config.checkpointSeconds, server.log.child({ component: 'audit' }));
   // Access alerts: the rules judge new audit events within seconds (src/alerts/).
   const alerts = app.config.alertIntervalMs > 0 ? startAlertEvaluator(app.db, app.config, server.log.child({ component: 'alerts' }), app.config.alertIntervalMs) : null;
-  io.stdout.write(`${options.banner ?? ''}listening on ${address} (${app.db.engine}; national reporting ${jobs.reportUrl ? `to ${jobs.reportUrl}` : 'off: reports wait in the outbox'})\n`);
+  // The banner comes last, once everything has started: the logins are what a newcomer looks for.
+  io.stdout.write(`listening on ${address} (${app.db.engine}; national reporting ${jobs.reportUrl ? `to ${jobs.reportUrl}` : 'off: reports wait in the outbox'})\n${options.banner ?? ''}`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -20,7 +20,8 @@ export async function run(_argv: string[], io: CliIo): Promise<number> {
     io.stderr.write('saufconduit start serves the demo world: set SAUFCONDUIT_DEMO=1 (npm start does), or use saufconduit serve\n');
     return EXIT_USAGE;
   }
-  const app = await openApp(loadConfig());
+  // The demo's terminal is for the logins: request logs only from warnings up, unless LOG_LEVEL says otherwise.
+  const app = await openApp(loadConfig(process.env.LOG_LEVEL ? {} : { logLevel: 'warn' }));
   if (await seedDemo(app)) io.stdout.write('first start: demo world seeded\n');
   let receiver: Receiver | undefined;
   if (!app.config.reportUrl) {

@@ -52,9 +52,9 @@ function loginPage(lang: Lang, s: FormState = {}) {
     lang, path: '/login', title: t('loginTitle'),
     main: html`<section>
 <p>${t('loginIntro')}</p>
-${formErrorSummary(t, e, s.message)}
+${formErrorSummary(t, e, s.message, { login: t('email') })}
 <form method="post" action="/login" novalidate>
-${field(t, { name: 'login', label: t('email'), type: 'email', value: s.values?.login, error: e.login, required: true, autocomplete: 'username webauthn' })}
+${field(t, { name: 'login', label: t('email'), type: 'email', value: s.values?.login, error: e.login, required: true, autocomplete: 'username webauthn', autofocus: true })}
 ${field(t, { name: 'password', label: t('password'), type: 'password', error: e.password, required: true, autocomplete: 'current-password' })}
 <div class="actions"><button type="submit">${t('next')}</button></div>
 </form>
@@ -70,9 +70,9 @@ function totpPage(lang: Lang, s: FormState = {}) {
     lang, path: '/login/totp', title: t('totpTitle'),
     main: html`<section>
 <p>${t('totpIntro')}</p>
-${formErrorSummary(t, e, s.message)}
+${formErrorSummary(t, e, s.message, { code: t('totpCode') })}
 <form method="post" action="/login/totp" novalidate>
-${field(t, { name: 'code', label: t('totpCode'), error: e.code, required: true, autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: 6, pattern: '[0-9]{6}' })}
+${field(t, { name: 'code', label: t('totpCode'), error: e.code, required: true, autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: 6, pattern: '[0-9]{6}', autofocus: true })}
 <div class="actions"><button type="submit">${t('verify')}</button><a href="/login">${t('startAgain')}</a></div>
 </form>
 </section>`,
@@ -86,9 +86,9 @@ function patientLoginPage(lang: Lang, s: FormState = {}) {
     lang, path: '/patient/login', title: t('patientLoginTitle'),
     main: html`<section>
 <p>${t('patientLoginIntro')}</p>
-${formErrorSummary(t, e, s.message)}
+${formErrorSummary(t, e, s.message, { login: t('email') })}
 <form method="post" action="/patient/login" novalidate>
-${field(t, { name: 'login', label: t('email'), type: 'email', value: s.values?.login, error: e.login, required: true, autocomplete: 'email webauthn' })}
+${field(t, { name: 'login', label: t('email'), type: 'email', value: s.values?.login, error: e.login, required: true, autocomplete: 'email webauthn', autofocus: true })}
 <div class="actions"><button type="submit">${t('sendCode')}</button></div>
 </form>
 </section>
@@ -103,9 +103,9 @@ function patientCodePage(lang: Lang, s: FormState = {}) {
     lang, path: '/patient/login/code', title: t('patientCodeTitle'),
     main: html`<section>
 <p>${t('patientCodeIntro')}</p>
-${formErrorSummary(t, e, s.message)}
+${formErrorSummary(t, e, s.message, { code: t('oneTimeCode') })}
 <form method="post" action="/patient/login/code" novalidate>
-${field(t, { name: 'code', label: t('oneTimeCode'), error: e.code, required: true, autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: 6, pattern: '[0-9]{6}' })}
+${field(t, { name: 'code', label: t('oneTimeCode'), error: e.code, required: true, autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: 6, pattern: '[0-9]{6}', autofocus: true })}
 ${field(t, { name: 'birthDate', label: t('birthDate'), type: 'date', value: s.values?.birthDate, error: e.birthDate, required: true, autocomplete: 'bday' })}
 <div class="actions"><button type="submit">${t('verify')}</button><a href="/patient/login">${t('startAgain')}</a></div>
 </form>

@@ -78,7 +78,7 @@ ${relationships.length === 0 ? html`<p class="muted">${t('careNone')}</p>` : htm
 <section aria-labelledby="choose-h">
 <h2 id="choose-h">${t('careChooseTitle')}</h2>
 <form method="post" action="/patient/care" novalidate data-form="care-choose">
-${formErrorSummary(t, errors)}
+${formErrorSummary(t, errors, undefined, { patientId: t('careRecord'), rpps: t('careRpps'), days: t('careDays') })}
 <p class="muted">${t('careChooseIntro')}</p>
 ${select(t, { name: 'patientId', label: t('careRecord'), value: s.values?.patientId, error: errors.patientId, options: recordOptions, required: true })}
 ${field(t, { name: 'rpps', label: t('careRpps'), value: s.values?.rpps, error: errors.rpps, inputmode: 'numeric', maxlength: 11, required: true })}
@@ -127,7 +127,7 @@ function breakGlassPage(app: App, lang: Lang, s: BreakGlassState = {}): Html {
     main: html`<p><a href="/professional">${t('professionalTitle')}</a></p>
 <div class="alert" data-break-glass-warning><p>${t('bgWarning', { minutes: app.config.breakGlassMinutes })}</p></div>
 <form method="post" action="/professional/break-glass" novalidate data-form="break-glass">
-${formErrorSummary(t, errors, s.message)}
+${formErrorSummary(t, errors, s.message, { patientId: t('bgRecord'), reason: t('bgReason'), justification: t('bgJustification') })}
 ${field(t, { name: 'patientId', label: t('bgRecord'), value: s.values?.patientId, error: errors.patientId, hint: t('bgRecordHint'), maxlength: 36, required: true, autocomplete: 'off' })}
 ${select(t, { name: 'reason', label: t('bgReason'), value: s.values?.reason, error: errors.reason, required: true, options: BREAK_GLASS_REASONS.map((r) => ({ value: r, label: t(`reason_${r}` as MessageKey) })) })}
 <div class="field${errors.justification ? ' has-error' : ''}"><label for="f-justification">${t('bgJustification')}</label>
@@ -285,7 +285,7 @@ ${q.done ? html`<p role="status" class="notice" data-alert-notice="${q.done}">${
 <section aria-labelledby="decide-h">
 <h2 id="decide-h">${t('alertDecide')}</h2>
 ${decided ? html`<p data-alert-final>${t('alertFinal', { status })}</p>` : html`<form method="post" action="/dpo/alerts/${a.id}/decide" novalidate data-form="alert-decide">
-${q.error ? html`<div class="alert" role="alert" data-form-error><a href="#f-note">${t('errNote')}</a></div>` : ''}
+${q.error ? formErrorSummary(t, { note: 'errNote' }, undefined, { note: t('alertNote') }) : ''}
 <div class="field${q.error ? ' has-error' : ''}"><label for="f-note">${t('alertNote')}</label><textarea id="f-note" name="note" rows="3" maxlength="2000" required${q.error ? html` aria-invalid="true"` : ''}></textarea></div>
 <div class="actions"><button type="submit" name="decision" value="acknowledge" class="secondary">${t('alertAck')}</button>
 <button type="submit" name="decision" value="dismiss" class="secondary">${t('alertDismiss')}</button>

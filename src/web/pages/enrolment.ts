@@ -24,7 +24,7 @@ async function enrolPage(lang: Lang, token: string, s: Open, errors: FieldErrors
     lang, path: `/enrol/${token}`, title: t('enrolTitle'),
     main: html`<p>${t('enrolIntro', { login: s.login })}</p>
 <p class="muted">${t('enrolExpires', { time: formatDateTime(s.expiresAt, lang) })}</p>
-${formErrorSummary(t, errors)}
+${formErrorSummary(t, errors, undefined, { confirm: t('enrolConfirm'), code: t('totpCode') })}
 <section aria-labelledby="totp-h">
 <h2 id="totp-h">${t('enrolTotpTitle')}</h2>
 <p>${t('enrolTotpIntro')}</p>

@@ -116,7 +116,7 @@ ${formErrorSummary(t, e)}
 ${field(t, { name: 'givenName', label: t('givenName'), value: v.givenName, error: e.givenName, required: true, autocomplete: 'off', maxlength: 100 })}
 ${field(t, { name: 'familyName', label: t('familyName'), value: v.familyName, error: e.familyName, required: true, autocomplete: 'off', maxlength: 100 })}
 ${field(t, { name: 'birthDate', label: t('birthDate'), type: 'date', value: v.birthDate, error: e.birthDate, required: true, autocomplete: 'off' })}
-${field(t, { name: 'ssn', label: t('ssn'), value: v.ssn, error: e.ssn, optionalLabel: opt, autocomplete: 'off', inputmode: 'numeric', maxlength: 15 })}
+${field(t, { name: 'ssn', label: t('ssn'), value: v.ssn, error: e.ssn, optionalLabel: opt, autocomplete: 'off', inputmode: 'numeric', maxlength: 25 })}
 ${field(t, { name: 'phone', label: t('phone'), type: 'tel', value: v.phone, error: e.phone, optionalLabel: opt, autocomplete: 'off', maxlength: 20 })}
 ${field(t, { name: 'email', label: t('email'), type: 'email', value: v.email, error: e.email, optionalLabel: opt, autocomplete: 'off', maxlength: 254 })}
 ${field(t, { name: 'address', label: t('address'), value: v.address, error: e.address, optionalLabel: opt, autocomplete: 'off', maxlength: 300 })}
@@ -137,7 +137,7 @@ function patientPage(lang: Lang, principal: Principal, base: string, { patient, 
   const isStaff = principal.role === 'staff';
   const back = principal.role === 'professional' ? '/professional' : '/pharmacy';
   return page({
-    lang, path: `${base}/${patient.id}`, title: `${patient.givenName} ${patient.familyName}`, signedIn: true,
+    lang, path: `${base}/${patient.id}`, title: t('patientRecordTitle'), heading: `${patient.givenName} ${patient.familyName}`, signedIn: true,
     main: html`<p><a href="${back}">${t('backToList')}</a></p>
 <section aria-labelledby="patient-h">
 <h2 id="patient-h">${t('patientTitle')}</h2>
@@ -178,7 +178,7 @@ ${field(t, { name: 'sampledAt', label: t('sampledAt'), type: 'datetime-local', v
 </section>
 <section aria-labelledby="vaccinate-h">
 <h2 id="vaccinate-h">${t('vaccinateTitle')}</h2>
-${formErrorSummary(t, vs.errors ?? {})}
+${formErrorSummary(t, vs.errors ?? {}, undefined, { product: t('vaccine') })}
 <form method="post" action="/pharmacy/patients/${patient.id}/vaccinations" novalidate data-form="record-vaccination">
 <input type="hidden" name="idempotencyKey" value="${vs.values?.idempotencyKey ?? `web-${randomToken(16)}`}">
 <div class="grid">

@@ -45,7 +45,7 @@ ${s.link ? html`<section aria-labelledby="qr-h" data-registration-link>
 </section>` : ''}
 <section aria-labelledby="counter-h">
 <h2 id="counter-h">${t('counterShowQr')}</h2>
-${formErrorSummary(t, c.errors ?? {})}
+${formErrorSummary(t, c.errors ?? {}, undefined, { counter: t('counterName') })}
 <form method="post" action="/pharmacy/counter/links" novalidate data-form="registration-link">
 ${field(t, { name: 'counter', label: t('counterName'), value: c.values?.counter ?? s.link?.counter, error: c.errors?.counter, required: true, maxlength: 40, hint: t('counterNameHint') })}
 <div class="actions"><button type="submit">${t('counterShowQr')}</button></div>
@@ -54,7 +54,7 @@ ${field(t, { name: 'counter', label: t('counterName'), value: c.values?.counter 
 <section aria-labelledby="lookup-h">
 <h2 id="lookup-h">${t('counterLookupTitle')}</h2>
 <p class="muted">${t('counterLookupIntro')}</p>
-${formErrorSummary(t, l.errors ?? {}, l.message)}
+${formErrorSummary(t, l.errors ?? {}, l.message, { code: t('registrationCode') })}
 <form method="post" action="/pharmacy/counter/lookup" novalidate data-form="registration-lookup">
 ${field(t, { name: 'code', label: t('registrationCode'), value: l.values?.code, error: l.errors?.code, required: true, autocomplete: 'off', maxlength: 20 })}
 <div class="actions"><button type="submit">${t('counterFind')}</button></div>
@@ -81,7 +81,7 @@ ${field(t, { name: 'givenName', label: t('givenName'), value: v.givenName, error
 ${field(t, { name: 'familyName', label: t('familyName'), value: v.familyName, error: e.familyName, required: true, autocomplete: 'family-name', maxlength: 100 })}
 ${field(t, { name: 'birthDate', label: t('birthDate'), type: 'date', value: v.birthDate, error: e.birthDate, required: true, autocomplete: 'bday' })}
 ${field(t, { name: 'email', label: t('email'), type: 'email', value: v.email, error: e.email, required: true, autocomplete: 'email', maxlength: 254, hint: t('selfRegEmailHint') })}
-${field(t, { name: 'ssn', label: t('ssn'), value: v.ssn, error: e.ssn, optionalLabel: opt, autocomplete: 'off', inputmode: 'numeric', maxlength: 15, hint: t('ssnHint') })}
+${field(t, { name: 'ssn', label: t('ssn'), value: v.ssn, error: e.ssn, optionalLabel: opt, autocomplete: 'off', inputmode: 'numeric', maxlength: 25, hint: t('ssnHint') })}
 ${field(t, { name: 'phone', label: t('phone'), type: 'tel', value: v.phone, error: e.phone, optionalLabel: opt, autocomplete: 'tel', maxlength: 20 })}
 ${field(t, { name: 'address', label: t('address'), value: v.address, error: e.address, optionalLabel: opt, autocomplete: 'street-address', maxlength: 300 })}
 </div>

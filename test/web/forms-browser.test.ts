@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import type { Browser, Page } from 'playwright-core';
+import { accessible, contextAs, launchChromium } from '../support/browser.ts';
+import { freePort } from '../support/net.ts';
+import { openTestApp, type TestApp } from '../support/engines.ts';
+import { buildServer } from '../../src/http/server.ts';
+import { demoCredentials, seedDemo, type DemoPrincipal } from '../../src/demo/world.ts';
+
+/**
+ * Forms people can live with (pages issue, points 6, 7 and 11), in Chromium at desktop and phone
+ * width, French and English: after a failed submit the error summary has the focus and is in view,
+ * the title says there is an error, each problem links to its field and the link puts the cursor
+ * there; a social-security number typed as printed on the card is accepted; a record's page title
+ * does not carry the person's name; login and code forms start in their first field.
+ */
+let app: TestApp;
+let server: FastifyInstance;
+let browser: Browser;
+let principals: DemoPrincipal[];
+let base = '';
+const staffToken = () => principals.find((p) => p.name === 'pharmacy-a-staff')!.headers.authorization.slice('Bearer '.length);
+
+beforeAll(async () => {
+  const port = await freePort();
+  base = `http://localhost:${port}`;
+  app = await openTestApp('pglite', { publicUrl: base });
+  await seedDemo(app);
+  principals = (await demoCredentials(app)).principals;
+  server = await buildServer(app);
+  await server.listen({ port, host: '127.0.0.1' });
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await app?.dispose();
+});
+
+const WIDTHS = [{ name: 'desktop', viewport: { width: 1280, height: 800 } }, { name: 'phone', viewport: { width: 390, height: 844 } }];
+const LANGS = [{ locale: 'fr-FR', lang: 'fr', error: 'Erreur : ', problem: 'Il y a un problème', givenName: 'Prénom', record: 'Dossier patient' },
+  { locale: 'en-GB', lang: 'en', error: 'Error: ', problem: 'There is a problem', givenName: 'Given name', record: 'Patient record' }];
+
+const focusedId = (page: Page) => page.evaluate(() => (document.activeElement as HTMLElement | null)?.id || (document.activeElement as HTMLElement | null)?.className || '');
+
+describe('forms in a browser', () => {
+  for (const width of WIDTHS) {
+    for (const l of LANGS) {
+      it(`a failed registration puts its error summary in view and in focus, linked to the fields (${l.lang}, ${width.name})`, async () => {
+        const { context, page } = await contextAs(browser, server, base, staffToken(), l.locale, width.viewport);
+        try {
+          await page.goto(`/pharmacy?lang=${l.lang}`);
+          await page.locator('form[data-form="register-patient"] button[type="submit"]').click();
+          await page.waitForSelector('[data-form-error]');
+          expect(await page.title()).toMatch(new RegExp(`^${l.error}`));
+          const summary = page.locator('.error-summary');
+          expect(await summary.locator('h2').textContent()).toBe(l.problem);
+          // The summary holds the focus and is on screen, wherever the form is on the page.
+          expect(await focusedId(page)).toBe('error-summary');
+          const box = (await summary.boundingBox())!;
+          expect(box.y).toBeGreaterThanOrEqual(0);
+          expect(box.y + Math.min(box.height, 80)).toBeLessThanOrEqual(width.viewport.height);
+          // One link per problem, named by the field's label; following it puts the cursor in the field.
+          const links = summary.locator('a[data-error-link]');
+          expect(await links.count()).toBeGreaterThanOrEqual(3);
+          expect(await links.first().textContent()).toContain(l.givenName);
+          await links.first().click();
+          expect(await focusedId(page)).toBe('f-givenName');
+          await accessible(page, `registration errors ${l.lang} ${width.name}`);
+        } finally {
+          await context.close();
+        }
+      });
+    }
+  }
+
+  it('a social-security number typed as printed on the card (spaces) is accepted; the record page title does not name the person', async () => {
+    for (const l of LANGS) {
+      const { context, page } = await contextAs(browser, server, base, staffToken(), l.locale, { width: 390, height: 844 });
+      try {
+        await page.goto(`/pharmacy?lang=${l.lang}`);
+        await page.fill('#f-givenName', 'Noémie');
+        await page.fill('#f-familyName', `Carte${l.lang.toUpperCase()}`);
+        await page.fill('#f-birthDate', '1995-08-14');
+        await page.fill('#f-ssn', '2 95 08 75 056 123 81');
+        expect(await page.inputValue('#f-ssn')).toBe('2 95 08 75 056 123 81'); // not cut by maxlength
+        await page.locator('form[data-form="register-patient"] button[type="submit"]').click();
+        await page.waitForURL(/\/pharmacy\/patients\//);
+        expect(await page.locator('[data-field="ssn"]').textContent()).toContain('123 81');
+        expect(await page.title()).toBe(`${l.record} — Saufconduit`);
+        expect(await page.locator('h1').textContent()).toContain(`Carte${l.lang.toUpperCase()}`);
+        await accessible(page, `record page ${l.lang} phone`);
+      } finally {
+        await context.close();
+      }
+    }
+  });
+
+  it('login and code forms start in their first field; an error summary takes precedence', async () => {
+    const { context, page } = await contextAs(browser, server, base, null, 'fr-FR');
+    try {
+      for (const path of ['/login', '/patient/login']) {
+        await page.goto(path);
+        expect(await focusedId(page), path).toBe('f-login');
+      }
+      await page.goto('/login');
+      await page.fill('#f-login', 'nobody@example.invalid');
+      await page.locator('form button[type="submit"]').first().click();
+      await page.waitForSelector('[data-form-error]');
+      expect(await focusedId(page)).toBe('error-summary');
+      await accessible(page, 'login error fr');
+    } finally {
+      await context.close();
+    }
+  });
+});
