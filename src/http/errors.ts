@@ -70,9 +70,26 @@ export function toHttpError(err: unknown): { code: ErrorCode; issues?: Issue[]; 
   return { code: 'internal' };
 }
 
+/** Where the person came from, when it was one of our pages (a path only; never another site). */
+function backTo(req: FastifyRequest): string | null {
+  const referer = req.headers.referer;
+  if (!referer || !req.headers.host) return null;
+  try {
+    const from = new URL(referer);
+    const here = req.url.split('?')[0];
+    return from.host === req.headers.host && from.pathname !== here && !from.pathname.startsWith('/api/') ? from.pathname : null;
+  } catch {
+    return null;
+  }
+}
+
 export function sendError(reply: FastifyReply, req: FastifyRequest, code: ErrorCode, issues?: Issue[]): FastifyReply {
   if (wantsPage(req)) {
-    return reply.status(ERRORS[code].status).type('text/html; charset=utf-8').send(renderErrorPage(code, langOf(req), req.id));
+    const retry = Number(reply.getHeader('retry-after'));
+    return reply.status(ERRORS[code].status).type('text/html; charset=utf-8').send(renderErrorPage(code, langOf(req), req.id, {
+      ...(Number.isFinite(retry) && retry > 0 ? { retryAfterSeconds: retry } : {}),
+      ...(backTo(req) ? { back: backTo(req)! } : {}),
+    }));
   }
   const body: Record<string, unknown> = { code, message: errorMessage(code, langOf(req)) };
   if (issues) body.issues = issues;

@@ -5,6 +5,7 @@ import { testServer } from '../support/http.ts';
 import { DEMO, seedDemo } from '../../src/demo/world.ts';
 import { totpNow } from '../../src/auth/totp.ts';
 import { webRoutes } from '../../src/web/routes.ts';
+import { buildServer } from '../../src/http/server.ts';
 
 /**
  * Every page renders for its role in French and English; forms with bad input re-render with a 400
@@ -167,6 +168,37 @@ describe('web pages', () => {
     expect(anon.body).toContain('href="/login"');
     expect((await server.inject({ url: '/patient', headers: { cookie: cookies.staff } })).statusCode).toBe(403);
     expect((await server.inject({ url: '/dpo', headers: { cookie: cookies.patient } })).statusCode).toBe(403);
+  });
+
+  it('error pages are no dead end: the way back to the page the person came from (ours only), and when to retry in words', async () => {
+    const foreign = await server.inject({ url: `/pharmacy/patients/${foreignPatientId}`, headers: { cookie: cookies.staff, referer: 'http://localhost:3000/pharmacy', host: 'localhost:3000', 'accept-language': 'fr' } });
+    expect(foreign.statusCode).toBe(404);
+    expect(foreign.body).toContain('<a href="/pharmacy" data-back>Revenir à la page précédente</a>');
+    expect(foreign.body).toContain('<header class="site">');
+    const elsewhere = await server.inject({ url: `/pharmacy/patients/${foreignPatientId}`, headers: { cookie: cookies.staff, referer: 'https://evil.example/pharmacy', host: 'localhost:3000' } });
+    expect(elsewhere.body).not.toContain('data-back');
+    // Over the login-step budget: the page says when to try again, not "Retry-After".
+    const strict = await buildServer(Object.assign(Object.create(app) as TestApp, { config: { ...app.config, authRateLimitPerMinute: 2 } }));
+    try {
+      let limited;
+      for (let i = 0; i < 5 && limited?.statusCode !== 429; i++) {
+        limited = await strict.inject({ method: 'POST', url: '/login', payload: form({ login: 'nobody@nowhere.example', password: 'wrong-password' }), headers: { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN, 'accept-language': 'en' } });
+      }
+      expect(limited!.statusCode).toBe(429);
+      expect(limited!.body).toMatch(/You can try again in \d+ (second|minute)s?\./);
+      expect(limited!.body).not.toContain('Retry-After');
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('downloads are named in the reader\'s language', async () => {
+    const docs = await server.inject({ url: '/api/documents', headers: { cookie: cookies.staff } });
+    const id = (docs.json() as { items: { id: string }[] }).items[0]!.id;
+    const fr = await server.inject({ url: `/api/documents/${id}?lang=fr`, headers: { cookie: cookies.staff } });
+    expect(fr.headers['content-disposition']).toMatch(/filename="facture-[0-9a-f]{8}\.pdf"/);
+    const en = await server.inject({ url: `/api/documents/${id}?lang=en`, headers: { cookie: cookies.staff } });
+    expect(en.headers['content-disposition']).toMatch(/filename="invoice-[0-9a-f]{8}\.pdf"/);
   });
 
   it('re-renders the login forms with field messages on bad input', async () => {

@@ -82,9 +82,11 @@ export const recordRoutes = [
     method: 'GET', url: '/api/documents/:documentId', surface: 'records', auth: 'principal', policy: 'document.read',
     summary: 'Downloads a document (PDF): only the patient it is about and the pharmacy that issued it.', params: DocumentParams,
     produces: 'application/pdf',
-    async handler({ app, principal, requestId, params, reply }) {
+    async handler({ app, principal, requestId, params, reply, lang }) {
       const doc = await app.uow.read(principal, requestId, (w) => getDocument(w, params.documentId));
-      return reply.type(doc.mediaType).header('content-disposition', `attachment; filename="${doc.filename}"`).send(doc.bytes);
+      // Named in the reader's language (documents are invoices).
+      const filename = lang === 'fr' ? doc.filename.replace(/^invoice-/, 'facture-') : doc.filename;
+      return reply.type(doc.mediaType).header('content-disposition', `attachment; filename="${filename}"`).send(doc.bytes);
     },
   }),
 ];

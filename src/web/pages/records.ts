@@ -66,7 +66,8 @@ export function resultsTable(t: Translate, lang: Lang, results: readonly ResultV
   const withPassButtons = passes !== undefined;
   const valid = validPassSources(passes ?? []);
   if (results.length === 0) return html`<p class="muted" data-empty="results">${t('noResults')}</p>`;
-  return html`<div class="table-wrap"><table data-table="results">
+  // A table that may scroll sideways is a focusable, named region: keyboard users can scroll it too (WCAG 2.1.1).
+  return html`<div class="table-wrap" tabindex="0" role="region" aria-label="${t('results')}"><table data-table="results">
 <thead><tr><th scope="col">${t('sampledAt')}</th><th scope="col">${t('testType')}</th><th scope="col">${t('outcome')}</th><th scope="col">${t('recordedAt')}</th>${withInvoices ? html`<th scope="col">${t('invoice')}</th>` : ''}${withPassButtons ? html`<th scope="col">${t('pass')}</th>` : ''}</tr></thead>
 <tbody>
 ${results.map((r) => {
@@ -81,7 +82,7 @@ function vaccinationsTable(t: Translate, lang: Lang, items: readonly Vaccination
   const withPassButtons = passes !== undefined;
   const valid = validPassSources(passes ?? []);
   if (items.length === 0) return html`<p class="muted" data-empty="vaccinations">${t('noVaccinations')}</p>`;
-  return html`<div class="table-wrap"><table data-table="vaccinations">
+  return html`<div class="table-wrap" tabindex="0" role="region" aria-label="${t('vaccinations')}"><table data-table="vaccinations">
 <thead><tr><th scope="col">${t('administeredOn')}</th><th scope="col">${t('vaccine')}</th><th scope="col">${t('dose')}</th>${withPassButtons ? html`<th scope="col">${t('pass')}</th>` : ''}</tr></thead>
 <tbody>${items.map((v) => html`<tr data-vaccination-id="${v.id}"><td>${formatDate(v.administeredOn, lang)}</td><td>${v.productName}</td><td>${v.doseNumber}/${v.seriesDoses}</td>${withPassButtons ? html`<td>${valid.has(`${v.id}:vaccination`) ? issuedPass(t, passes ?? [], v.id, 'vaccination') : issueButton(t, `/pharmacy/vaccinations/${v.id}/passes`, 'vaccination')}</td>` : ''}</tr>`)}</tbody>
 </table></div>`;
@@ -103,7 +104,7 @@ function pharmacyPage(lang: Lang, principal: Principal, patients: readonly Patie
     main: html`<p><a href="/pharmacy/counter" data-counter-link>${t('counterLink')}</a></p>
 <section aria-labelledby="patients-h">
 <h2 id="patients-h">${t('patients')}</h2>
-${patients.length === 0 ? html`<p class="muted">${t('noPatients')}</p>` : html`<div class="table-wrap"><table data-table="patients">
+${patients.length === 0 ? html`<p class="muted">${t('noPatients')}</p>` : html`<div class="table-wrap" tabindex="0" role="region" aria-labelledby="patients-h"><table data-table="patients">
 <thead><tr><th scope="col">${t('name')}</th><th scope="col">${t('birthDate')}</th><th scope="col">${t('registeredAt')}</th></tr></thead>
 <tbody>${patients.map((p) => html`<tr><td><a href="/pharmacy/patients/${p.id}" data-patient-link>${p.familyName} ${p.givenName}</a></td><td>${formatDate(p.birthDate, lang)}</td><td>${formatDateTime(p.createdAt, lang)}</td></tr>`)}</tbody>
 </table></div>`}

@@ -219,7 +219,7 @@ ${verdict.ok
 </section>
 <section aria-labelledby="events-h">
 <h2 id="events-h">${t('recentEvents')}</h2>
-<div class="table-wrap"><table data-table="audit-events">
+<div class="table-wrap" tabindex="0" role="region" aria-labelledby="events-h"><table data-table="audit-events">
 <thead><tr><th scope="col">${t('seq')}</th><th scope="col">${t('when')}</th><th scope="col">${t('actor')}</th><th scope="col">${t('action')}</th><th scope="col">${t('subject')}</th><th scope="col">${t('purpose')}</th><th scope="col">${t('outcomeCol')}</th></tr></thead>
 <tbody>${events.map((e) => html`<tr><td>${e.seq}</td><td>${formatDateTime(e.at, lang)}</td><td>${e.actorRole}</td><td>${e.action}</td><td>${e.subjectRef ?? t('none')}</td><td>${e.purpose}</td><td>${e.outcome}</td></tr>`)}</tbody>
 </table></div>
