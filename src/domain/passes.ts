@@ -103,6 +103,27 @@ async function loadVaccinationSource(w: Work, vaccinationId: string): Promise<So
   return { from: 'vaccination', vaccination, tenantId: vaccination.tenantId, patientId: vaccination.patientId };
 }
 
+/** A recovery certificate's validity: from day 11 after the positive sample until day 180. */
+export const recoveryWindow = (sampledAt: Date): { from: Date; until: Date } => ({ from: new Date(sampledAt.getTime() + 11 * DAY), until: new Date(sampledAt.getTime() + 180 * DAY) });
+
+/**
+ * Which pass a result can give now, or why none (the same rules as issuing): pages offer only what
+ * would be issued, and say why otherwise, rather than a button that ends on a conflict.
+ */
+export type PassOffer =
+  | { kind: 'test' | 'recovery' }
+  | { kind: null; reason: 'inconclusive' | 'test-too-old' | 'recovery-too-late' }
+  | { kind: null; reason: 'recovery-too-early'; from: Date };
+export function passOffer(r: { testType: 'pcr' | 'antigen'; outcome: 'positive' | 'negative' | 'inconclusive'; sampledAt: Date }, now: Date): PassOffer {
+  if (r.outcome === 'inconclusive') return { kind: null, reason: 'inconclusive' };
+  if (r.outcome === 'positive' && r.testType === 'pcr') {
+    const w = recoveryWindow(r.sampledAt);
+    if (now < w.from) return { kind: null, reason: 'recovery-too-early', from: w.from };
+    return now >= w.until ? { kind: null, reason: 'recovery-too-late' } : { kind: 'recovery' };
+  }
+  return r.sampledAt.getTime() + TEST_VALID_HOURS * 3_600_000 <= now.getTime() ? { kind: null, reason: 'test-too-old' } : { kind: 'test' };
+}
+
 /**
  * The DCC for a source: a vaccination certificate; a test certificate; or a recovery certificate
  * from a positive PCR ≥ 11 days old.
@@ -131,8 +152,7 @@ function buildDcc(kind: PassView['kind'], s: Source, who: { givenName: string; f
   }
   if (s.outcome !== 'positive' || s.testType !== 'pcr') throw new AppError('conflict', [{ path: 'result', code: 'recovery-needs-positive-pcr' }]);
   const fr = s.sampledAt;
-  const df = new Date(fr.getTime() + 11 * DAY);
-  const du = new Date(fr.getTime() + 180 * DAY);
+  const { from: df, until: du } = recoveryWindow(fr);
   if (now < df) throw new AppError('conflict', [{ path: 'result.sampledAt', code: 'recovery-too-early' }]);
   if (now >= du) throw new AppError('conflict', [{ path: 'result.sampledAt', code: 'recovery-too-late' }]);
   const day = (d: Date) => d.toISOString().slice(0, 10);

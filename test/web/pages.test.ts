@@ -277,5 +277,21 @@ describe('web pages', () => {
     expect(view.body).toContain('Test PCR');
     expect(view.body).toContain('1 mai 2024, 09:30');
     expect(view.body).toMatch(/href="\/api\/documents\/[0-9a-f-]{36}"/);
+    // A 2024 negative test is far past its 72 hours: no button that would end on a conflict, the reason instead.
+    expect(view.body).toContain('data-no-pass="test-too-old"');
+    expect(view.body).not.toContain('data-form="issue-pass"');
+  });
+
+  it('offers a recovery pass only when the rules allow one, and says from when otherwise (no dead end)', async () => {
+    const reg = await post('/pharmacy/patients', { givenName: 'Rémi', familyName: 'Onzejours', birthDate: '1979-03-03', ssn: '', phone: '', email: '', address: '' }, cookies.staff);
+    const location = String(reg.headers.location);
+    // Today's positive PCR: a recovery pass only from day 11.
+    const sampled = new Date(Date.now() - 3600_000);
+    const local = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Paris', dateStyle: 'short', timeStyle: 'short' }).format(sampled).replace(' ', 'T');
+    expect((await post(`${location}/results`, { testType: 'pcr', outcome: 'positive', sampledAt: local }, cookies.staff)).statusCode).toBe(303);
+    const view = await server.inject({ url: location, headers: { cookie: cookies.staff, 'accept-language': 'en' } });
+    expect(view.body).toContain('data-no-pass="recovery-too-early"');
+    expect(view.body).toMatch(/Recovery pass from \d{1,2} \w+ \d{4} \(11 days after the positive sample/);
+    expect(view.body).not.toContain('data-form="issue-pass"');
   });
 });

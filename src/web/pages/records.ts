@@ -13,7 +13,7 @@ import { cleanForm, field, fieldErrorsFromZod, formErrorSummary, page, passkeyAr
 import { patientAccountFor } from '../../domain/patient-accounts.ts';
 import { parisLocalNow, parisLocalToIso } from '../paris-time.ts';
 import { listPatientVaccinations, recordVaccination, VACCINES, VaccinationInput, type VaccinationView } from '../../domain/vaccinations.ts';
-import { issuePass, issueVaccinationPass, listPasses, PASS_KINDS, type PassView } from '../../domain/passes.ts';
+import { issuePass, issueVaccinationPass, listPasses, PASS_KINDS, passOffer, type PassOffer, type PassView } from '../../domain/passes.ts';
 import { refreshSigner } from '../../domain/issuer-keys.ts';
 import { FormText, PageQuery, type SecurityNotice } from './common.ts';
 import { securitySection } from './security.ts';
@@ -40,8 +40,10 @@ export const outcomeLabel = (t: Translate, v: ResultView['outcome']) => t(v === 
 export const outcomeBadge = (t: Translate, v: ResultView['outcome']) => html`<span class="badge ${v}" data-outcome="${v}">${outcomeLabel(t, v)}</span>`;
 export const invoiceHref = (documentId: string) => `/api/documents/${encodeURIComponent(documentId)}`;
 
-/** The pass a result can give, if any: recovery from a positive PCR, a test certificate otherwise. */
-const passKindFor = (r: ResultView): 'test' | 'recovery' | null => (r.outcome === 'inconclusive' ? null : r.outcome === 'positive' && r.testType === 'pcr' ? 'recovery' : 'test');
+/** Why a result gives no pass now, in words (the rules are the issuing rules: passOffer). */
+const noPass = (t: Translate, lang: Lang, offer: Exclude<PassOffer, { kind: 'test' | 'recovery' }>) => html`<span class="muted" data-no-pass="${offer.reason}">${
+  offer.reason === 'recovery-too-early' ? t('passRecoveryFrom', { date: formatDate(offer.from.toISOString().slice(0, 10), lang) })
+    : t(offer.reason === 'inconclusive' ? 'passNoneInconclusive' : offer.reason === 'test-too-old' ? 'passNoneTestTooOld' : 'passNoneRecoveryTooLate')}</span>`;
 
 /** A button that issues a pass (staff of the pharmacy that holds the record). */
 const issueButton = (t: Translate, action: string, kind: 'test' | 'recovery' | 'vaccination') => html`<form method="post" action="${action}" class="inline" data-form="issue-pass">
@@ -64,15 +66,19 @@ const issuedPass = (t: Translate, passes: readonly PassView[], sourceId: string,
  */
 export function resultsTable(t: Translate, lang: Lang, results: readonly ResultView[], withInvoices: boolean, passes?: readonly PassView[]): Html {
   const withPassButtons = passes !== undefined;
-  const valid = validPassSources(passes ?? []);
+  const now = new Date();
+  const valid = validPassSources(passes ?? [], now.getTime());
   if (results.length === 0) return html`<p class="muted" data-empty="results">${t('noResults')}</p>`;
   // A table that may scroll sideways is a focusable, named region: keyboard users can scroll it too (WCAG 2.1.1).
   return html`<div class="table-wrap" tabindex="0" role="region" aria-label="${t('results')}"><table data-table="results">
 <thead><tr><th scope="col">${t('sampledAt')}</th><th scope="col">${t('testType')}</th><th scope="col">${t('outcome')}</th><th scope="col">${t('recordedAt')}</th>${withInvoices ? html`<th scope="col">${t('invoice')}</th>` : ''}${withPassButtons ? html`<th scope="col">${t('pass')}</th>` : ''}</tr></thead>
 <tbody>
 ${results.map((r) => {
-    const kind = passKindFor(r);
-    return html`<tr data-result-id="${r.id}"><td>${formatDateTime(r.sampledAt, lang)}</td><td>${testTypeLabel(t, r.testType)}</td><td>${outcomeBadge(t, r.outcome)}</td><td>${formatDateTime(r.recordedAt, lang)}</td>${withInvoices ? html`<td>${r.invoiceId ? html`<a href="${invoiceHref(r.invoiceId)}" download data-invoice-link>${t('downloadInvoice')}</a>` : t('none')}</td>` : ''}${withPassButtons ? html`<td>${!kind ? t('none') : valid.has(`${r.id}:${kind}`) ? issuedPass(t, passes ?? [], r.id, kind) : issueButton(t, `/pharmacy/results/${r.id}/passes`, kind)}</td>` : ''}</tr>`;
+    const offer = passOffer({ testType: r.testType, outcome: r.outcome, sampledAt: new Date(r.sampledAt) }, now);
+    // A pass already issued shows, whatever the offer now (a test pass stays valid its 72 hours).
+    const issued = passes?.find((p) => p.resultId === r.id && !p.revokedAt && Date.parse(p.expiresAt) > now.getTime());
+    const kind = offer.kind ?? issued?.kind ?? null;
+    return html`<tr data-result-id="${r.id}"><td>${formatDateTime(r.sampledAt, lang)}</td><td>${testTypeLabel(t, r.testType)}</td><td>${outcomeBadge(t, r.outcome)}</td><td>${formatDateTime(r.recordedAt, lang)}</td>${withInvoices ? html`<td>${r.invoiceId ? html`<a href="${invoiceHref(r.invoiceId)}" download data-invoice-link>${t('downloadInvoice')}</a>` : t('none')}</td>` : ''}${withPassButtons ? html`<td>${kind && valid.has(`${r.id}:${kind}`) ? issuedPass(t, passes ?? [], r.id, kind) : offer.kind ? issueButton(t, `/pharmacy/results/${r.id}/passes`, offer.kind) : noPass(t, lang, offer)}</td>` : ''}</tr>`;
   })}
 </tbody></table></div>`;
 }
