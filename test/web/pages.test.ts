@@ -192,6 +192,16 @@ describe('web pages', () => {
     }
   });
 
+  it('the home page sends someone logged in to their space', async () => {
+    for (const [who, home] of [['staff', '/pharmacy'], ['patient', '/patient'], ['dpo', '/dpo'], ['professional', '/professional']] as const) {
+      const res = await server.inject({ url: '/', headers: { cookie: cookies[who] } });
+      expect(res.statusCode, who).toBe(303);
+      expect(res.headers.location, who).toBe(home);
+    }
+    expect((await server.inject({ url: '/' })).statusCode).toBe(200);
+    expect((await server.inject({ url: '/', headers: { cookie: 'sc_session=not-a-session' } })).statusCode).toBe(200);
+  });
+
   it('downloads are named in the reader\'s language', async () => {
     const docs = await server.inject({ url: '/api/documents', headers: { cookie: cookies.staff } });
     const id = (docs.json() as { items: { id: string }[] }).items[0]!.id;

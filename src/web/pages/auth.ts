@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { route } from '../../http/route.ts';
 import { setSessionCookie } from '../../http/surfaces/auth.ts';
-import { SESSION_COOKIE } from '../../http/authenticate.ts';
+import { presentedToken, requirePrincipal, SESSION_COOKIE } from '../../http/authenticate.ts';
 import { finishPatientLogin, logout, passwordLogin, sessionPolicy, startPatientLogin, totpLogin } from '../../auth/login.ts';
 import { findSession } from '../../auth/sessions.ts';
 import { findAccount } from '../../domain/accounts.ts';
@@ -140,6 +140,13 @@ export const authPageRoutes = [
     summary: 'Home page: links to the staff and patient logins, language switch.',
     async handler({ app, req, reply, lang, query }) {
       rememberLang(app, reply, query);
+      // Someone logged in (from a mail's link, a bookmark) lands in their space, not on login buttons.
+      const presented = presentedToken(req);
+      if (presented?.via === 'cookie' && !query.security) {
+        const principal = await requirePrincipal(app, presented).catch(() => null);
+        const home = principal ? ROLE_HOME[principal.role] : '/';
+        if (home !== '/') return seeOther(reply, home);
+      }
       return sendPage(reply, homePage(lang, pathOf(req), query.security));
     },
   }),
