@@ -171,7 +171,7 @@ export async function runFoundationBench() {
     const base = `http://127.0.0.1:${port}`;
     await waitUp(`${base}/api/health`);
 
-    const body = JSON.stringify({ testType: 'antigen', outcome: 'negative', sampledAt: new Date().toISOString() });
+    const body = JSON.stringify({ testType: 'antigen', device: '1232', outcome: 'negative', sampledAt: new Date().toISOString() });
     // Every result also queues a patient notification (outbox → pg-boss → mail + audit), delivered in
     // the background while intake runs. The backlog drains before the next workload, and how fast it
     // went is reported, so each workload is measured on its own.

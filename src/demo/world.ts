@@ -45,9 +45,9 @@ export const DEMO = {
   ],
   dpo: { name: 'dpo', login: 'dpo@saufconduit.demo', displayName: 'Hélène Roux', password: 'demo-Helene-2026', totp: 'MYAGYEDWWBB6UT4UH75KJN3V5OEZCMLC' },
   patients: [
-    { key: 'camille', name: 'patient-camille', login: 'camille.martin@example.org', givenName: 'Camille', familyName: 'Martin', birthDate: '1990-04-12', ssn: '290047511234560', phone: '+33 6 12 34 56 78', address: '12 rue des Lilas, 75011 Paris', at: ['pharmacy-a'], tests: [{ tenant: 'pharmacy-a', testType: 'antigen' as const, outcome: 'negative' as const }], vaccinations: [{ tenant: 'pharmacy-a', product: 'EU/1/20/1528' as const, doseNumber: 3, seriesDoses: 3, daysAgo: 40 }] },
+    { key: 'camille', name: 'patient-camille', login: 'camille.martin@example.org', givenName: 'Camille', familyName: 'Martin', birthDate: '1990-04-12', ssn: '290047511234560', phone: '+33 6 12 34 56 78', address: '12 rue des Lilas, 75011 Paris', at: ['pharmacy-a'], tests: [{ tenant: 'pharmacy-a', testType: 'antigen' as const, device: '1232', outcome: 'negative' as const }], vaccinations: [{ tenant: 'pharmacy-a', product: 'EU/1/20/1528' as const, doseNumber: 3, seriesDoses: 3, daysAgo: 40 }] },
     { key: 'dominique', name: 'patient-dominique', login: 'dominique.bernard@example.org', givenName: 'Dominique', familyName: 'Bernard', birthDate: '1975-11-30', ssn: undefined, phone: '+33 6 98 76 54 32', address: '3 quai du Port, 13002 Marseille', at: ['pharmacy-b'], tests: [{ tenant: 'pharmacy-b', testType: 'pcr' as const, outcome: 'positive' as const }], vaccinations: [] },
-    { key: 'elise', name: 'patient-elise', login: 'elise.petit@example.org', givenName: 'Élise', familyName: 'Petit', birthDate: '2001-02-03', ssn: undefined, phone: undefined, address: undefined, at: ['pharmacy-a', 'pharmacy-b'], tests: [{ tenant: 'pharmacy-a', testType: 'antigen' as const, outcome: 'negative' as const }, { tenant: 'pharmacy-b', testType: 'antigen' as const, outcome: 'negative' as const }], vaccinations: [{ tenant: 'pharmacy-b', product: 'EU/1/20/1507' as const, doseNumber: 2, seriesDoses: 2, daysAgo: 200 }] },
+    { key: 'elise', name: 'patient-elise', login: 'elise.petit@example.org', givenName: 'Élise', familyName: 'Petit', birthDate: '2001-02-03', ssn: undefined, phone: undefined, address: undefined, at: ['pharmacy-a', 'pharmacy-b'], tests: [{ tenant: 'pharmacy-a', testType: 'antigen' as const, device: '1468', outcome: 'negative' as const }, { tenant: 'pharmacy-b', testType: 'antigen' as const, device: '1833', outcome: 'negative' as const }], vaccinations: [{ tenant: 'pharmacy-b', product: 'EU/1/20/1507' as const, doseNumber: 2, seriesDoses: 2, daysAgo: 200 }] },
   ],
 };
 
@@ -124,7 +124,7 @@ export async function seedDemo(app: App): Promise<boolean> {
       }, { accountId: accounts.get(p.name)! }));
       if (!firstRecord.has(p.key)) firstRecord.set(p.key, patient.id);
       for (const [k, t] of p.tests.filter((x) => x.tenant === tenant).entries()) {
-        const result = await app.uow.run(staff, 'demo-seed', (w) => recordResult(w, patient.id, { testType: t.testType, outcome: t.outcome, sampledAt: new Date(Date.now() - (n + k + 1) * 5 * 3_600_000).toISOString() }, null));
+        const result = await app.uow.run(staff, 'demo-seed', (w) => recordResult(w, patient.id, { testType: t.testType, ...('device' in t ? { device: t.device } : {}), outcome: t.outcome, sampledAt: new Date(Date.now() - (n + k + 1) * 5 * 3_600_000).toISOString() }, null));
         if (t.outcome === 'negative') await app.uow.run(staff, 'demo-seed', (w) => issuePass(w, app.signer, result.id, 'test'));
       }
       for (const v of (p.vaccinations as readonly { tenant: string; product: VaccinationInput['product']; doseNumber: number; seriesDoses: number; daysAgo: number }[]).filter((x) => x.tenant === tenant)) {
@@ -260,7 +260,7 @@ export async function seedCrowd(app: App, size: { professionals: number; patient
         const out: string[] = [];
         for (const [k, p] of people.entries()) {
           const patient = await registerPatient(w, { givenName: p.given, familyName: p.family, birthDate: p.born, email: p.login }, { accountId: created[k]! });
-          await recordResult(w, patient.id, { testType: rnd() < 0.7 ? 'antigen' : 'pcr', outcome: rnd() < 0.85 ? 'negative' : 'positive', sampledAt: new Date(Date.now() - Math.floor(rnd() * 48) * 3_600_000 - 3_600_000).toISOString() }, null);
+          await recordResult(w, patient.id, { ...(rnd() < 0.7 ? { testType: 'antigen' as const, device: '1232' } : { testType: 'pcr' as const }), outcome: rnd() < 0.85 ? 'negative' : 'positive', sampledAt: new Date(Date.now() - Math.floor(rnd() * 48) * 3_600_000 - 3_600_000).toISOString() }, null);
           out.push(patient.id);
         }
         return out;

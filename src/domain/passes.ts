@@ -66,7 +66,6 @@ const TEST_TYPE = { antigen: 'LP217198-3', pcr: 'LP6464-4' } as const;
 const TEST_RESULT = { negative: '260415000', positive: '260373001' } as const;
 const COVID = '840539006';
 /** A rapid antigen test from the EU common list (test-manf value set), as the demo pharmacies use. */
-const DEMO_RAT_DEVICE = '1232';
 const DAY = 86_400_000;
 /**
  * How long a test pass is valid after sampling: the longest any rule in use accepts a test (72 h for
@@ -86,15 +85,16 @@ export const MAX_REISSUES_PER_TENANT = 100;
 
 /** What a pass is issued from: a test result (test or recovery pass) or a vaccination. */
 type Source =
-  | { from: 'result'; resultId: string; tenantId: string; patientId: string; testType: 'antigen' | 'pcr'; outcome: string; sampledAt: Date; tenantName: string }
+  | { from: 'result'; resultId: string; tenantId: string; patientId: string; testType: 'antigen' | 'pcr'; outcome: string; sampledAt: Date; tenantName: string; device: string | null }
   | { from: 'vaccination'; vaccination: VaccinationView & { tenantName: string }; tenantId: string; patientId: string };
 
 async function loadSource(w: Work, resultId: string): Promise<Source> {
-  const [r] = await w.tx.query<{ tenant_id: string; patient_id: string; test_type_enc: string; outcome_enc: string; sampled_at_enc: string; tenant_name: string }>(
-    'SELECT r.tenant_id, r.patient_id, r.test_type_enc, r.outcome_enc, r.sampled_at_enc, t.name AS tenant_name FROM test_result r JOIN tenant t ON t.id = r.tenant_id WHERE r.id = $1', [resultId]);
+  const [r] = await w.tx.query<{ tenant_id: string; patient_id: string; test_type_enc: string; outcome_enc: string; sampled_at_enc: string; device_enc: string | null; tenant_name: string }>(
+    'SELECT r.tenant_id, r.patient_id, r.test_type_enc, r.outcome_enc, r.sampled_at_enc, r.device_enc, t.name AS tenant_name FROM test_result r JOIN tenant t ON t.id = r.tenant_id WHERE r.id = $1', [resultId]);
   return {
     from: 'result', resultId, tenantId: r!.tenant_id, patientId: r!.patient_id, testType: w.fields.decrypt(resultCtx.testType(resultId), r!.test_type_enc) as 'antigen' | 'pcr',
     outcome: w.fields.decrypt(resultCtx.outcome(resultId), r!.outcome_enc), sampledAt: new Date(w.fields.decrypt(resultCtx.sampledAt(resultId), r!.sampled_at_enc)), tenantName: r!.tenant_name,
+    device: r!.device_enc === null ? null : w.fields.decrypt(resultCtx.device(resultId), r!.device_enc),
   };
 }
 
@@ -143,7 +143,12 @@ function buildDcc(kind: PassView['kind'], s: Source, who: { givenName: string; f
   if (kind === 'test') {
     if (s.outcome !== 'negative' && s.outcome !== 'positive') throw new AppError('conflict', [{ path: 'result.outcome', code: 'inconclusive-result' }]);
     const t: Record<string, string> = { tg: COVID, tt: TEST_TYPE[s.testType], sc: s.sampledAt.toISOString().replace(/\.\d{3}Z$/, 'Z'), tr: TEST_RESULT[s.outcome], tc: s.tenantName.slice(0, 80), co: COUNTRY, is: issuer, ci };
-    if (s.testType === 'antigen') t.ma = DEMO_RAT_DEVICE;
+    if (s.testType === 'antigen') {
+      // The device the pharmacy used; a result recorded before devices were asked names none, and
+      // naming one nobody chose would be a false statement on a signed pass.
+      if (!s.device) throw new AppError('conflict', [{ path: 'result.device', code: 'device-unknown' }]);
+      t.ma = s.device;
+    }
     // The signature's technical validity fits the use: a test is accepted for TEST_VALID_HOURS after
     // sampling, so the pass (and, once revoked, its revocation entry) ends then, not a year later.
     const expiresAt = new Date(s.sampledAt.getTime() + TEST_VALID_HOURS * 3_600_000);

@@ -71,7 +71,7 @@ describe.each(ENGINES)('invoice and pass of a patient named in another script on
     const post = (url: string, payload: object) => demo.server.inject({ method: 'POST', url, headers: staff.headers, payload });
     const patient = await post('/api/patients', { givenName: 'Łukasz', familyName: 'Ахмедов', birthDate: '1985-06-01', address: 'ул. Ленина 1, Kraków' });
     expect(patient.statusCode, patient.body).toBe(201);
-    const result = await post(`/api/patients/${patient.json().id}/results`, { testType: 'antigen', outcome: 'negative', sampledAt: new Date(Date.now() - 60_000).toISOString() });
+    const result = await post(`/api/patients/${patient.json().id}/results`, { testType: 'antigen', device: '1232', outcome: 'negative', sampledAt: new Date(Date.now() - 60_000).toISOString() });
     expect(result.statusCode, result.body).toBe(201);
     const invoicePdf = await demo.server.inject({ method: 'GET', url: `/api/documents/${result.json().invoiceId}`, headers: staff.headers });
     expect(invoicePdf.statusCode, invoicePdf.body).toBe(200);

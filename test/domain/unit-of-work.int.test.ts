@@ -44,7 +44,7 @@ describe.each(ENGINES)('unit of work (group commit) on %s', (engine) => {
     const ops: Promise<unknown>[] = [];
     for (let i = 0; i < 40; i++) {
       ops.push(app.uow.read(staffA, `read-${i}`, (w) => getDocument(w, docsA[i % docsA.length]!)));
-      ops.push(app.uow.run(staffA, `write-${i}`, (w) => recordResult(w, patientsA[i % patientsA.length]!, { testType: 'antigen', outcome: 'negative', sampledAt }, null)));
+      ops.push(app.uow.run(staffA, `write-${i}`, (w) => recordResult(w, patientsA[i % patientsA.length]!, { testType: 'antigen', device: '1232', outcome: 'negative', sampledAt }, null)));
       ops.push(app.uow.read(staffB, `denied-${i}`, (w) => getPatient(w, patientsA[0]!)));
       // Fails after writing: its insert must vanish with its savepoint.
       ops.push(app.uow.run(staffA, `fails-${i}`, async (w) => {

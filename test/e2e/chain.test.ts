@@ -84,6 +84,7 @@ describe('from the pharmacy counter to the venue door', () => {
     expect(await staff.locator('#patient-h + dl').innerText()).toContain(PERSON.familyName);
     expect(await staff.locator('[data-field="ssn"]').innerText()).not.toContain(PERSON.ssn.slice(0, 13));
     await staff.selectOption('#f-testType', 'antigen');
+    await staff.selectOption('#f-device', '1468');
     await staff.selectOption('#f-outcome', 'negative');
     await staff.click('form[data-form="record-result"] button[type="submit"]');
     await staff.locator('[data-result-id] [data-outcome="negative"]').waitFor();

@@ -74,7 +74,7 @@ describe.each(ENGINES)('finding 6: nobody squats a patient space, on %s', (engin
     const created = await demo.server.inject({ method: 'POST', url: '/api/patients', headers: staff.headers, payload: { givenName: 'Nouveau', familyName: 'Venu', birthDate: '1999-01-01', email: 'nouveau.venu@example.org' } });
     const held = await demo.app.db.query('SELECT 1 FROM patient WHERE id = $1 AND account_id IS NOT NULL', [created.json().id]);
     expect(held).toEqual([]);
-    await demo.server.inject({ method: 'POST', url: `/api/patients/${created.json().id}/results`, headers: staff.headers, payload: { testType: 'antigen', outcome: 'negative', sampledAt: new Date(Date.now() - 60_000).toISOString() } });
+    await demo.server.inject({ method: 'POST', url: `/api/patients/${created.json().id}/results`, headers: staff.headers, payload: { testType: 'antigen', device: '1232', outcome: 'negative', sampledAt: new Date(Date.now() - 60_000).toISOString() } });
     const outbox = await demo.app.db.query<{ id: string }>(`SELECT id FROM outbox WHERE patient_id = $1 AND kind = 'notification'`, [created.json().id]);
     const sent = demo.app.mail.sent.length;
     await sendResultNotifications({ uow: demo.app.uow, fields: demo.app.fields, mailer: demo.app.mail, publicUrl: 'http://localhost' }, outbox.map((o) => o.id));

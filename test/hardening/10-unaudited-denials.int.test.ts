@@ -18,8 +18,8 @@ const today = () => new Date().toISOString().slice(0, 10);
 const BODIES: Record<string, () => unknown> = {
   'POST /api/patients': () => ({ givenName: 'Rôle', familyName: 'Testeur', birthDate: '1990-01-01' }),
   'POST /pharmacy/patients': () => ({ givenName: 'Rôle', familyName: 'Testeur', birthDate: '1990-01-01' }),
-  'POST /api/patients/:patientId/results': () => ({ testType: 'antigen', outcome: 'negative', sampledAt: new Date().toISOString() }),
-  'POST /pharmacy/patients/:patientId/results': () => ({ testType: 'antigen', outcome: 'negative', sampledAt: new Date().toISOString() }),
+  'POST /api/patients/:patientId/results': () => ({ testType: 'antigen', device: '1232', outcome: 'negative', sampledAt: new Date().toISOString() }),
+  'POST /pharmacy/patients/:patientId/results': () => ({ testType: 'antigen', device: '1232', outcome: 'negative', sampledAt: new Date().toISOString() }),
   'POST /api/patients/:patientId/vaccinations': () => ({ product: 'EU/1/20/1528', doseNumber: 1, seriesDoses: 2, administeredOn: today() }),
   'POST /pharmacy/patients/:patientId/vaccinations': () => ({ product: 'EU/1/20/1528', doseNumber: '1', seriesDoses: '2', administeredOn: today() }),
   'POST /api/results/:resultId/passes': () => ({ kind: 'test' }),

@@ -20,7 +20,7 @@ describe.each(ENGINES)('finding 12: one valid pass per source and kind, on %s', 
   it('twelve concurrent issuances from one result leave exactly one valid pass, answered to all', async () => {
     const staff = demo.who('pharmacy-a-staff');
     const result = await demo.server.inject({ method: 'POST', url: `/api/patients/${staff.canAccess.patientId[0]}/results`, headers: staff.headers,
-      payload: { testType: 'antigen', outcome: 'negative', sampledAt: new Date(Date.now() - 600_000).toISOString() } });
+      payload: { testType: 'antigen', device: '1232', outcome: 'negative', sampledAt: new Date(Date.now() - 600_000).toISOString() } });
     const resultId = result.json().id as string;
     const answers = await Promise.all(Array.from({ length: 12 }, () =>
       demo.server.inject({ method: 'POST', url: `/api/results/${resultId}/passes`, headers: staff.headers, payload: { kind: 'test' } })));

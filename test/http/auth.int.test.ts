@@ -261,7 +261,7 @@ describe.each(ENGINES)('authentication on %s', (engine) => {
     expect((await server.inject({ method: 'GET', url: '/api/patients', headers: bearer(key) })).statusCode).toBe(200);
     // Scope: this key may not record results.
     const patientId = staff.canAccess.patientId[0]!;
-    const write = await server.inject({ method: 'POST', url: `/api/patients/${patientId}/results`, headers: bearer(key), payload: { testType: 'antigen', outcome: 'negative', sampledAt: new Date().toISOString() } });
+    const write = await server.inject({ method: 'POST', url: `/api/patients/${patientId}/results`, headers: bearer(key), payload: { testType: 'antigen', device: '1232', outcome: 'negative', sampledAt: new Date().toISOString() } });
     expect(write.statusCode).toBe(404);
     expect((await server.inject({ method: 'POST', url: `/api/api-keys/${id}/revoke`, headers: staff.headers })).statusCode).toBe(200);
     expect((await server.inject({ method: 'GET', url: '/api/patients', headers: bearer(key) })).statusCode).toBe(401);

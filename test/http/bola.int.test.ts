@@ -77,7 +77,7 @@ describe.each(ENGINES)('BOLA matrix on %s', (engine) => {
    */
   const sanctioned = (path: string, role: string) => (path === '/api/patients/{patientId}/break-glass' && role === 'professional') || (path === '/api/patients/{patientId}/protection' && role === 'dpo');
 
-  const bodyFor = (method: string) => (method === 'POST' ? { payload: { testType: 'antigen', outcome: 'negative', sampledAt: new Date().toISOString() } } : {});
+  const bodyFor = (method: string) => (method === 'POST' ? { payload: { testType: 'antigen', device: '1232', outcome: 'negative', sampledAt: new Date().toISOString() } } : {});
 
   it('every principal reads what it may: own ids answer 200', async () => {
     let own = 0;

@@ -112,7 +112,7 @@ describe.each(ENGINES)('hostile input on %s', (engine) => {
     const patientId = staff.canAccess.patientId[0]!;
     const res = await server.inject({
       method: 'POST', url: `/api/patients/${patientId.toUpperCase()}/results`, headers: staff.headers,
-      payload: { testType: 'antigen', outcome: 'negative', sampledAt: new Date(Date.now() - 60_000).toISOString() },
+      payload: { testType: 'antigen', device: '1232', outcome: 'negative', sampledAt: new Date(Date.now() - 60_000).toISOString() },
     });
     expect(res.statusCode, res.body).toBe(201);
     expect(res.json().patientId).toBe(patientId);
@@ -245,7 +245,7 @@ describe.each(ENGINES)('hostile input on %s', (engine) => {
   it('results: bad idempotency keys, future dates, unknown enums', async () => {
     const before = await counts();
     const url = `/api/patients/${staff.canAccess.patientId[0]}/results`;
-    const ok = { testType: 'antigen', outcome: 'negative', sampledAt: new Date().toISOString() };
+    const ok = { testType: 'antigen', device: '1232', outcome: 'negative', sampledAt: new Date().toISOString() };
     expectClientError(await server.inject({ method: 'POST', url, headers: { ...staff.headers, 'idempotency-key': 'x' }, payload: ok }));
     expectClientError(await server.inject({ method: 'POST', url, headers: staff.headers, payload: { ...ok, sampledAt: '2999-01-01T00:00:00Z' } }));
     expectClientError(await server.inject({ method: 'POST', url, headers: staff.headers, payload: { ...ok, testType: 'saliva-vibes' } }));
@@ -257,7 +257,7 @@ describe.each(ENGINES)('hostile input on %s', (engine) => {
 
   it('idempotent retries store a result once', async () => {
     const url = `/api/patients/${staff.canAccess.patientId[0]}/results`;
-    const payload = { testType: 'antigen', outcome: 'negative', sampledAt: new Date().toISOString() };
+    const payload = { testType: 'antigen', device: '1232', outcome: 'negative', sampledAt: new Date().toISOString() };
     const headers = { ...staff.headers, 'idempotency-key': 'lis-order-000123' };
     const a = await server.inject({ method: 'POST', url, headers, payload });
     const b = await server.inject({ method: 'POST', url, headers, payload });

@@ -34,7 +34,7 @@ describe.each(ENGINES)('records offered to an existing patient account on %s', (
   const read = (p: DemoPrincipal, id: string) => demo.server.inject({ method: 'GET', url: `/api/patients/${id}`, headers: p.headers });
   /** The pharmacy records a result for the record; its notification is sent: the receipt and the mails. */
   const notifyNewResult = async (id: string, outcome: 'negative' | 'positive') => {
-    const res = await demo.server.inject({ method: 'POST', url: `/api/patients/${id}/results`, headers: demo.who('pharmacy-b-staff').headers, payload: { testType: 'antigen', outcome, sampledAt: new Date(Date.now() - 60_000).toISOString() } });
+    const res = await demo.server.inject({ method: 'POST', url: `/api/patients/${id}/results`, headers: demo.who('pharmacy-b-staff').headers, payload: { testType: 'antigen', device: '1232', outcome, sampledAt: new Date(Date.now() - 60_000).toISOString() } });
     expect(res.statusCode, res.body).toBe(201);
     const [note] = await demo.app.db.query<{ id: string }>(`SELECT id FROM outbox WHERE kind = 'notification' AND result_id = $1`, [res.json().id]);
     const mailer = new MemoryMailer();

@@ -33,7 +33,7 @@ describe('two server processes on one PostgreSQL database', () => {
 
   it('the same idempotency key at both at once stores one result; the other answers a replay or 409, never 500', async () => {
     const patientId = key.canAccess.patientId![0]!;
-    const body = { testType: 'antigen', outcome: 'negative', sampledAt: new Date(Date.now() - 60_000).toISOString() };
+    const body = { testType: 'antigen', device: '1232', outcome: 'negative', sampledAt: new Date(Date.now() - 60_000).toISOString() };
     const statuses = new Set<number>();
     for (let round = 0; round < 12; round++) {
       const idem = randomUUID();

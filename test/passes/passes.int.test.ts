@@ -64,7 +64,7 @@ describe.each(ENGINES)('EU DCC passes on %s', (engine) => {
     const id = patient.json().id as string;
     // Written before birth dates were bounded at entry: the value is set behind the API's back.
     await demo.app.db.query('UPDATE patient SET birth_date_enc = $2 WHERE id = $1', [id, demo.app.fields.encrypt(`patient.birth_date:${id}`, '1875-02-21')]);
-    const result = await post(`/api/patients/${id}/results`, { testType: 'antigen', outcome: 'negative', sampledAt: new Date(Date.now() - 60_000).toISOString() });
+    const result = await post(`/api/patients/${id}/results`, { testType: 'antigen', device: '1232', outcome: 'negative', sampledAt: new Date(Date.now() - 60_000).toISOString() });
     const issued = await post(`/api/results/${result.json().id}/passes`, { kind: 'test' });
     expect(issued.statusCode, issued.body).toBe(409);
     expect(issued.json().error.issues).toEqual([{ path: 'pass', code: 'not-encodable' }]);
@@ -115,7 +115,7 @@ describe.each(ENGINES)('EU DCC passes on %s', (engine) => {
     await rotateDsc(demo.app.db, demo.app.fields);
     // A new result (the demo's already have their pass, and a second one is never issued).
     const patientId = staff.canAccess.patientId[0]!;
-    const result = await demo.server.inject({ method: 'POST', url: `/api/patients/${patientId}/results`, headers: staff.headers, payload: { testType: 'antigen', outcome: 'negative', sampledAt: new Date(Date.now() - 60_000).toISOString() } });
+    const result = await demo.server.inject({ method: 'POST', url: `/api/patients/${patientId}/results`, headers: staff.headers, payload: { testType: 'antigen', device: '1232', outcome: 'negative', sampledAt: new Date(Date.now() - 60_000).toISOString() } });
     const issued = await demo.server.inject({ method: 'POST', url: `/api/results/${result.json().id}/passes`, headers: staff.headers, payload: { kind: 'test' } });
     expect(issued.statusCode).toBe(201);
     const after = (await get('/trust/dsc.json')).json() as { kid: string }[];

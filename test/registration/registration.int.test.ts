@@ -62,7 +62,7 @@ describe.each(ENGINES)('counter self-registration on %s', (engine) => {
 
     const result = await demo.server.inject({
       method: 'POST', url: `/api/patients/${view.patient.id}/results`, headers: staff.headers,
-      payload: { testType: 'antigen', outcome: 'negative', sampledAt: new Date().toISOString() },
+      payload: { testType: 'antigen', device: '1232', outcome: 'negative', sampledAt: new Date().toISOString() },
     });
     expect(result.statusCode, result.body).toBe(201);
 

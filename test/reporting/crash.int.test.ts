@@ -113,7 +113,7 @@ describe.each(ENGINES)('kill -9 during a stream of results on %s', (engine: Engi
         const res = await fetch(`${base}/api/patients/${patients[n % patients.length]}/results`, {
           method: 'POST', signal: AbortSignal.timeout(10_000),
           headers: { ...key.headers, 'content-type': 'application/json', 'idempotency-key': idem },
-          body: JSON.stringify({ testType: n % 2 ? 'antigen' : 'pcr', outcome: n % 5 ? 'negative' : 'positive', sampledAt: new Date(Date.UTC(2026, 10, 1, 8, 0, n % 60)).toISOString() }),
+          body: JSON.stringify({ ...(n % 2 ? { testType: 'antigen', device: '1232' } : { testType: 'pcr' }), outcome: n % 5 ? 'negative' : 'positive', sampledAt: new Date(Date.UTC(2026, 10, 1, 8, 0, n % 60)).toISOString() }),
         });
         if (res.status === 200 || res.status === 201) {
           acked.set(idem, { id: (await res.json()).id, at: Date.now() });

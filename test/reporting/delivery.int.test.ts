@@ -34,7 +34,7 @@ const countEvents = async (app: TestApp, action: string, outcome?: string) =>
 const record = async (server: FastifyInstance, key: DemoPrincipal, outcome = 'negative') => {
   const res = await server.inject({
     method: 'POST', url: `/api/patients/${key.canAccess.patientId[0]}/results`, headers: key.headers,
-    payload: { testType: 'antigen', outcome, sampledAt: new Date(Date.now() - 600_000).toISOString() },
+    payload: { testType: 'antigen', device: '1232', outcome, sampledAt: new Date(Date.now() - 600_000).toISOString() },
   });
   expect(res.statusCode).toBe(201);
   return res.json().id as string;

@@ -53,7 +53,7 @@ describe.each(ENGINES)('transactional outbox on %s', (engine) => {
     const results = await count('SELECT count(*) AS n FROM test_result');
     let recorded: string | undefined;
     await expect(demo.app.uow.run(staff, 'rollback-test', async (w) => {
-      recorded = (await recordResult(w, patientId, { testType: 'antigen', outcome: 'negative', sampledAt: new Date().toISOString() }, null)).id;
+      recorded = (await recordResult(w, patientId, { testType: 'antigen', device: '1232', outcome: 'negative', sampledAt: new Date().toISOString() }, null)).id;
       // Inside the transaction both exist…
       expect(Number((await w.tx.query<{ n: number }>('SELECT count(*) AS n FROM outbox WHERE result_id = $1', [recorded]))[0]!.n)).toBe(2);
       throw new AppError('conflict');

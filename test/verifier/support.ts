@@ -106,7 +106,7 @@ export async function issueFreshPass(s: VerifierServer, who: { givenName: string
   };
   const patient = await post('/api/patients', who);
   const sampledAt = new Date(Date.now() - sampledHoursAgo * 3_600_000);
-  const result = await post(`/api/patients/${patient.id}/results`, { testType: 'antigen', outcome: 'negative', sampledAt: sampledAt.toISOString() });
+  const result = await post(`/api/patients/${patient.id}/results`, { testType: 'antigen', device: '1232', outcome: 'negative', sampledAt: sampledAt.toISOString() });
   if (sampledHoursAgo < TEST_VALID_HOURS) {
     const pass = await post(`/api/results/${result.id}/passes`, { kind: 'test' });
     return { ...who, hc1: pass.hc1!, uci: uciOf(pass.hc1!), passId: pass.id! };

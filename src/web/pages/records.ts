@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { route, type RouteContext } from '../../http/route.ts';
 import { getPatient, listTenantPatients, registerPatient, PatientInput, type PatientView } from '../../domain/patients.ts';
 import { listPatientResults, recordResult, ResultInput, OUTCOMES, TEST_TYPES, type ResultView } from '../../domain/results.ts';
+import { RAT_DEVICES } from '../../domain/rat-devices.ts';
 import { AppError } from '../../errors/catalogue.ts';
 import type { Lang } from '../../errors/messages.ts';
 import type { Principal } from '../../policy/principal.ts';
@@ -25,7 +26,7 @@ type PatientParams = z.infer<typeof PatientParams>;
 const PatientForm = z.strictObject({
   givenName: FormText, familyName: FormText, birthDate: FormText, ssn: FormText, phone: FormText, email: FormText, address: FormText,
 });
-const ResultForm = z.strictObject({ testType: FormText, outcome: FormText, sampledAt: FormText, idempotencyKey: FormText });
+const ResultForm = z.strictObject({ testType: FormText, device: FormText, outcome: FormText, sampledAt: FormText, idempotencyKey: FormText });
 const VaccinationForm = z.strictObject({ product: FormText, doseNumber: FormText, seriesDoses: FormText, administeredOn: FormText, idempotencyKey: FormText });
 // The buttons post the pass kind they show; anything else is refused, not issued as some other kind.
 const ResultPassForm = z.strictObject({ kind: z.enum(PASS_KINDS) });
@@ -78,7 +79,7 @@ ${results.map((r) => {
     // A pass already issued shows, whatever the offer now (a test pass stays valid its 72 hours).
     const issued = passes?.find((p) => p.resultId === r.id && !p.revokedAt && Date.parse(p.expiresAt) > now.getTime());
     const kind = offer.kind ?? issued?.kind ?? null;
-    return html`<tr data-result-id="${r.id}"><td>${formatDateTime(r.sampledAt, lang)}</td><td>${testTypeLabel(t, r.testType)}</td><td>${outcomeBadge(t, r.outcome)}</td><td>${formatDateTime(r.recordedAt, lang)}</td>${withInvoices ? html`<td>${r.invoiceId ? html`<a href="${invoiceHref(r.invoiceId)}" download data-invoice-link>${t('downloadInvoice')}</a>` : t('none')}</td>` : ''}${withPassButtons ? html`<td>${kind && valid.has(`${r.id}:${kind}`) ? issuedPass(t, passes ?? [], r.id, kind) : offer.kind ? issueButton(t, `/pharmacy/results/${r.id}/passes`, offer.kind) : noPass(t, lang, offer)}</td>` : ''}</tr>`;
+    return html`<tr data-result-id="${r.id}"><td>${formatDateTime(r.sampledAt, lang)}</td><td>${testTypeLabel(t, r.testType)}${r.deviceName ? html`<br><span class="muted" data-device="${r.device}">${r.deviceName}</span>` : ''}</td><td>${outcomeBadge(t, r.outcome)}</td><td>${formatDateTime(r.recordedAt, lang)}</td>${withInvoices ? html`<td>${r.invoiceId ? html`<a href="${invoiceHref(r.invoiceId)}" download data-invoice-link>${t('downloadInvoice')}</a>` : t('none')}</td>` : ''}${withPassButtons ? html`<td>${kind && valid.has(`${r.id}:${kind}`) ? issuedPass(t, passes ?? [], r.id, kind) : offer.kind ? issueButton(t, `/pharmacy/results/${r.id}/passes`, offer.kind) : noPass(t, lang, offer)}</td>` : ''}</tr>`;
   })}
 </tbody></table></div>`;
 }
@@ -177,6 +178,7 @@ ${formErrorSummary(t, e)}
 <input type="hidden" name="idempotencyKey" value="${v.idempotencyKey ?? `web-${randomToken(16)}`}">
 <div class="grid">
 ${select(t, { name: 'testType', label: t('testType'), value: v.testType ?? 'antigen', error: e.testType, required: true, options: TEST_TYPES.map((x) => ({ value: x, label: testTypeLabel(t, x) })) })}
+${select(t, { name: 'device', label: t('testDevice'), value: v.device ?? '', error: e.device, hint: t('testDeviceHint'), options: [{ value: '', label: '—' }, ...[...RAT_DEVICES].map(([value, label]) => ({ value, label }))] })}
 ${select(t, { name: 'outcome', label: t('outcome'), value: v.outcome ?? '', error: e.outcome, required: true, options: [{ value: '', label: '—' }, ...OUTCOMES.map((x) => ({ value: x, label: outcomeLabel(t, x) }))] })}
 ${field(t, { name: 'sampledAt', label: t('sampledAt'), type: 'datetime-local', value: v.sampledAt ?? parisLocalNow(), error: e.sampledAt, required: true, hint: t('sampledAtHint') })}
 </div>
@@ -263,11 +265,12 @@ export const recordPageRoutes = [
       const form = cleanForm(body);
       // A browser sends Paris wall time (datetime-local); a script may send an ISO instant with its offset.
       const iso = form.sampledAt ? (parisLocalToIso(form.sampledAt) ?? (z.iso.datetime({ offset: true }).safeParse(form.sampledAt).success ? form.sampledAt : null)) : undefined;
-      const parsed = ResultInput.safeParse({ testType: form.testType, outcome: form.outcome, sampledAt: iso === null ? 'invalid' : iso });
+      // The device list stays on screen whatever the test type: it counts for an antigen test only.
+      const parsed = ResultInput.safeParse({ testType: form.testType, outcome: form.outcome, sampledAt: iso === null ? 'invalid' : iso, ...(form.testType === 'antigen' && form.device ? { device: form.device } : {}) });
       const key = form.idempotencyKey && /^web-[A-Za-z0-9_-]{8,64}$/.test(form.idempotencyKey) ? form.idempotencyKey : null;
       if (!parsed.success) {
         // The patient page is loaded (and access checked) first: a foreign id answers 404, never a form.
-        return showPatient(ctx, '/pharmacy/patients', 400, { values: form, errors: fieldErrorsFromZod(parsed.error, { sampledAt: 'errDateTime' }) });
+        return showPatient(ctx, '/pharmacy/patients', 400, { values: form, errors: fieldErrorsFromZod(parsed.error, { sampledAt: 'errDateTime', device: 'errDevice' }) });
       }
       try {
         await app.uow.run(principal, requestId, (w) => recordResult(w, params.patientId, parsed.data, key));
