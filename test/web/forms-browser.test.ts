@@ -96,6 +96,46 @@ describe('forms in a browser', () => {
     }
   });
 
+  it('"who accessed my data" is in words, groups repeats, folds the person\'s own reads, marks refusals and pages through the whole history', async () => {
+    const camille = principals.find((p) => p.name === 'patient-camille')!;
+    const staff = principals.find((p) => p.name === 'pharmacy-a-staff')!;
+    const record = camille.canAccess.patientId[0]!;
+    // 120 reads of her record by the pharmacy: one grouped line, and more events than a page holds.
+    for (let i = 0; i < 120; i++) await server.inject({ method: 'GET', url: `/api/patients/${record}`, headers: staff.headers });
+    // A refused attempt by another pharmacy.
+    const other = principals.find((p) => p.name === 'pharmacy-b-staff')!;
+    expect((await server.inject({ method: 'GET', url: `/api/patients/${record}`, headers: other.headers })).statusCode).toBe(404);
+    for (const l of LANGS) {
+      const { context, page } = await contextAs(browser, server, base, camille.headers.authorization.slice('Bearer '.length), l.locale, { width: 390, height: 844 });
+      try {
+        await page.goto(`/patient?lang=${l.lang}`);
+        await page.goto(`/patient?lang=${l.lang}`); // the first visit read her own data: now counted
+        const table = page.locator('table[data-table="access-log"]');
+        const text = (await table.textContent())!;
+        // No raw codes: actions, roles and purposes are words.
+        expect(text).not.toMatch(/\b(patient|result|document|pass|auth)\.[a-z-]+\b/);
+        expect(text).not.toMatch(/\b(tenant-service|own-record|other-tenant|not-own|success|denied)\b/);
+        expect(text).toContain(l.lang === 'fr' ? 'A consulté votre dossier' : 'Read your record');
+        // The 120 reads are grouped on one line (as many of them as the page's 100 events hold, beside her own reads and the refusal).
+        const counts = await page.locator('[data-count]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-count'))));
+        expect(Math.max(...counts)).toBeGreaterThanOrEqual(50);
+        // Her own reads are counted, not listed.
+        expect(Number(await page.locator('[data-own-reads]').getAttribute('data-own-reads'))).toBeGreaterThan(0);
+        expect(text).not.toContain(l.lang === 'fr' ? 'Votre propre usage' : 'Your own use');
+        // The refused attempt stands out.
+        expect(await page.locator('tr[data-highlight="refused"]').count()).toBeGreaterThanOrEqual(1);
+        await accessible(page, `access log ${l.lang} phone`);
+        // Older entries: the rest of the history, down to the registration.
+        await page.locator('a[data-access-older]').click();
+        await page.waitForURL(/before=\d+/);
+        expect(await page.locator('table[data-table="access-log"] tr').count()).toBeGreaterThan(1);
+        await accessible(page, `access log older page ${l.lang} phone`);
+      } finally {
+        await context.close();
+      }
+    }
+  });
+
   it('login and code forms start in their first field; an error summary takes precedence', async () => {
     const { context, page } = await contextAs(browser, server, base, null, 'fr-FR');
     try {

@@ -22,7 +22,13 @@ import { answerOffer, listMyOffers } from '../../domain/record-offers.ts';
 import { invoiceHref, resultsTable } from './records.ts';
 
 const OfferParams = z.strictObject({ patientId: z.uuid() });
-const PatientPageQuery = PageQuery.extend({ offer: z.enum(['accepted', 'declined', 'mismatch', 'invalid']).optional(), reissue: z.enum(['done', 'step-up-needed', 'limit']).optional() });
+const PatientPageQuery = PageQuery.extend({
+  offer: z.enum(['accepted', 'declined', 'mismatch', 'invalid']).optional(), reissue: z.enum(['done', 'step-up-needed', 'limit']).optional(),
+  /** The history's next page: events before this one (its place in the trail). */
+  before: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+});
+/** Audit events per page of the patient's history (own reads are counted, not listed, and repeats grouped). */
+const ACCESS_PAGE = 100;
 type PatientPageQuery = z.infer<typeof PatientPageQuery>;
 const ProfessionalQuery = PageQuery.extend({ done: z.enum(['code-accepted', 'code-wrong', 'break-glass-opened', 'break-glass-ended']).optional() });
 type ProfessionalQuery = z.infer<typeof ProfessionalQuery>;
@@ -30,17 +36,62 @@ const DpoQuery = PageQuery.extend({ done: z.enum(['reviewed', 'review-note-missi
 type DpoQuery = z.infer<typeof DpoQuery>;
 
 const WHO = new Set(['you', 'staff', 'api-key', 'professional', 'dpo', 'system', 'patient', 'anonymous', 'authenticating']);
-const WHY = new Set(['care', 'tenant-service', 'listing', 'own-record', 'national-reporting']);
-/** One line of "Who accessed my data", in words: who (a named professional, a pharmacy), what, why; emergencies highlighted. */
-function accessRow(t: Translate, lang: Lang, a: AccessEntry): Html {
-  const who = a.professional
-    ? `${a.professional.name} — ${t(`profession_${a.professional.profession}` as MessageKey)}${a.professional.organisation ? `, ${a.professional.organisation}` : ''}`
-    : `${t((WHO.has(a.actorRole) ? `accessWho_${a.actorRole}` : 'accessWho_system') as MessageKey)}${a.actorOrganisation ? ` — ${a.actorOrganisation}` : ''}`;
-  const why = a.purpose === 'break-glass'
-    ? t('accessWhy_break-glass', { reason: t(`reason_${a.reason ?? 'other'}` as MessageKey) })
-    : WHY.has(a.purpose) ? t(`accessWhy_${a.purpose}` as MessageKey) : t('accessWhy_other', { purpose: a.purpose });
+/** Purposes (and reasons for a refusal) said in words; any other says "other reason", never its code. */
+const WHY = new Set(['care', 'tenant-service', 'listing', 'own-record', 'national-reporting', 'other-tenant', 'not-own', 'no-care-relationship', 'unknown-resource', 'role', 'step-up', 'login']);
+/** What an event did, in words: the first pattern that matches its action (never the raw code). */
+const WHAT: readonly [RegExp, MessageKey][] = [
+  [/^break-glass\.open$/, 'accessWhat_breakGlassOpen'], [/^break-glass\.end$/, 'accessWhat_breakGlassEnd'], [/^break-glass\./, 'accessWhat_breakGlassReview'],
+  [/^patient\.protect/, 'accessWhat_protect'], [/^patient\./, 'accessWhat_record'],
+  [/^result\.create$/, 'accessWhat_resultCreate'], [/^result\./, 'accessWhat_results'], [/^document\./, 'accessWhat_invoice'],
+  [/^pass\.(issue|create)/, 'accessWhat_passIssue'], [/^pass\.(revoke|reissue)/, 'accessWhat_passRevoke'], [/^pass\./, 'accessWhat_pass'],
+  [/^vaccination\.create$/, 'accessWhat_vaccinationCreate'], [/^vaccination\./, 'accessWhat_vaccination'], [/^(care|consent-code)\./, 'accessWhat_care'],
+  [/^auth\.login-locked$/, 'accessWhat_loginLocked'], [/^auth\.login$/, 'accessWhat_login'], [/^auth\.otp-sent$/, 'accessWhat_code'],
+  [/^auth\.passkey-registered$/, 'accessWhat_passkeyAdd'], [/^auth\.passkey-removed$/, 'accessWhat_passkeyRemove'], [/^auth\.lockdown$/, 'accessWhat_lockdown'],
+  [/^auth\.step-up$/, 'accessWhat_identity'], [/^record-offer\.create$/, 'accessWhat_offer'], [/^record-offer\./, 'accessWhat_offerAnswer'], [/^report/, 'accessWhat_report'],
+];
+const whatOf = (action: string): MessageKey => WHAT.find(([re]) => re.test(action))?.[1] ?? 'accessWhat_other';
+
+/** One line of "Who accessed my data": repeated identical events of one day are one line. */
+interface AccessLine { newest: AccessEntry; oldest: AccessEntry; count: number; who: string; what: MessageKey; why: string }
+
+/**
+ * The history in words: who (a named professional, a pharmacy), what, why. The person's own reads
+ * of their own data are counted, not listed (they drowned everything else); repeated reads are
+ * grouped; emergencies and refusals stand out.
+ */
+function accessLines(t: Translate, entries: readonly AccessEntry[]): { lines: AccessLine[]; ownReads: number } {
+  const lines: AccessLine[] = [];
+  let ownReads = 0;
+  for (const a of entries) {
+    if (a.actorRole === 'you' && a.purpose === 'own-record') {
+      ownReads += 1;
+      continue;
+    }
+    const who = a.professional
+      ? `${a.professional.name} — ${t(`profession_${a.professional.profession}` as MessageKey)}${a.professional.organisation ? `, ${a.professional.organisation}` : ''}`
+      : `${t((WHO.has(a.actorRole) ? `accessWho_${a.actorRole}` : 'accessWho_system') as MessageKey)}${a.actorOrganisation ? ` — ${a.actorOrganisation}` : ''}`;
+    const why = a.purpose === 'break-glass'
+      ? t('accessWhy_break-glass', { reason: t(`reason_${a.reason ?? 'other'}` as MessageKey) })
+      : WHY.has(a.purpose) ? t(`accessWhy_${a.purpose}` as MessageKey) : t('accessWhy_unlisted');
+    const what = whatOf(a.action);
+    const prev = lines.at(-1);
+    if (prev && prev.who === who && prev.what === what && prev.why === why && prev.newest.outcome === a.outcome && prev.newest.highlight === a.highlight && prev.newest.at.slice(0, 10) === a.at.slice(0, 10)) {
+      prev.count += 1;
+      prev.oldest = a;
+      continue;
+    }
+    lines.push({ newest: a, oldest: a, count: 1, who, what, why });
+  }
+  return { lines, ownReads };
+}
+
+function accessRow(t: Translate, lang: Lang, l: AccessLine): Html {
+  const a = l.newest;
+  const refused = a.outcome === 'denied';
+  const mark = a.highlight ? 'break-glass' : refused ? 'refused' : null;
   const outcome = ['success', 'denied', 'failure'].includes(a.outcome) ? t(`accessOutcome_${a.outcome}` as MessageKey) : a.outcome;
-  return html`<tr${a.highlight ? html` class="highlight" data-highlight="break-glass"` : ''}><td>${formatDateTime(a.at, lang)}</td><td>${a.highlight ? html`<strong>${t('accessEmergency')}</strong> — ` : ''}${who}</td><td>${a.action}</td><td>${why}</td><td>${outcome}</td></tr>`;
+  const when = l.count > 1 ? html`${formatDateTime(a.at, lang)}<br><span class="muted" data-count="${l.count}">${t('accessTimes', { count: l.count, from: formatDateTime(l.oldest.at, lang), to: formatDateTime(a.at, lang) })}</span>` : formatDateTime(a.at, lang);
+  return html`<tr${mark ? html` class="highlight" data-highlight="${mark}"` : ''}><td>${when}</td><td>${a.highlight ? html`<strong>${t('accessEmergency')}</strong> — ` : refused ? html`<strong>${t('accessRefused')}</strong> — ` : ''}${l.who}</td><td data-what="${a.action}">${t(l.what)}</td><td>${l.why}</td><td>${outcome}</td></tr>`;
 }
 
 /** The patient's space, the professional's patients in care and the DPO's governance page. */
@@ -93,10 +144,11 @@ export const spacePageRoutes = [
     async handler({ app, principal, requestId, lang, reply, query }) {
       rememberLang(app, reply, query);
       const { offers, results, documents, passes, accesses, passkeys } = await app.uow.run(principal, requestId, async (w) => ({
-        offers: await listMyOffers(w), results: await listMyResults(w), documents: await listDocuments(w), passes: await listPasses(w), accesses: await myAccessLog(w, 50),
+        offers: await listMyOffers(w), results: await listMyResults(w), documents: await listDocuments(w), passes: await listPasses(w), accesses: await myAccessLog(w, ACCESS_PAGE, query.before ?? null),
         passkeys: await listPasskeys(w),
       }));
       const t = translator(lang);
+      const history = accessLines(t, accesses);
       const notice = query.offer ? ({ accepted: t('offerAccepted'), declined: t('offerDeclined'), mismatch: t('offerMismatch'), invalid: t('offerInvalidDate') } as const)[query.offer] : null;
       const reissueNotice = query.reissue ? ({ done: t('reissueDone'), 'step-up-needed': t('reissueStepUp'), limit: t('reissueLimit') } as const)[query.reissue] : null;
       return sendPage(reply, page({
@@ -129,10 +181,12 @@ ${passes.length === 0 ? html`<p class="muted">${t('noPasses')}</p>` : html`<p cl
 <section aria-labelledby="access-h">
 <h2 id="access-h">${t('accessLogTitle')}</h2>
 <p class="muted">${t('accessLogIntro')}</p>
-${accesses.length === 0 ? html`<p class="muted">${t('noAccess')}</p>` : html`<div class="table-wrap" tabindex="0" role="region" aria-labelledby="access-h"><table data-table="access-log">
+${history.lines.length === 0 ? html`<p class="muted">${t('noAccess')}</p>` : html`<div class="table-wrap" tabindex="0" role="region" aria-labelledby="access-h"><table data-table="access-log">
 <thead><tr><th scope="col">${t('when')}</th><th scope="col">${t('who')}</th><th scope="col">${t('what')}</th><th scope="col">${t('why')}</th><th scope="col">${t('outcomeCol')}</th></tr></thead>
-<tbody>${accesses.map((a) => accessRow(t, lang, a))}</tbody>
+<tbody>${history.lines.map((l) => accessRow(t, lang, l))}</tbody>
 </table></div>`}
+${history.ownReads > 0 ? html`<p class="muted" data-own-reads="${history.ownReads}">${t('accessOwnFolded', { count: history.ownReads })}</p>` : ''}
+<p class="actions">${accesses.length === ACCESS_PAGE ? html`<a href="/patient?before=${accesses.at(-1)!.seq}#access-h" data-access-older>${t('accessOlder')}</a>` : ''}${query.before ? html`<a href="/patient#access-h">${t('accessNewest')}</a>` : ''}</p>
 </section>
 ${securitySection(t, lang, principal, passkeys, query.security)}`,
       }));
