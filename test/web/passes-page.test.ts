@@ -9,7 +9,10 @@ describe('passes in the patient space', () => {
     const passId = camille.canAccess.passId[0]!;
     const fr = await demo.server.inject({ method: 'GET', url: '/patient?lang=fr', headers: camille.headers });
     expect(fr.statusCode).toBe(200);
-    expect(fr.body).toContain('Mes pass sanitaires');
+    // Under the holder's name (a space may hold a family's records), each pass naming its holder.
+    expect(fr.body).toContain('<h2 id="person-0-h">Camille Martin</h2>');
+    expect(fr.body).toContain('Pass sanitaires');
+    expect(fr.body).toMatch(/Certificat de test<\/strong> — Camille Martin/);
     expect(fr.body).toContain(`src="/api/passes/${passId}/qr"`);
     expect(fr.body).toContain(`href="/api/passes/${passId}/pdf"`);
     const en = await demo.server.inject({ method: 'GET', url: '/patient?lang=en', headers: camille.headers });

@@ -65,21 +65,21 @@ const issuedPass = (t: Translate, passes: readonly PassView[], sourceId: string,
  * buttons for staff (`passes`: what the pharmacy issued for this patient; a result with a valid pass
  * of its kind shows it instead of a button).
  */
-export function resultsTable(t: Translate, lang: Lang, results: readonly ResultView[], withInvoices: boolean, passes?: readonly PassView[]): Html {
+export function resultsTable(t: Translate, lang: Lang, results: readonly ResultView[], withInvoices: boolean, passes?: readonly PassView[], pharmacies?: ReadonlyMap<string, string>): Html {
   const withPassButtons = passes !== undefined;
   const now = new Date();
   const valid = validPassSources(passes ?? [], now.getTime());
   if (results.length === 0) return html`<p class="muted" data-empty="results">${t('noResults')}</p>`;
   // A table that may scroll sideways is a focusable, named region: keyboard users can scroll it too (WCAG 2.1.1).
   return html`<div class="table-wrap" tabindex="0" role="region" aria-label="${t('results')}"><table data-table="results">
-<thead><tr><th scope="col">${t('sampledAt')}</th><th scope="col">${t('testType')}</th><th scope="col">${t('outcome')}</th><th scope="col">${t('recordedAt')}</th>${withInvoices ? html`<th scope="col">${t('invoice')}</th>` : ''}${withPassButtons ? html`<th scope="col">${t('pass')}</th>` : ''}</tr></thead>
+<thead><tr><th scope="col">${t('sampledAt')}</th><th scope="col">${t('testType')}</th><th scope="col">${t('outcome')}</th>${pharmacies ? html`<th scope="col">${t('pharmacyCol')}</th>` : ''}<th scope="col">${t('recordedAt')}</th>${withInvoices ? html`<th scope="col">${t('invoice')}</th>` : ''}${withPassButtons ? html`<th scope="col">${t('pass')}</th>` : ''}</tr></thead>
 <tbody>
 ${results.map((r) => {
     const offer = passOffer({ testType: r.testType, outcome: r.outcome, sampledAt: new Date(r.sampledAt) }, now);
     // A pass already issued shows, whatever the offer now (a test pass stays valid its 72 hours).
     const issued = passes?.find((p) => p.resultId === r.id && !p.revokedAt && Date.parse(p.expiresAt) > now.getTime());
     const kind = offer.kind ?? issued?.kind ?? null;
-    return html`<tr data-result-id="${r.id}"><td>${formatDateTime(r.sampledAt, lang)}</td><td>${testTypeLabel(t, r.testType)}${r.deviceName ? html`<br><span class="muted" data-device="${r.device}">${r.deviceName}</span>` : ''}</td><td>${outcomeBadge(t, r.outcome)}</td><td>${formatDateTime(r.recordedAt, lang)}</td>${withInvoices ? html`<td>${r.invoiceId ? html`<a href="${invoiceHref(r.invoiceId)}" download data-invoice-link>${t('downloadInvoice')}</a>` : t('none')}</td>` : ''}${withPassButtons ? html`<td>${kind && valid.has(`${r.id}:${kind}`) ? issuedPass(t, passes ?? [], r.id, kind) : offer.kind ? issueButton(t, `/pharmacy/results/${r.id}/passes`, offer.kind) : noPass(t, lang, offer)}</td>` : ''}</tr>`;
+    return html`<tr data-result-id="${r.id}"><td>${formatDateTime(r.sampledAt, lang)}</td><td>${testTypeLabel(t, r.testType)}${r.deviceName ? html`<br><span class="muted" data-device="${r.device}">${r.deviceName}</span>` : ''}</td><td>${outcomeBadge(t, r.outcome)}</td>${pharmacies ? html`<td data-pharmacy>${pharmacies.get(r.tenantId) ?? t('none')}</td>` : ''}<td>${formatDateTime(r.recordedAt, lang)}</td>${withInvoices ? html`<td>${r.invoiceId ? html`<a href="${invoiceHref(r.invoiceId)}" download data-invoice-link>${t('downloadInvoice')}</a>` : t('none')}</td>` : ''}${withPassButtons ? html`<td>${kind && valid.has(`${r.id}:${kind}`) ? issuedPass(t, passes ?? [], r.id, kind) : offer.kind ? issueButton(t, `/pharmacy/results/${r.id}/passes`, offer.kind) : noPass(t, lang, offer)}</td>` : ''}</tr>`;
   })}
 </tbody></table></div>`;
 }

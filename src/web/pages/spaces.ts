@@ -1,12 +1,12 @@
 import { route } from '../../http/route.ts';
-import { listMyResults } from '../../domain/results.ts';
-import { listDocuments } from '../../domain/documents.ts';
+import { listMyResults, type ResultView } from '../../domain/results.ts';
+import { listDocuments, type DocumentSummary } from '../../domain/documents.ts';
 import { listAuditEvents, myAccessLog, type AccessEntry } from '../../domain/access-log.ts';
 import { listBreakGlass, listMyBreakGlass } from '../../domain/break-glass.ts';
 import { listAlerts } from '../../alerts/store.ts';
 import type { Lang } from '../../errors/messages.ts';
-import { listPatientsInCare } from '../../domain/patients.ts';
-import { listPasses, reissuePass } from '../../domain/passes.ts';
+import { listPatients, listPatientsInCare, type PatientView } from '../../domain/patients.ts';
+import { listPasses, reissuePass, type PassView } from '../../domain/passes.ts';
 import { refreshSigner } from '../../domain/issuer-keys.ts';
 import { z } from 'zod';
 import { unsignedBounds, verifyAudit } from '../../audit/verify.ts';
@@ -63,7 +63,7 @@ function accessLines(t: Translate, entries: readonly AccessEntry[]): { lines: Ac
   const lines: AccessLine[] = [];
   let ownReads = 0;
   for (const a of entries) {
-    if (a.actorRole === 'you' && a.purpose === 'own-record') {
+    if (a.actorRole === 'you' && (a.purpose === 'own-record' || a.purpose === 'listing')) {
       ownReads += 1;
       continue;
     }
@@ -92,6 +92,41 @@ function accessRow(t: Translate, lang: Lang, l: AccessLine): Html {
   const outcome = ['success', 'denied', 'failure'].includes(a.outcome) ? t(`accessOutcome_${a.outcome}` as MessageKey) : a.outcome;
   const when = l.count > 1 ? html`${formatDateTime(a.at, lang)}<br><span class="muted" data-count="${l.count}">${t('accessTimes', { count: l.count, from: formatDateTime(l.oldest.at, lang), to: formatDateTime(a.at, lang) })}</span>` : formatDateTime(a.at, lang);
   return html`<tr${mark ? html` class="highlight" data-highlight="${mark}"` : ''}><td>${when}</td><td>${a.highlight ? html`<strong>${t('accessEmergency')}</strong> — ` : refused ? html`<strong>${t('accessRefused')}</strong> — ` : ''}${l.who}</td><td data-what="${a.action}">${t(l.what)}</td><td>${l.why}</td><td>${outcome}</td></tr>`;
+}
+
+interface Person { name: string; birthDate: string; ids: Set<string> }
+
+/**
+ * The people whose records a space holds, one per person: a parent's space holds their children's
+ * records too, and one person tested at two pharmacies has two records (same name, same birth date).
+ */
+function peopleOf(records: readonly PatientView[]): Person[] {
+  const people = new Map<string, Person>();
+  for (const r of records) {
+    const key = `${r.givenName}\u0000${r.familyName}\u0000${r.birthDate}`;
+    const p = people.get(key) ?? { name: `${r.givenName} ${r.familyName}`, birthDate: r.birthDate, ids: new Set<string>() };
+    p.ids.add(r.id);
+    people.set(key, p);
+  }
+  return [...people.values()];
+}
+
+/** One person's results (with the pharmacy), passes and invoices, under their name. */
+function personSection(t: Translate, lang: Lang, i: number, person: Person, items: { results: readonly ResultView[]; passes: readonly PassView[]; documents: readonly DocumentSummary[]; pharmacies: ReadonlyMap<string, string> }): Html {
+  const { results, passes, documents, pharmacies } = items;
+  return html`<section aria-labelledby="person-${i}-h" data-person="${person.name}">
+<h2 id="person-${i}-h">${person.name}</h2>
+<p class="muted">${t('personBorn', { date: formatDate(person.birthDate, lang) })}</p>
+<h3 id="results-h-${i}">${t('personResults')}</h3>
+${resultsTable(t, lang, results, true, undefined, pharmacies)}
+<h3 id="passes-h-${i}">${t('personPasses')}</h3>
+${passes.length === 0 ? html`<p class="muted">${t('noPasses')}</p>` : html`<p class="muted">${t('passReissueHelp')}</p><ul data-list="passes">${passes.map((x) => html`<li data-pass="${x.id}"><strong>${t(`passKind_${x.kind}`)}</strong> — ${person.name} — ${t('issuedAt')} ${formatDateTime(x.issuedAt, lang)}${x.revokedAt
+    ? html` — <span class="muted" data-pass-revoked>${t('passRevoked')}</span>`
+    : html`<br><img src="/api/passes/${x.id}/qr" alt="${t('passQrAlt')}" width="240" height="240"><br><a href="/api/passes/${x.id}/pdf" download data-pass-pdf>${t('passPdf')}</a>
+<form method="post" action="/patient/passes/${x.id}/reissue"><button type="submit" data-pass-reissue>${t('passReissue')}</button></form>`}</li>`)}</ul>`}
+<h3 id="invoices-h-${i}">${t('personInvoices')}</h3>
+${documents.length === 0 ? html`<p class="muted">${t('noInvoices')}</p>` : html`<ul data-list="invoices">${documents.map((d) => html`<li><a href="${invoiceHref(d.id)}" download data-document-link>${t('invoice')} ${d.id.slice(0, 8).toUpperCase()}</a> — ${pharmacies.get(d.tenantId) ?? ''} — ${t('issuedAt')} ${formatDateTime(d.createdAt, lang)}</li>`)}</ul>`}
+</section>`;
 }
 
 /** The patient's space, the professional's patients in care and the DPO's governance page. */
@@ -143,10 +178,14 @@ export const spacePageRoutes = [
     summary: "The patient's space: own results, invoices, who accessed my data, passkeys.",
     async handler({ app, principal, requestId, lang, reply, query }) {
       rememberLang(app, reply, query);
-      const { offers, results, documents, passes, accesses, passkeys } = await app.uow.run(principal, requestId, async (w) => ({
-        offers: await listMyOffers(w), results: await listMyResults(w), documents: await listDocuments(w), passes: await listPasses(w), accesses: await myAccessLog(w, ACCESS_PAGE, query.before ?? null),
-        passkeys: await listPasskeys(w),
+      const { offers, records, results, documents, passes, accesses, passkeys } = await app.uow.run(principal, requestId, async (w) => ({
+        offers: await listMyOffers(w), records: await listPatients(w), results: await listMyResults(w), documents: await listDocuments(w), passes: await listPasses(w),
+        accesses: await myAccessLog(w, ACCESS_PAGE, query.before ?? null), passkeys: await listPasskeys(w),
       }));
+      // Pharmacy names are public: which pharmacy tested whom is what the patient needs to see.
+      const tenantIds = [...new Set([...results.map((r) => r.tenantId), ...documents.map((d) => d.tenantId)])];
+      const pharmacies = new Map((tenantIds.length ? await app.db.query<{ id: string; name: string }>('SELECT id::text, name FROM tenant WHERE id::text = ANY(string_to_array($1, \',\'))', [tenantIds.join(',')]) : []).map((r) => [r.id, r.name]));
+      const people = peopleOf(records);
       const t = translator(lang);
       const history = accessLines(t, accesses);
       const notice = query.offer ? ({ accepted: t('offerAccepted'), declined: t('offerDeclined'), mismatch: t('offerMismatch'), invalid: t('offerInvalidDate') } as const)[query.offer] : null;
@@ -163,21 +202,10 @@ ${offers.length === 0 ? '' : html`<section aria-labelledby="offers-h" data-list=
 <form method="post" action="/patient/record-offers/${o.patientId}/decline"><button type="submit" data-offer-decline>${t('offerDecline')}</button></form></li>`)}</ul>
 </section>`}
 <p><a href="/patient/care" data-care-link>${t('careLink')}</a></p>
-<section aria-labelledby="results-h">
-<h2 id="results-h">${t('myResults')}</h2>
-${resultsTable(t, lang, results, true)}
-</section>
-<section aria-labelledby="invoices-h">
-<h2 id="invoices-h">${t('myInvoices')}</h2>
-${documents.length === 0 ? html`<p class="muted">${t('noInvoices')}</p>` : html`<ul data-list="invoices">${documents.map((d) => html`<li><a href="${invoiceHref(d.id)}" download data-document-link>${t('invoice')} ${d.id.slice(0, 8).toUpperCase()}</a> — ${t('issuedAt')} ${formatDateTime(d.createdAt, lang)}</li>`)}</ul>`}
-</section>
-<section aria-labelledby="passes-h">
-<h2 id="passes-h">${t('myPasses')}</h2>
-${passes.length === 0 ? html`<p class="muted">${t('noPasses')}</p>` : html`<p class="muted">${t('passReissueHelp')}</p><ul data-list="passes">${passes.map((x) => html`<li data-pass="${x.id}"><strong>${t(`passKind_${x.kind}`)}</strong> — ${t('issuedAt')} ${formatDateTime(x.issuedAt, lang)}${x.revokedAt
-    ? html` — <span class="muted" data-pass-revoked>${t('passRevoked')}</span>`
-    : html`<br><img src="/api/passes/${x.id}/qr" alt="${t('passQrAlt')}" width="240" height="240"><br><a href="/api/passes/${x.id}/pdf" download data-pass-pdf>${t('passPdf')}</a>
-<form method="post" action="/patient/passes/${x.id}/reissue"><button type="submit" data-pass-reissue>${t('passReissue')}</button></form>`}</li>`)}</ul>`}
-</section>
+${people.map((person, i) => personSection(t, lang, i, person, {
+        results: results.filter((r) => person.ids.has(r.patientId)), passes: passes.filter((x) => person.ids.has(x.patientId)),
+        documents: documents.filter((d) => person.ids.has(d.patientId)), pharmacies,
+      }))}
 <section aria-labelledby="access-h">
 <h2 id="access-h">${t('accessLogTitle')}</h2>
 <p class="muted">${t('accessLogIntro')}</p>
