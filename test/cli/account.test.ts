@@ -38,7 +38,7 @@ describe('saufconduit account disable', () => {
       await server.close();
       await app.close();
     }
-  });
+  }, 180_000); // CLI processes, each starting the store: slow on a busy machine
 });
 
 describe('saufconduit account create --role professional', () => {
@@ -94,5 +94,5 @@ describe('saufconduit account create --role professional', () => {
       await server.close();
       await app.close();
     }
-  });
+  }, 180_000); // CLI processes, each starting the store: slow on a busy machine
 });

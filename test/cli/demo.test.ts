@@ -31,5 +31,5 @@ describe('saufconduit demo --logins and --code', () => {
     const none = cli(data, '--code', 'nobody@example.org');
     expect(none.status).toBe(1);
     expect(none.stderr).toMatch(/no login code mailed to nobody@example.org/);
-  });
+  }, 180_000); // CLI processes, each starting the store: slow on a busy machine
 });

@@ -148,5 +148,5 @@ describe('finding 13: saufconduit tenant create and account create', () => {
     const demo = cli({ ...env, SAUFCONDUIT_DEMO: '1' }, 'demo');
     expect(demo.status).toBe(1);
     expect(demo.stderr).toMatch(/holds real pharmacies: the demo world is never seeded into it/);
-  });
+  }, 180_000); // five CLI processes, each starting the store: slow on a busy machine
 });

@@ -72,10 +72,11 @@ describe.each(ENGINES)('BOLA matrix on %s', (engine) => {
 
   /**
    * Routes that reach records across principals on purpose: break-the-glass by a professional (an
-   * emergency), protection by the DPO (the public figure's record). Both are audited; their own tests
-   * (test/professionals/) cover them.
+   * emergency), protection by the DPO (the public figure's record; the same decision, `patient.protect`,
+   * through the API or the care page's form). All are audited; their own tests (test/professionals/) cover them.
    */
-  const sanctioned = (path: string, role: string) => (path === '/api/patients/{patientId}/break-glass' && role === 'professional') || (path === '/api/patients/{patientId}/protection' && role === 'dpo');
+  const sanctioned = (path: string, role: string) => (path === '/api/patients/{patientId}/break-glass' && role === 'professional')
+    || ((path === '/api/patients/{patientId}/protection' || path === '/patient/records/{patientId}/protection') && role === 'dpo');
 
   const bodyFor = (method: string) => (method === 'POST' ? { payload: { testType: 'antigen', device: '1232', outcome: 'negative', sampledAt: new Date().toISOString() } } : {});
 

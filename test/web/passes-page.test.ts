@@ -16,7 +16,18 @@ describe('passes in the patient space', () => {
     expect(fr.body).toContain(`src="/api/passes/${passId}/qr"`);
     expect(fr.body).toContain(`href="/api/passes/${passId}/pdf"`);
     const en = await demo.server.inject({ method: 'GET', url: '/patient?lang=en', headers: camille.headers });
-    expect(en.body).toContain('Revoke and get a new QR code');
+    // What the pass certifies and until when; replacing it is a secondary link to a page that says what happens.
+    expect(en.body).toMatch(/Certifies a test: Antigen test, negative, sampled/);
+    expect(en.body).toMatch(/Accepted until \d/);
+    expect(en.body).toContain(`href="/patient/passes/${passId}/reissue"`);
+    expect(en.body).not.toContain('data-pass-reissue');
+    const confirm = await demo.server.inject({ method: 'GET', url: `/patient/passes/${passId}/reissue?lang=en`, headers: camille.headers });
+    expect(confirm.statusCode).toBe(200);
+    expect(confirm.body).toContain('revokes it at once');
+    expect(confirm.body).toContain(`action="/patient/passes/${passId}/reissue"`);
+    expect(confirm.body).toContain('Revoke it and get a new QR code');
+    // Someone else's pass: 404, like any other record.
+    expect((await demo.server.inject({ method: 'GET', url: `/patient/passes/${passId}/reissue`, headers: demo.who('patient-elise').headers })).statusCode).toBe(404);
     const res = await demo.server.inject({ method: 'POST', url: `/patient/passes/${passId}/reissue`, headers: { ...camille.headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: '' });
     expect(res.statusCode).toBe(303);
     expect(res.headers.location).toBe('/patient?reissue=done');

@@ -19,7 +19,7 @@ import { securitySection } from './security.ts';
 import { listPasskeys } from '../../auth/passkeys.ts';
 import { FormText, PageQuery } from './common.ts';
 import { answerOffer, listMyOffers } from '../../domain/record-offers.ts';
-import { invoiceHref, resultsTable } from './records.ts';
+import { invoiceHref, outcomeLabel, resultsTable, testTypeLabel } from './records.ts';
 
 const OfferParams = z.strictObject({ patientId: z.uuid() });
 const PatientPageQuery = PageQuery.extend({
@@ -111,6 +111,15 @@ function peopleOf(records: readonly PatientView[]): Person[] {
   return [...people.values()];
 }
 
+/** What a pass certifies, in words, from the result it was issued for. */
+function certifies(t: Translate, lang: Lang, pass: PassView, results: readonly ResultView[]): string {
+  const r = results.find((x) => x.id === pass.resultId);
+  if (pass.kind === 'vaccination' || !r) return t('passCertifies_vaccination');
+  const date = formatDateTime(r.sampledAt, lang);
+  return pass.kind === 'recovery' ? t('passCertifies_recovery', { date })
+    : t('passCertifies_test', { outcome: outcomeLabel(t, r.outcome).toLowerCase(), testType: testTypeLabel(t, r.testType), date });
+}
+
 /** One person's results (with the pharmacy), passes and invoices, under their name. */
 function personSection(t: Translate, lang: Lang, i: number, person: Person, items: { results: readonly ResultView[]; passes: readonly PassView[]; documents: readonly DocumentSummary[]; pharmacies: ReadonlyMap<string, string> }): Html {
   const { results, passes, documents, pharmacies } = items;
@@ -120,10 +129,11 @@ function personSection(t: Translate, lang: Lang, i: number, person: Person, item
 <h3 id="results-h-${i}">${t('personResults')}</h3>
 ${resultsTable(t, lang, results, true, undefined, pharmacies)}
 <h3 id="passes-h-${i}">${t('personPasses')}</h3>
-${passes.length === 0 ? html`<p class="muted">${t('noPasses')}</p>` : html`<p class="muted">${t('passReissueHelp')}</p><ul data-list="passes">${passes.map((x) => html`<li data-pass="${x.id}"><strong>${t(`passKind_${x.kind}`)}</strong> — ${person.name} — ${t('issuedAt')} ${formatDateTime(x.issuedAt, lang)}${x.revokedAt
+${passes.length === 0 ? html`<p class="muted">${t('noPasses')}</p>` : html`<ul data-list="passes">${passes.map((x) => html`<li data-pass="${x.id}"><strong>${t(`passKind_${x.kind}`)}</strong> — ${person.name} — ${t('issuedAt')} ${formatDateTime(x.issuedAt, lang)}${x.revokedAt
     ? html` — <span class="muted" data-pass-revoked>${t('passRevoked')}</span>`
-    : html`<br><img src="/api/passes/${x.id}/qr" alt="${t('passQrAlt')}" width="240" height="240"><br><a href="/api/passes/${x.id}/pdf" download data-pass-pdf>${t('passPdf')}</a>
-<form method="post" action="/patient/passes/${x.id}/reissue"><button type="submit" data-pass-reissue>${t('passReissue')}</button></form>`}</li>`)}</ul>`}
+    : html`<br>${certifies(t, lang, x, results)}<br><span data-pass-until>${Date.parse(x.expiresAt) > Date.now() ? t('passAcceptedUntil', { date: formatDateTime(x.expiresAt, lang) }) : t('passExpired', { date: formatDateTime(x.expiresAt, lang) })}</span>
+<br><img src="/api/passes/${x.id}/qr" alt="${t('passQrAlt')}" width="240" height="240"><br><a href="/api/passes/${x.id}/pdf" download data-pass-pdf>${t('passPdf')}</a>
+<br><a href="/patient/passes/${x.id}/reissue" class="muted" data-pass-replace>${t('passReplaceLink')}</a>`}</li>`)}</ul>`}
 <h3 id="invoices-h-${i}">${t('personInvoices')}</h3>
 ${documents.length === 0 ? html`<p class="muted">${t('noInvoices')}</p>` : html`<ul data-list="invoices">${documents.map((d) => html`<li><a href="${invoiceHref(d.id)}" download data-document-link>${t('invoice')} ${d.id.slice(0, 8).toUpperCase()}</a> — ${pharmacies.get(d.tenantId) ?? ''} — ${t('issuedAt')} ${formatDateTime(d.createdAt, lang)}</li>`)}</ul>`}
 </section>`;
@@ -131,6 +141,24 @@ ${documents.length === 0 ? html`<p class="muted">${t('noInvoices')}</p>` : html`
 
 /** The patient's space, the professional's patients in care and the DPO's governance page. */
 export const spacePageRoutes = [
+  route<{ passId: string }, PageQuery>({
+    method: 'GET', url: '/patient/passes/:passId/reissue', surface: 'web', auth: 'principal', policy: 'pass.read', produces: 'text/html',
+    params: z.strictObject({ passId: z.uuid() }), query: PageQuery,
+    summary: 'Confirmation before replacing a QR code: what revoking does, then the button (the POST below), or keep it.',
+    async handler({ app, principal, requestId, params, lang, reply }) {
+      // Someone else's pass answers 404 here too (the decision point, audited).
+      await app.uow.read(principal, requestId, (w) => assertMayTarget(w, 'pass.read', 'passId', params.passId));
+      const t = translator(lang);
+      return sendPage(reply, page({
+        lang, path: `/patient/passes/${params.passId}/reissue`, title: t('reissueConfirmTitle'), signedIn: true,
+        main: html`<section data-reissue-confirm>
+<p>${t('reissueConfirmWhat')}</p>
+<p class="muted">${t('reissueConfirmLimit')}</p>
+<form method="post" action="/patient/passes/${params.passId}/reissue" class="actions"><button type="submit" data-pass-reissue>${t('reissueConfirmButton')}</button><a href="/patient" data-reissue-cancel>${t('reissueCancel')}</a></form>
+</section>`,
+      }));
+    },
+  }),
   route<{ passId: string }>({
     method: 'POST', url: '/patient/passes/:passId/reissue', surface: 'web', auth: 'principal', policy: 'pass.reissue', produces: 'text/html', form: true,
     params: z.strictObject({ passId: z.uuid() }),
