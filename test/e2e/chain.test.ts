@@ -80,7 +80,8 @@ describe('from the pharmacy counter to the venue door', () => {
     // 3. Staff type the code, record a negative antigen test, issue the test pass.
     await staff.fill('#f-code', code.toLowerCase());
     await staff.click('form[data-form="registration-lookup"] button[type="submit"]');
-    await staff.waitForURL(/\/pharmacy\/patients\/[0-9a-f-]{36}$/);
+    await staff.waitForURL(/\/pharmacy\/patients\/[0-9a-f-]{36}\?done=found$/);
+    expect(await staff.locator('[data-done="found"]').isVisible()).toBe(true);
     expect(await staff.locator('#patient-h + dl').innerText()).toContain(PERSON.familyName);
     expect(await staff.locator('[data-field="ssn"]').innerText()).not.toContain(PERSON.ssn.slice(0, 13));
     await staff.selectOption('#f-testType', 'antigen');

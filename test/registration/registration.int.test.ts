@@ -178,7 +178,7 @@ describe.each(ENGINES)('counter self-registration on %s', (engine) => {
     const { code } = (await selfRegister(token)).json() as { code: string };
     const opened = await demo.server.inject({ method: 'POST', url: '/pharmacy/counter/lookup', headers: { ...session, 'content-type': 'application/x-www-form-urlencoded' }, payload: `code=${encodeURIComponent(code)}` });
     expect(opened.statusCode).toBe(303);
-    expect(opened.headers.location).toMatch(/^\/pharmacy\/patients\/[0-9a-f-]{36}$/);
+    expect(opened.headers.location).toMatch(/^\/pharmacy\/patients\/[0-9a-f-]{36}\?done=found$/);
     const wrong = await demo.server.inject({ method: 'POST', url: '/pharmacy/counter/lookup', headers: { ...session, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'code=ZZZZ-ZZZZ' });
     expect(wrong.statusCode).toBe(404);
     expect(wrong.body).toContain('data-form-error');

@@ -116,8 +116,9 @@ describe('browser end to end', () => {
     await page.fill('#f-email', NEW_PATIENT.email);
     await page.fill('#f-address', NEW_PATIENT.address);
     await page.click('form[data-form="register-patient"] button[type="submit"]');
-    await page.waitForURL(/\/pharmacy\/patients\/[0-9a-f-]{36}$/);
-    // No personal data in the URL, the social-security number shown masked.
+    await page.waitForURL(/\/pharmacy\/patients\/[0-9a-f-]{36}\?done=registered$/);
+    // A confirmation says what happened; no personal data in the URL, the social-security number shown masked.
+    expect(await page.locator('[data-done="registered"]').isVisible()).toBe(true);
     expect(page.url()).not.toMatch(/Fontaine|L%C3%A9a|lea|1992|292037/i);
     expect(await page.locator('[data-field="ssn"]').textContent()).toBe('• ••• •• •• ••• 345 89');
     expect(await page.content()).not.toContain(NEW_PATIENT.ssn);
@@ -128,6 +129,7 @@ describe('browser end to end', () => {
     await page.click('form[data-form="record-result"] button[type="submit"]');
     await page.waitForSelector('[data-result-id]');
     expect(await page.locator('[data-result-id]').count()).toBe(1);
+    expect(await page.locator('[data-done="result-recorded"]').isVisible()).toBe(true);
     const row = page.locator('[data-result-id]').first();
     expect(await row.textContent()).toContain('Test PCR');
     expect(await row.textContent()).toContain('Négatif');

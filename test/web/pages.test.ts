@@ -270,8 +270,11 @@ describe('web pages', () => {
   it('registers a patient and records a result through the forms, with field messages on a bad result', async () => {
     const reg = await post('/pharmacy/patients', { givenName: 'Zoé', familyName: 'Quentin', birthDate: '1988-08-08', ssn: '', phone: '+33 6 00 00 00 01', email: 'zoe.quentin@example.org', address: '' }, cookies.staff);
     expect(reg.statusCode).toBe(303);
-    const location = String(reg.headers.location);
-    expect(location).toMatch(/^\/pharmacy\/patients\/[0-9a-f-]{36}$/);
+    // Post/redirect/get with a confirmation: the record page says the patient is registered.
+    expect(String(reg.headers.location)).toMatch(/^\/pharmacy\/patients\/[0-9a-f-]{36}\?done=registered$/);
+    const location = String(reg.headers.location).split('?')[0]!;
+    const confirmed = await server.inject({ url: String(reg.headers.location), headers: { cookie: cookies.staff, 'accept-language': 'en' } });
+    expect(confirmed.body).toContain('<p role="status" class="notice" data-done="registered">The patient is registered.');
     const bad = await post(`${location}/results`, { testType: 'flu', outcome: '', sampledAt: 'yesterday' }, cookies.staff, { 'accept-language': 'en' });
     expect(bad.statusCode).toBe(400);
     for (const f of ['testType', 'outcome', 'sampledAt']) expect(bad.body, f).toContain(`data-field-error="${f}"`);
@@ -280,6 +283,7 @@ describe('web pages', () => {
     expect(future.body).toContain('This cannot be in the future.');
     const ok = await post(`${location}/results`, { testType: 'pcr', outcome: 'negative', sampledAt: '2024-05-01T09:30', idempotencyKey: 'web-abcdefghijkl' }, cookies.staff);
     expect(ok.statusCode).toBe(303);
+    expect(ok.headers.location).toBe(`${location}?done=result-recorded`);
     const again = await post(`${location}/results`, { testType: 'pcr', outcome: 'negative', sampledAt: '2024-05-01T09:30', idempotencyKey: 'web-abcdefghijkl' }, cookies.staff);
     expect(again.statusCode).toBe(303);
     const view = await server.inject({ url: location, headers: { cookie: cookies.staff, 'accept-language': 'fr' } });
@@ -294,7 +298,7 @@ describe('web pages', () => {
 
   it('offers a recovery pass only when the rules allow one, and says from when otherwise (no dead end)', async () => {
     const reg = await post('/pharmacy/patients', { givenName: 'Rémi', familyName: 'Onzejours', birthDate: '1979-03-03', ssn: '', phone: '', email: '', address: '' }, cookies.staff);
-    const location = String(reg.headers.location);
+    const location = String(reg.headers.location).split('?')[0]!;
     // Today's positive PCR: a recovery pass only from day 11.
     const sampled = new Date(Date.now() - 3600_000);
     const local = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Paris', dateStyle: 'short', timeStyle: 'short' }).format(sampled).replace(' ', 'T');

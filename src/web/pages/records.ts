@@ -32,6 +32,10 @@ const VaccinationForm = z.strictObject({ product: FormText, doseNumber: FormText
 const ResultPassForm = z.strictObject({ kind: z.enum(PASS_KINDS) });
 const VaccinationPassForm = z.strictObject({ kind: z.literal('vaccination') });
 const ResultParams = z.strictObject({ resultId: z.uuid() });
+/** What the staff member just did (post/redirect/get): the record page confirms it. */
+const RECORD_DONE = ['registered', 'found', 'result-recorded', 'vaccination-recorded', 'pass-issued'] as const;
+type RecordDone = (typeof RECORD_DONE)[number];
+const RecordQuery = PageQuery.extend({ done: z.enum(RECORD_DONE).optional() });
 const VaccinationParams = z.strictObject({ vaccinationId: z.uuid() });
 
 type FormState = { values?: Record<string, string | undefined>; errors?: FieldErrors };
@@ -138,7 +142,7 @@ ${securitySection(t, lang, principal, passkeys, notice)}`,
 
 interface PatientRecord { patient: PatientView; results: ResultView[]; vaccinations: VaccinationView[]; passes: PassView[] }
 
-function patientPage(lang: Lang, principal: Principal, base: string, { patient, results, vaccinations, passes }: PatientRecord, s: FormState = {}, vs: FormState = {}): Html {
+function patientPage(lang: Lang, principal: Principal, base: string, { patient, results, vaccinations, passes }: PatientRecord, s: FormState = {}, vs: FormState = {}, done?: RecordDone): Html {
   const t = translator(lang);
   const e = s.errors ?? {};
   const v = s.values ?? {};
@@ -146,7 +150,7 @@ function patientPage(lang: Lang, principal: Principal, base: string, { patient, 
   const back = principal.role === 'professional' ? '/professional' : '/pharmacy';
   return page({
     lang, path: `${base}/${patient.id}`, title: t('patientRecordTitle'), heading: `${patient.givenName} ${patient.familyName}`, signedIn: true,
-    main: html`<p><a href="${back}">${t('backToList')}</a></p>
+    main: html`${done ? html`<p role="status" class="notice" data-done="${done}">${t(`done_${done}` as MessageKey)}</p>` : ''}<p><a href="${back}">${t('backToList')}</a></p>
 <section aria-labelledby="patient-h">
 <h2 id="patient-h">${t('patientTitle')}</h2>
 <dl class="facts">
@@ -202,14 +206,14 @@ ${field(t, { name: 'administeredOn', label: t('administeredOn'), type: 'date', v
   });
 }
 
-async function showPatient(ctx: RouteContext<PatientParams, unknown, unknown>, base: string, status: number, s: FormState = {}, vs: FormState = {}): Promise<FastifyReply> {
+async function showPatient(ctx: RouteContext<PatientParams, unknown, unknown>, base: string, status: number, s: FormState = {}, vs: FormState = {}, done?: RecordDone): Promise<FastifyReply> {
   const { app, principal, requestId, params, lang, reply } = ctx;
   const record = await app.uow.run(principal, requestId, async (w): Promise<PatientRecord> => {
     const patient = await getPatient(w, params.patientId);
     const passes = principal.role === 'staff' ? await listPasses(w, params.patientId) : [];
     return { patient, results: await listPatientResults(w, params.patientId), vaccinations: await listPatientVaccinations(w, params.patientId), passes };
   });
-  return sendPage(reply, patientPage(lang, principal, base, record, s, vs), status);
+  return sendPage(reply, patientPage(lang, principal, base, record, s, vs, done), status);
 }
 
 async function showPharmacy(ctx: RouteContext<unknown, unknown, unknown>, status: number, s: FormState = {}, notice?: SecurityNotice): Promise<FastifyReply> {
@@ -245,15 +249,15 @@ export const recordPageRoutes = [
       }
       const input = parsed.data;
       const patient = await app.uow.run(principal, requestId, (w) => registerPatient(w, input, () => patientAccountFor(app, w, input.email, `${input.givenName} ${input.familyName}`)));
-      return seeOther(reply, `/pharmacy/patients/${patient.id}`);
+      return seeOther(reply, `/pharmacy/patients/${patient.id}?done=registered`);
     },
   }),
-  route<PatientParams, PageQuery>({
-    method: 'GET', url: '/pharmacy/patients/:patientId', surface: 'web', auth: 'principal', policy: 'patient.read', produces: 'text/html', params: PatientParams, query: PageQuery,
+  route<PatientParams, z.infer<typeof RecordQuery>>({
+    method: 'GET', url: '/pharmacy/patients/:patientId', surface: 'web', auth: 'principal', policy: 'patient.read', produces: 'text/html', params: PatientParams, query: RecordQuery,
     summary: "A patient's page for the pharmacy: identity (social-security number masked), results with invoices, and the form to record a result.",
     async handler(ctx) {
       rememberLang(ctx.app, ctx.reply, ctx.query);
-      return showPatient(ctx, '/pharmacy/patients', 200);
+      return showPatient(ctx, '/pharmacy/patients', 200, {}, {}, ctx.query.done);
     },
   }),
   route<PatientParams, undefined, z.infer<typeof ResultForm>>({
@@ -278,7 +282,7 @@ export const recordPageRoutes = [
         if (e instanceof AppError && e.code === 'invalid_request' && e.issues) return showPatient(ctx, '/pharmacy/patients', 400, { values: form, errors: issueMessages(e) });
         throw e;
       }
-      return seeOther(reply, `/pharmacy/patients/${params.patientId}`);
+      return seeOther(reply, `/pharmacy/patients/${params.patientId}?done=result-recorded`);
     },
   }),
   route<PatientParams, undefined, z.infer<typeof VaccinationForm>>({
@@ -298,7 +302,7 @@ export const recordPageRoutes = [
         if (e instanceof AppError && e.code === 'invalid_request' && e.issues) return showPatient(ctx, '/pharmacy/patients', 400, {}, { values: form, errors: issueMessages(e) });
         throw e;
       }
-      return seeOther(reply, `/pharmacy/patients/${params.patientId}`);
+      return seeOther(reply, `/pharmacy/patients/${params.patientId}?done=vaccination-recorded`);
     },
   }),
   route<{ resultId: string }, undefined, z.infer<typeof ResultPassForm>>({
@@ -308,7 +312,7 @@ export const recordPageRoutes = [
     async handler({ app, principal, requestId, params, body, reply }) {
       const signer = await refreshSigner(app.db, app.fields, app.signer);
       const pass = await app.uow.run(principal, requestId, (w) => issuePass(w, signer, params.resultId, body.kind));
-      return seeOther(reply, `/pharmacy/patients/${pass.patientId}`);
+      return seeOther(reply, `/pharmacy/patients/${pass.patientId}?done=pass-issued`);
     },
   }),
   route<{ vaccinationId: string }, undefined, z.infer<typeof VaccinationPassForm>>({
@@ -318,7 +322,7 @@ export const recordPageRoutes = [
     async handler({ app, principal, requestId, params, reply }) {
       const signer = await refreshSigner(app.db, app.fields, app.signer);
       const pass = await app.uow.run(principal, requestId, (w) => issueVaccinationPass(w, signer, params.vaccinationId));
-      return seeOther(reply, `/pharmacy/patients/${pass.patientId}`);
+      return seeOther(reply, `/pharmacy/patients/${pass.patientId}?done=pass-issued`);
     },
   }),
   route<PatientParams, PageQuery>({

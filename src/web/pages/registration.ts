@@ -156,7 +156,7 @@ export const registrationPageRoutes = [
       if (!parsed.success) return sendPage(reply, counterPage(lang, { lookup: { values: form, errors: { code: 'errRegCode' } } }), 400);
       try {
         const found = await app.uow.read(principal, requestId, (w) => lookupRegistration(w, app.keys, parsed.data));
-        return seeOther(reply, `/pharmacy/patients/${found.patient.id}`);
+        return seeOther(reply, `/pharmacy/patients/${found.patient.id}?done=found`);
       } catch (e) {
         if (e instanceof AppError && e.code === 'not_found') return sendPage(reply, counterPage(lang, { lookup: { values: form, message: 'errCodeUnknown' } }), 404);
         throw e;
