@@ -27,7 +27,7 @@ describe('family records in the patient space', () => {
     const leo = sections.find((s) => s.name === 'Léo Martin')!;
     const mother = sections.find((s) => s.name === 'Camille Martin')!;
     expect(leo.body).toContain(`data-result-id="${result.json().id}"`);
-    expect(leo.body).toContain('<td data-pharmacy>Pharmacie des Tilleuls</td>');
+    expect(leo.body).toMatch(/<td role="cell" data-pharmacy data-label="Pharmacy">Pharmacie des Tilleuls<\/td>/);
     expect(leo.body).toContain('Born 1 June 2015');
     expect(mother.body).not.toContain(result.json().id);
     expect(mother.body).toContain('data-result-id=');

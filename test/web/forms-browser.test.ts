@@ -124,6 +124,9 @@ describe('forms in a browser', () => {
         expect(text).not.toContain(l.lang === 'fr' ? 'Votre propre usage' : 'Your own use');
         // The refused attempt stands out.
         expect(await page.locator('tr[data-highlight="refused"]').count()).toBeGreaterThanOrEqual(1);
+        // On a phone the history is a list of cards, each cell under its column's name (WCAG 1.4.10).
+        expect(await page.locator('table[data-table="access-log"] tbody tr').first().evaluate((tr) => getComputedStyle(tr).display)).toBe('block');
+        expect(await page.locator('table[data-table="access-log"] tbody td').first().evaluate((td) => getComputedStyle(td, '::before').content)).toMatch(/When|Quand/);
         await accessible(page, `access log ${l.lang} phone`);
         // Older entries: the rest of the history, down to the registration.
         await page.locator('a[data-access-older]').click();

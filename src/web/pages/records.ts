@@ -75,15 +75,15 @@ export function resultsTable(t: Translate, lang: Lang, results: readonly ResultV
   const valid = validPassSources(passes ?? [], now.getTime());
   if (results.length === 0) return html`<p class="muted" data-empty="results">${t('noResults')}</p>`;
   // A table that may scroll sideways is a focusable, named region: keyboard users can scroll it too (WCAG 2.1.1).
-  return html`<div class="table-wrap" tabindex="0" role="region" aria-label="${t('results')}"><table data-table="results">
-<thead><tr><th scope="col">${t('sampledAt')}</th><th scope="col">${t('testType')}</th><th scope="col">${t('outcome')}</th>${pharmacies ? html`<th scope="col">${t('pharmacyCol')}</th>` : ''}<th scope="col">${t('recordedAt')}</th>${withInvoices ? html`<th scope="col">${t('invoice')}</th>` : ''}${withPassButtons ? html`<th scope="col">${t('pass')}</th>` : ''}</tr></thead>
-<tbody>
+  return html`<div class="table-wrap" tabindex="0" role="region" aria-label="${t('results')}"><table data-table="results" class="cards" role="table">
+<thead role="rowgroup"><tr role="row"><th scope="col" role="columnheader">${t('sampledAt')}</th><th scope="col" role="columnheader">${t('testType')}</th><th scope="col" role="columnheader">${t('outcome')}</th>${pharmacies ? html`<th scope="col" role="columnheader">${t('pharmacyCol')}</th>` : ''}<th scope="col" role="columnheader">${t('recordedAt')}</th>${withInvoices ? html`<th scope="col" role="columnheader">${t('invoice')}</th>` : ''}${withPassButtons ? html`<th scope="col" role="columnheader">${t('pass')}</th>` : ''}</tr></thead>
+<tbody role="rowgroup">
 ${results.map((r) => {
     const offer = passOffer({ testType: r.testType, outcome: r.outcome, sampledAt: new Date(r.sampledAt) }, now);
     // A pass already issued shows, whatever the offer now (a test pass stays valid its 72 hours).
     const issued = passes?.find((p) => p.resultId === r.id && !p.revokedAt && Date.parse(p.expiresAt) > now.getTime());
     const kind = offer.kind ?? issued?.kind ?? null;
-    return html`<tr data-result-id="${r.id}"><td>${formatDateTime(r.sampledAt, lang)}</td><td>${testTypeLabel(t, r.testType)}${r.deviceName ? html`<br><span class="muted" data-device="${r.device}">${r.deviceName}</span>` : ''}</td><td>${outcomeBadge(t, r.outcome)}</td>${pharmacies ? html`<td data-pharmacy>${pharmacies.get(r.tenantId) ?? t('none')}</td>` : ''}<td>${formatDateTime(r.recordedAt, lang)}</td>${withInvoices ? html`<td>${r.invoiceId ? html`<a href="${invoiceHref(r.invoiceId)}" download data-invoice-link>${t('downloadInvoice')}</a>` : t('none')}</td>` : ''}${withPassButtons ? html`<td>${kind && valid.has(`${r.id}:${kind}`) ? issuedPass(t, passes ?? [], r.id, kind) : offer.kind ? issueButton(t, `/pharmacy/results/${r.id}/passes`, offer.kind) : noPass(t, lang, offer)}</td>` : ''}</tr>`;
+    return html`<tr role="row" data-result-id="${r.id}"><td role="cell" data-label="${t('sampledAt')}">${formatDateTime(r.sampledAt, lang)}</td><td role="cell" data-label="${t('testType')}">${testTypeLabel(t, r.testType)}${r.deviceName ? html`<br><span class="muted" data-device="${r.device}">${r.deviceName}</span>` : ''}</td><td role="cell" data-label="${t('outcome')}">${outcomeBadge(t, r.outcome)}</td>${pharmacies ? html`<td role="cell" data-pharmacy data-label="${t('pharmacyCol')}">${pharmacies.get(r.tenantId) ?? t('none')}</td>` : ''}<td role="cell" data-label="${t('recordedAt')}">${formatDateTime(r.recordedAt, lang)}</td>${withInvoices ? html`<td role="cell" data-label="${t('invoice')}">${r.invoiceId ? html`<a href="${invoiceHref(r.invoiceId)}" download data-invoice-link>${t('downloadInvoice')}</a>` : t('none')}</td>` : ''}${withPassButtons ? html`<td role="cell" data-label="${t('pass')}">${kind && valid.has(`${r.id}:${kind}`) ? issuedPass(t, passes ?? [], r.id, kind) : offer.kind ? issueButton(t, `/pharmacy/results/${r.id}/passes`, offer.kind) : noPass(t, lang, offer)}</td>` : ''}</tr>`;
   })}
 </tbody></table></div>`;
 }

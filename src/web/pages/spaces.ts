@@ -91,7 +91,7 @@ function accessRow(t: Translate, lang: Lang, l: AccessLine): Html {
   const mark = a.highlight ? 'break-glass' : refused ? 'refused' : null;
   const outcome = ['success', 'denied', 'failure'].includes(a.outcome) ? t(`accessOutcome_${a.outcome}` as MessageKey) : a.outcome;
   const when = l.count > 1 ? html`${formatDateTime(a.at, lang)}<br><span class="muted" data-count="${l.count}">${t('accessTimes', { count: l.count, from: formatDateTime(l.oldest.at, lang), to: formatDateTime(a.at, lang) })}</span>` : formatDateTime(a.at, lang);
-  return html`<tr${mark ? html` class="highlight" data-highlight="${mark}"` : ''}><td>${when}</td><td>${a.highlight ? html`<strong>${t('accessEmergency')}</strong> — ` : refused ? html`<strong>${t('accessRefused')}</strong> — ` : ''}${l.who}</td><td data-what="${a.action}">${t(l.what)}</td><td>${l.why}</td><td>${outcome}</td></tr>`;
+  return html`<tr role="row"${mark ? html` class="highlight" data-highlight="${mark}"` : ''}><td role="cell" data-label="${t('when')}">${when}</td><td role="cell" data-label="${t('who')}">${a.highlight ? html`<strong>${t('accessEmergency')}</strong> — ` : refused ? html`<strong>${t('accessRefused')}</strong> — ` : ''}${l.who}</td><td role="cell" data-what="${a.action}" data-label="${t('what')}">${t(l.what)}</td><td role="cell" data-label="${t('why')}">${l.why}</td><td role="cell" data-label="${t('outcomeCol')}">${outcome}</td></tr>`;
 }
 
 interface Person { name: string; birthDate: string; ids: Set<string> }
@@ -237,9 +237,9 @@ ${people.map((person, i) => personSection(t, lang, i, person, {
 <section aria-labelledby="access-h">
 <h2 id="access-h">${t('accessLogTitle')}</h2>
 <p class="muted">${t('accessLogIntro')}</p>
-${history.lines.length === 0 ? html`<p class="muted">${t('noAccess')}</p>` : html`<div class="table-wrap" tabindex="0" role="region" aria-labelledby="access-h"><table data-table="access-log">
-<thead><tr><th scope="col">${t('when')}</th><th scope="col">${t('who')}</th><th scope="col">${t('what')}</th><th scope="col">${t('why')}</th><th scope="col">${t('outcomeCol')}</th></tr></thead>
-<tbody>${history.lines.map((l) => accessRow(t, lang, l))}</tbody>
+${history.lines.length === 0 ? html`<p class="muted">${t('noAccess')}</p>` : html`<div class="table-wrap" tabindex="0" role="region" aria-labelledby="access-h"><table data-table="access-log" class="cards" role="table">
+<thead role="rowgroup"><tr role="row"><th scope="col" role="columnheader">${t('when')}</th><th scope="col" role="columnheader">${t('who')}</th><th scope="col" role="columnheader">${t('what')}</th><th scope="col" role="columnheader">${t('why')}</th><th scope="col" role="columnheader">${t('outcomeCol')}</th></tr></thead>
+<tbody role="rowgroup">${history.lines.map((l) => accessRow(t, lang, l))}</tbody>
 </table></div>`}
 ${history.ownReads > 0 ? html`<p class="muted" data-own-reads="${history.ownReads}">${t('accessOwnFolded', { count: history.ownReads })}</p>` : ''}
 <p class="actions">${accesses.length === ACCESS_PAGE ? html`<a href="/patient?before=${accesses.at(-1)!.seq}#access-h" data-access-older>${t('accessOlder')}</a>` : ''}${query.before ? html`<a href="/patient#access-h">${t('accessNewest')}</a>` : ''}</p>
