@@ -7,14 +7,18 @@ import { AppError } from '../errors/catalogue.ts';
 /**
  * Records offered to a patient account (see patient-accounts.ts): registered somewhere with the
  * e-mail of that account, attached to it only when its holder accepts. Until then the offer shows
- * the holder which pharmacy registered it and when, and nothing of its content: if it is a
- * stranger's record (a mistyped address), its holder learns no name, birth date or result.
+ * the holder which pharmacy registered it, when, and the first letter of the given name (so a
+ * parent knows which child it is), and nothing else: if it is a stranger's record (a mistyped
+ * address), its holder learns no name, birth date or result. Not the age: it would narrow the
+ * birth date that proves the record is theirs to a year. Showing the initial is audited.
  */
 export interface RecordOffer {
   /** The offered patient record. */
   patientId: string;
   pharmacy: string;
   offeredAt: string;
+  /** The first letter of the given name, upper case. */
+  initial: string;
 }
 
 export const AcceptOfferInput = z.strictObject({
@@ -25,11 +29,16 @@ export type AcceptOfferInput = z.infer<typeof AcceptOfferInput>;
 
 export async function listMyOffers(w: Work): Promise<RecordOffer[]> {
   w.access('record-offer.list', { type: 'self' }, { resourceType: 'Patient', resourceId: null, subjectRef: null });
-  const rows = await w.tx.query<{ id: string; name: string; created_at: Date }>(
-    'SELECT p.id, t.name, p.created_at FROM patient p JOIN tenant t ON t.id = p.tenant_id WHERE p.offered_to = $1 ORDER BY p.created_at DESC',
+  const rows = await w.tx.query<{ id: string; name: string; created_at: Date; given_name_enc: string; subject_ref: string }>(
+    'SELECT p.id, t.name, p.created_at, p.given_name_enc, p.subject_ref FROM patient p JOIN tenant t ON t.id = p.tenant_id WHERE p.offered_to = $1 ORDER BY p.created_at DESC',
     [w.actor.id],
   );
-  return rows.map((r) => ({ patientId: r.id, pharmacy: r.name, offeredAt: new Date(r.created_at).toISOString() }));
+  return rows.map((r) => {
+    // One letter of the record's name is still the record's: the person it is about sees this read.
+    w.record({ action: 'record-offer.read', resourceType: 'Patient', resourceId: r.id, subjectRef: r.subject_ref, purpose: 'record-offer', outcome: 'success' });
+    const initial = ([...w.fields.decrypt(`patient.given_name:${r.id}`, r.given_name_enc).normalize('NFC')][0] ?? '?').toLocaleUpperCase('fr');
+    return { patientId: r.id, pharmacy: r.name, offeredAt: new Date(r.created_at).toISOString(), initial };
+  });
 }
 
 /** Wrong birth dates an account may give for one offered record before the offer is withdrawn. */

@@ -15,6 +15,13 @@ describe('family records in the patient space', () => {
     const child = await demo.server.inject({ method: 'POST', url: '/api/patients', headers: staff.headers, payload: { givenName: 'Léo', familyName: 'Martin', birthDate: '2015-06-01', email: 'camille.martin@example.org' } });
     expect(child.statusCode, child.body).toBe(201);
     const childId = child.json().id as string;
+    // The offer says enough for a parent to know which child it is (the given name's initial), nothing more.
+    const offered = await demo.server.inject({ method: 'GET', url: '/patient?lang=fr', headers: camille.headers });
+    expect(offered.body).toContain('<span data-offer-initial>prénom commençant par « L »</span>');
+    expect(offered.body).not.toContain('Léo');
+    expect(offered.body).not.toContain('2015');
+    const [seen] = await demo.app.db.query<{ actor_id: string; purpose: string }>(`SELECT actor_id, purpose FROM audit_event WHERE action = 'record-offer.read' AND resource_id = $1`, [childId]);
+    expect(seen).toEqual({ actor_id: camille.id, purpose: 'record-offer' });
     const accepted = await demo.server.inject({ method: 'POST', url: `/api/me/record-offers/${childId}/accept`, headers: camille.headers, payload: { birthDate: '2015-06-01' } });
     expect(accepted.statusCode, accepted.body).toBe(200);
     const result = await demo.server.inject({ method: 'POST', url: `/api/patients/${childId}/results`, headers: staff.headers, payload: { testType: 'antigen', device: '1232', outcome: 'negative', sampledAt: new Date(Date.now() - 600_000).toISOString() } });

@@ -37,7 +37,7 @@ type DpoQuery = z.infer<typeof DpoQuery>;
 
 const WHO = new Set(['you', 'staff', 'api-key', 'professional', 'dpo', 'system', 'patient', 'anonymous', 'authenticating']);
 /** Purposes (and reasons for a refusal) said in words; any other says "other reason", never its code. */
-const WHY = new Set(['care', 'tenant-service', 'listing', 'own-record', 'national-reporting', 'other-tenant', 'not-own', 'no-care-relationship', 'unknown-resource', 'role', 'step-up', 'login']);
+const WHY = new Set(['care', 'tenant-service', 'listing', 'own-record', 'national-reporting', 'other-tenant', 'not-own', 'no-care-relationship', 'unknown-resource', 'role', 'step-up', 'login', 'record-offer']);
 /** What an event did, in words: the first pattern that matches its action (never the raw code). */
 const WHAT: readonly [RegExp, MessageKey][] = [
   [/^break-glass\.open$/, 'accessWhat_breakGlassOpen'], [/^break-glass\.end$/, 'accessWhat_breakGlassEnd'], [/^break-glass\./, 'accessWhat_breakGlassReview'],
@@ -47,7 +47,7 @@ const WHAT: readonly [RegExp, MessageKey][] = [
   [/^vaccination\.create$/, 'accessWhat_vaccinationCreate'], [/^vaccination\./, 'accessWhat_vaccination'], [/^(care|consent-code)\./, 'accessWhat_care'],
   [/^auth\.login-locked$/, 'accessWhat_loginLocked'], [/^auth\.login$/, 'accessWhat_login'], [/^auth\.otp-sent$/, 'accessWhat_code'],
   [/^auth\.passkey-registered$/, 'accessWhat_passkeyAdd'], [/^auth\.passkey-removed$/, 'accessWhat_passkeyRemove'], [/^auth\.lockdown$/, 'accessWhat_lockdown'],
-  [/^auth\.step-up$/, 'accessWhat_identity'], [/^record-offer\.create$/, 'accessWhat_offer'], [/^record-offer\./, 'accessWhat_offerAnswer'], [/^report/, 'accessWhat_report'],
+  [/^auth\.step-up$/, 'accessWhat_identity'], [/^record-offer\.create$/, 'accessWhat_offer'], [/^record-offer\.read$/, 'accessWhat_offerSeen'], [/^record-offer\./, 'accessWhat_offerAnswer'], [/^report/, 'accessWhat_report'],
 ];
 const whatOf = (action: string): MessageKey => WHAT.find(([re]) => re.test(action))?.[1] ?? 'accessWhat_other';
 
@@ -225,7 +225,7 @@ ${reissueNotice ? html`<p role="status" class="${query.reissue === 'done' ? 'not
 ${offers.length === 0 ? '' : html`<section aria-labelledby="offers-h" data-list="record-offers">
 <h2 id="offers-h">${t('offersTitle')}</h2>
 <p class="muted">${t('offersIntro')}</p>
-<ul>${offers.map((o) => html`<li data-offer="${o.patientId}">${t('offerFrom')} <strong>${o.pharmacy}</strong> — ${formatDateTime(o.offeredAt, lang)}
+<ul>${offers.map((o) => html`<li data-offer="${o.patientId}">${t('offerFrom')} <strong>${o.pharmacy}</strong> — ${formatDateTime(o.offeredAt, lang)} — <span data-offer-initial>${t('offerInitial', { initial: o.initial })}</span>
 <form method="post" action="/patient/record-offers/${o.patientId}/accept"><label>${t('birthDate')} <input type="date" name="birthDate" required></label> <button type="submit" data-offer-accept>${t('offerAccept')}</button></form>
 <form method="post" action="/patient/record-offers/${o.patientId}/decline"><button type="submit" data-offer-decline>${t('offerDecline')}</button></form></li>`)}</ul>
 </section>`}
