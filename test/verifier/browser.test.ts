@@ -119,6 +119,21 @@ describe('the /verify web app in Chromium', () => {
     }
   });
 
+  it('the keyboard shows where it is on "read an image", and "tap to continue" reads at full contrast', async () => {
+    const { context } = await launchVerifierBrowser({ base: s.base });
+    try {
+      const page = await openVerifier(context);
+      for (let i = 0; i < 12 && (await page.evaluate(() => document.activeElement?.id)) !== 'image'; i++) await page.keyboard.press('Tab');
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('image');
+      // The input is visually hidden: its label carries the focus ring.
+      expect(await page.locator('label[for="image"]').evaluate((l) => getComputedStyle(l).outlineStyle)).toBe('solid');
+      // White at full opacity on the verdict's green (#0b7a35): about 5.4:1, over the 4.5:1 text needs.
+      expect(await page.locator('.verdict-dismiss').evaluate((p) => [getComputedStyle(p).opacity, getComputedStyle(p).color])).toEqual(['1', 'rgb(255, 255, 255)']);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('camera: a revoked pass turns red, without any personal data on screen', async () => {
     const person = await issueFreshPass(s, uniquePerson(1));
     await reissue(s, person); // the pass leaked: revoked, a new one issued
