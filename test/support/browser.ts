@@ -1,10 +1,14 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { SESSION_COOKIE } from '../../src/http/authenticate.ts';
+import { buildServer } from '../../src/http/server.ts';
+import { demoCredentials, seedDemo, type DemoPrincipal } from '../../src/demo/world.ts';
+import { freePort } from './net.ts';
+import { openTestApp, type TestApp } from './engines.ts';
 
 /** Debian's Chromium, headless; the browser tests never skip when it is missing, they fail. */
 export const CHROMIUM = process.env.SAUFCONDUIT_CHROMIUM ?? '/usr/bin/chromium';
@@ -43,10 +47,55 @@ export async function accessible(page: Page, state: string): Promise<void> {
 }
 
 /** A browser context logged in with `token` (a session of the demo credentials), or anonymous. */
-export async function contextAs(browser: Browser, server: FastifyInstance, base: string, token: string | null, locale: string, viewport = { width: 1280, height: 800 }): Promise<{ context: BrowserContext; page: Page }> {
+export async function contextAs(browser: Browser, server: FastifyInstance, base: string, token: string | null, locale: string, viewport: { width: number; height: number } = { width: 1280, height: 800 }): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ baseURL: base, locale, timezoneId: 'Europe/Paris', viewport });
   if (token) await context.addCookies([{ name: SESSION_COOKIE, value: (server as unknown as { signCookie(v: string): string }).signCookie(token), url: base, httpOnly: true, sameSite: 'Lax' }]);
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
   return { context, page };
+}
+
+export interface BrowserDemo {
+  app: TestApp;
+  server: FastifyInstance;
+  browser: Browser;
+  base: string;
+  principals: DemoPrincipal[];
+  /** A demo principal by its name in the credentials file. */
+  who(name: string): DemoPrincipal;
+  /** A browser context logged in as `p` (or anonymous), at `viewport`. */
+  as(p: DemoPrincipal | null, locale: string, viewport?: { width: number; height: number }): Promise<{ context: BrowserContext; page: Page }>;
+}
+
+/**
+ * The demo world on PGlite behind a real listening server, its credentials and Chromium, for the
+ * enclosing file: set up before its tests, torn down after (the browser tests' useDemoServer).
+ */
+export function useBrowserDemo(): BrowserDemo {
+  const ctx = {
+    who(name: string) {
+      const p = ctx.principals.find((x) => x.name === name);
+      if (!p) throw new Error(`no demo principal named ${name}`);
+      return p;
+    },
+    as(p: DemoPrincipal | null, locale: string, viewport?: { width: number; height: number }) {
+      return contextAs(ctx.browser, ctx.server, ctx.base, p ? p.headers.authorization.slice('Bearer '.length) : null, locale, viewport);
+    },
+  } as BrowserDemo;
+  beforeAll(async () => {
+    const port = await freePort();
+    ctx.base = `http://localhost:${port}`;
+    ctx.app = await openTestApp('pglite', { publicUrl: ctx.base });
+    await seedDemo(ctx.app);
+    ctx.principals = (await demoCredentials(ctx.app)).principals;
+    ctx.server = await buildServer(ctx.app);
+    await ctx.server.listen({ port, host: '127.0.0.1' });
+    ctx.browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await ctx.browser?.close();
+    await ctx.server?.close();
+    await ctx.app?.dispose();
+  });
+  return ctx;
 }

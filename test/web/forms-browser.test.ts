@@ -1,11 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import type { Browser, Page } from 'playwright-core';
-import { accessible, contextAs, launchChromium } from '../support/browser.ts';
-import { freePort } from '../support/net.ts';
-import { openTestApp, type TestApp } from '../support/engines.ts';
-import { buildServer } from '../../src/http/server.ts';
-import { demoCredentials, seedDemo, type DemoPrincipal } from '../../src/demo/world.ts';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { accessible, useBrowserDemo } from '../support/browser.ts';
 
 /**
  * Forms people can live with (pages issue, points 6, 7 and 11), in Chromium at desktop and phone
@@ -14,28 +9,7 @@ import { demoCredentials, seedDemo, type DemoPrincipal } from '../../src/demo/wo
  * there; a social-security number typed as printed on the card is accepted; a record's page title
  * does not carry the person's name; login and code forms start in their first field.
  */
-let app: TestApp;
-let server: FastifyInstance;
-let browser: Browser;
-let principals: DemoPrincipal[];
-let base = '';
-const staffToken = () => principals.find((p) => p.name === 'pharmacy-a-staff')!.headers.authorization.slice('Bearer '.length);
-
-beforeAll(async () => {
-  const port = await freePort();
-  base = `http://localhost:${port}`;
-  app = await openTestApp('pglite', { publicUrl: base });
-  await seedDemo(app);
-  principals = (await demoCredentials(app)).principals;
-  server = await buildServer(app);
-  await server.listen({ port, host: '127.0.0.1' });
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await app?.dispose();
-});
+const demo = useBrowserDemo();
 
 const WIDTHS = [{ name: 'desktop', viewport: { width: 1280, height: 800 } }, { name: 'phone', viewport: { width: 390, height: 844 } }];
 const LANGS = [{ locale: 'fr-FR', lang: 'fr', error: 'Erreur : ', problem: 'Il y a un problème', givenName: 'Prénom', record: 'Dossier patient' },
@@ -47,7 +21,7 @@ describe('forms in a browser', () => {
   for (const width of WIDTHS) {
     for (const l of LANGS) {
       it(`a failed registration puts its error summary in view and in focus, linked to the fields (${l.lang}, ${width.name})`, async () => {
-        const { context, page } = await contextAs(browser, server, base, staffToken(), l.locale, width.viewport);
+        const { context, page } = await demo.as(demo.who('pharmacy-a-staff'), l.locale, width.viewport);
         try {
           await page.goto(`/pharmacy?lang=${l.lang}`);
           await page.locator('form[data-form="register-patient"] button[type="submit"]').click();
@@ -76,7 +50,7 @@ describe('forms in a browser', () => {
 
   it('a social-security number typed as printed on the card (spaces) is accepted; the record page title does not name the person', async () => {
     for (const l of LANGS) {
-      const { context, page } = await contextAs(browser, server, base, staffToken(), l.locale, { width: 390, height: 844 });
+      const { context, page } = await demo.as(demo.who('pharmacy-a-staff'), l.locale, { width: 390, height: 844 });
       try {
         await page.goto(`/pharmacy?lang=${l.lang}`);
         await page.fill('#f-givenName', 'Noémie');
@@ -97,16 +71,16 @@ describe('forms in a browser', () => {
   });
 
   it('"who accessed my data" is in words, groups repeats, folds the person\'s own reads, marks refusals and pages through the whole history', async () => {
-    const camille = principals.find((p) => p.name === 'patient-camille')!;
-    const staff = principals.find((p) => p.name === 'pharmacy-a-staff')!;
+    const camille = demo.who('patient-camille');
+    const staff = demo.who('pharmacy-a-staff');
     const record = camille.canAccess.patientId[0]!;
     // 120 reads of her record by the pharmacy: one grouped line, and more events than a page holds.
-    for (let i = 0; i < 120; i++) await server.inject({ method: 'GET', url: `/api/patients/${record}`, headers: staff.headers });
+    for (let i = 0; i < 120; i++) await demo.server.inject({ method: 'GET', url: `/api/patients/${record}`, headers: staff.headers });
     // A refused attempt by another pharmacy.
-    const other = principals.find((p) => p.name === 'pharmacy-b-staff')!;
-    expect((await server.inject({ method: 'GET', url: `/api/patients/${record}`, headers: other.headers })).statusCode).toBe(404);
+    const other = demo.who('pharmacy-b-staff');
+    expect((await demo.server.inject({ method: 'GET', url: `/api/patients/${record}`, headers: other.headers })).statusCode).toBe(404);
     for (const l of LANGS) {
-      const { context, page } = await contextAs(browser, server, base, camille.headers.authorization.slice('Bearer '.length), l.locale, { width: 390, height: 844 });
+      const { context, page } = await demo.as(camille, l.locale, { width: 390, height: 844 });
       try {
         await page.goto(`/patient?lang=${l.lang}`);
         await page.goto(`/patient?lang=${l.lang}`); // the first visit read her own data: now counted
@@ -140,7 +114,7 @@ describe('forms in a browser', () => {
   });
 
   it('login and code forms start in their first field; an error summary takes precedence', async () => {
-    const { context, page } = await contextAs(browser, server, base, null, 'fr-FR');
+    const { context, page } = await demo.as(null, 'fr-FR');
     try {
       for (const path of ['/login', '/patient/login']) {
         await page.goto(path);

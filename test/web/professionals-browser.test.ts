@@ -1,11 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { accessible as checkAccessible, contextAs, launchChromium } from '../support/browser.ts';
-import { freePort } from '../support/net.ts';
-import { openTestApp, type TestApp } from '../support/engines.ts';
-import { buildServer } from '../../src/http/server.ts';
-import { DEMO, demoCredentials, seedDemo, type DemoPrincipal } from '../../src/demo/world.ts';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { accessible as checkAccessible, useBrowserDemo } from '../support/browser.ts';
+import { DEMO, type DemoPrincipal } from '../../src/demo/world.ts';
 import { totpNow } from '../../src/auth/totp.ts';
 
 /**
@@ -15,37 +11,15 @@ import { totpNow } from '../../src/auth/totp.ts';
  * review queue. Every page state gets an axe-core run (WCAG 2.1 A/AA: no serious or critical
  * violation) and is checked for sideways scrolling at 320 px.
  */
-let app: TestApp;
-let server: FastifyInstance;
-let browser: Browser;
-let principals: DemoPrincipal[];
-let base = '';
-const who = (name: string) => principals.find((p) => p.name === name)!;
+const demo = useBrowserDemo();
+const who = (name: string) => demo.who(name);
+const as = (p: DemoPrincipal | null, locale: string) => demo.as(p, locale);
 const checked: string[] = [];
 
 async function accessible(page: Page, state: string): Promise<void> {
   await checkAccessible(page, state);
   checked.push(state);
 }
-
-const as = (p: DemoPrincipal | null, locale: string): Promise<{ context: BrowserContext; page: Page }> =>
-  contextAs(browser, server, base, p ? p.headers.authorization.slice('Bearer '.length) : null, locale);
-
-beforeAll(async () => {
-  const port = await freePort();
-  base = `http://localhost:${port}`;
-  app = await openTestApp('pglite', { publicUrl: base });
-  await seedDemo(app);
-  principals = (await demoCredentials(app)).principals;
-  server = await buildServer(app);
-  await server.listen({ port, host: '127.0.0.1' });
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await app?.dispose();
-});
 
 describe('professionals pages in a browser', () => {
   let code = '';
