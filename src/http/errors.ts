@@ -86,9 +86,10 @@ function backTo(req: FastifyRequest): string | null {
 export function sendError(reply: FastifyReply, req: FastifyRequest, code: ErrorCode, issues?: Issue[]): FastifyReply {
   if (wantsPage(req)) {
     const retry = Number(reply.getHeader('retry-after'));
+    const back = backTo(req);
     return reply.status(ERRORS[code].status).type('text/html; charset=utf-8').send(renderErrorPage(code, langOf(req), req.id, {
       ...(Number.isFinite(retry) && retry > 0 ? { retryAfterSeconds: retry } : {}),
-      ...(backTo(req) ? { back: backTo(req)! } : {}),
+      ...(back ? { back } : {}),
     }));
   }
   const body: Record<string, unknown> = { code, message: errorMessage(code, langOf(req)) };

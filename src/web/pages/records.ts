@@ -81,8 +81,7 @@ export function resultsTable(t: Translate, lang: Lang, results: readonly ResultV
 ${results.map((r) => {
     const offer = passOffer({ testType: r.testType, outcome: r.outcome, sampledAt: new Date(r.sampledAt) }, now);
     // A pass already issued shows, whatever the offer now (a test pass stays valid its 72 hours).
-    const issued = passes?.find((p) => p.resultId === r.id && !p.revokedAt && Date.parse(p.expiresAt) > now.getTime());
-    const kind = offer.kind ?? issued?.kind ?? null;
+    const kind = offer.kind ?? (['test', 'recovery'] as const).find((k) => valid.has(`${r.id}:${k}`)) ?? null;
     return html`<tr role="row" data-result-id="${r.id}"><td role="cell" data-label="${t('sampledAt')}">${formatDateTime(r.sampledAt, lang)}</td><td role="cell" data-label="${t('testType')}">${testTypeLabel(t, r.testType)}${r.deviceName ? html`<br><span class="muted" data-device="${r.device}">${r.deviceName}</span>` : ''}</td><td role="cell" data-label="${t('outcome')}">${outcomeBadge(t, r.outcome)}</td>${pharmacies ? html`<td role="cell" data-pharmacy data-label="${t('pharmacyCol')}">${pharmacies.get(r.tenantId) ?? t('none')}</td>` : ''}<td role="cell" data-label="${t('recordedAt')}">${formatDateTime(r.recordedAt, lang)}</td>${withInvoices ? html`<td role="cell" data-label="${t('invoice')}">${r.invoiceId ? html`<a href="${invoiceHref(r.invoiceId)}" download data-invoice-link>${t('downloadInvoice')}</a>` : t('none')}</td>` : ''}${withPassButtons ? html`<td role="cell" data-label="${t('pass')}">${kind && valid.has(`${r.id}:${kind}`) ? issuedPass(t, passes ?? [], r.id, kind) : offer.kind ? issueButton(t, `/pharmacy/results/${r.id}/passes`, offer.kind) : noPass(t, lang, offer)}</td>` : ''}</tr>`;
   })}
 </tbody></table></div>`;
