@@ -15,6 +15,7 @@ import { deriveReportingKeys, type ReportingKeys } from './reporting/signature.t
 import { DigestSigner } from './signing/digest-signer.ts';
 import { ensureIssuerKeys, refreshSigner } from './domain/issuer-keys.ts';
 import { sealLegacyHealthFacts } from './domain/sealed-facts.ts';
+import { indexUnsearchablePatients } from './domain/patient-search.ts';
 import { lockDataDir, secureDataDir, tightenTree } from './store/data-dir.ts';
 import { CheckpointExporter } from './audit/export.ts';
 
@@ -134,7 +135,11 @@ async function assemble(config: Config, options: AppOptions, db: Db): Promise<Ap
   const reporting = await deriveReportingKeys(masterKey);
   const fields = await FieldCipher.open(db, keys.kek);
   // Data written in clear by older versions is sealed as soon as a process holding the key starts.
-  if (options.migrate !== false) await sealLegacyHealthFacts(db, fields, keys.lookup);
+  if (options.migrate !== false) {
+    await sealLegacyHealthFacts(db, fields, keys.lookup);
+    // …and records registered before staff could search are indexed for it.
+    await indexUnsearchablePatients(db, fields, keys.lookup);
+  }
   const uow = new UnitOfWork(db, { fields, keys, checkpointEvery: config.checkpointEvery, onCheckpoint: (c) => void checkpoints?.write([c]), anchor: signing.anchor, onRefused: signing.onRefused });
   const signer = new DigestSigner();
   if (options.issuer !== false) {

@@ -6,7 +6,7 @@ import { SCOPES } from '../policy/principal.ts';
 import { createAccount, findAccountByLogin, principalFor } from '../domain/accounts.ts';
 import { registerPatient } from '../domain/patients.ts';
 import { recordResult } from '../domain/results.ts';
-import { issuePass, issueVaccinationPass } from '../domain/passes.ts';
+import { issuePass, issueVaccinationPass, reissuePass } from '../domain/passes.ts';
 import { recordVaccination, type VaccinationInput } from '../domain/vaccinations.ts';
 import { hashPassword } from '../auth/passwords.ts';
 import { createApiKey } from '../auth/api-keys.ts';
@@ -46,7 +46,7 @@ export const DEMO = {
   dpo: { name: 'dpo', login: 'dpo@saufconduit.demo', displayName: 'Hélène Roux', password: 'demo-Helene-2026', totp: 'MYAGYEDWWBB6UT4UH75KJN3V5OEZCMLC' },
   patients: [
     { key: 'camille', name: 'patient-camille', login: 'camille.martin@example.org', givenName: 'Camille', familyName: 'Martin', birthDate: '1990-04-12', ssn: '290047511234560', phone: '+33 6 12 34 56 78', address: '12 rue des Lilas, 75011 Paris', at: ['pharmacy-a'], tests: [{ tenant: 'pharmacy-a', testType: 'antigen' as const, device: '1232', outcome: 'negative' as const }], vaccinations: [{ tenant: 'pharmacy-a', product: 'EU/1/20/1528' as const, doseNumber: 3, seriesDoses: 3, daysAgo: 40 }] },
-    { key: 'dominique', name: 'patient-dominique', login: 'dominique.bernard@example.org', givenName: 'Dominique', familyName: 'Bernard', birthDate: '1975-11-30', ssn: undefined, phone: '+33 6 98 76 54 32', address: '3 quai du Port, 13002 Marseille', at: ['pharmacy-b'], tests: [{ tenant: 'pharmacy-b', testType: 'pcr' as const, outcome: 'positive' as const }], vaccinations: [] },
+    { key: 'dominique', name: 'patient-dominique', login: 'dominique.bernard@example.org', givenName: 'Dominique', familyName: 'Bernard', birthDate: '1975-11-30', ssn: undefined, phone: '+33 6 98 76 54 32', address: '3 quai du Port, 13002 Marseille', at: ['pharmacy-b'], tests: [{ tenant: 'pharmacy-b', testType: 'pcr' as const, outcome: 'positive' as const }, { tenant: 'pharmacy-b', testType: 'antigen' as const, device: '1833', outcome: 'positive' as const }], vaccinations: [] },
     { key: 'elise', name: 'patient-elise', login: 'elise.petit@example.org', givenName: 'Élise', familyName: 'Petit', birthDate: '2001-02-03', ssn: undefined, phone: undefined, address: undefined, at: ['pharmacy-a', 'pharmacy-b'], tests: [{ tenant: 'pharmacy-a', testType: 'antigen' as const, device: '1468', outcome: 'negative' as const }, { tenant: 'pharmacy-b', testType: 'antigen' as const, device: '1833', outcome: 'negative' as const }], vaccinations: [{ tenant: 'pharmacy-b', product: 'EU/1/20/1507' as const, doseNumber: 2, seriesDoses: 2, daysAgo: 200 }] },
   ],
 };
@@ -76,10 +76,22 @@ async function enrolProfessional(app: App, pro: (typeof DEMO.professionals)[numb
   return made.accountId;
 }
 
-/** Seeds the demo world once; later calls find it and do nothing. Returns whether it seeded. */
-export async function seedDemo(app: App): Promise<boolean> {
+/**
+ * The passes the demo shows the verifier on purpose, one per verdict: Camille's vaccination (green
+ * for a year, where a test pass turns red 72 h after its sample), Dominique's positive antigen test (red: authentic, but a positive test admits nobody) and
+ * the first pass of Élise's test at the Tilleuls, replaced since as if it had leaked (revoked).
+ */
+export type DemoPasses = Record<'green' | 'red' | 'revoked', { hc1: string; holder: string; what: string }>;
+export const DEMO_PASS_STORY: Record<keyof DemoPasses, { holder: string; what: string }> = {
+  green: { holder: 'Camille Martin', what: 'complete vaccination (booster 40 days before the demo was seeded)' },
+  red: { holder: 'Dominique Bernard', what: 'positive antigen test: authentic, but it admits nobody' },
+  revoked: { holder: 'Élise Petit', what: 'test pass replaced at her request (as if it had leaked), so revoked' },
+};
+
+/** Seeds the demo world once; later calls find it and do nothing. Returns its demo passes when it seeded. */
+export async function seedDemo(app: App): Promise<DemoPasses | null> {
   const existing = await app.db.query('SELECT 1 FROM tenant WHERE slug = $1', [DEMO.tenants[0]!.slug]);
-  if (existing.length > 0) return false;
+  if (existing.length > 0) return null;
   // Fictitious people with published logins never join a store that serves real pharmacies.
   if ((await app.db.query('SELECT 1 FROM tenant LIMIT 1')).length > 0) throw new Error('this store holds real pharmacies: the demo world is never seeded into it');
   // The store now holds fictitious people: `serve` refuses it outside the demo (SAUFCONDUIT_DEMO).
@@ -115,6 +127,8 @@ export async function seedDemo(app: App): Promise<boolean> {
   for (const pro of DEMO.professionals) accounts.set(pro.name, await enrolProfessional(app, pro));
   const staffOf = async (tenant: string): Promise<Principal> => (await principalFor(app.db, accounts.get(DEMO.staff.find((s) => s.tenant === tenant)!.name)!))!;
   const firstRecord = new Map<string, string>();
+  const firstPass = new Map<string, { id: string; hc1: string }>();
+  const vaccinationPass = new Map<string, { id: string; hc1: string }>();
   for (const [n, p] of DEMO.patients.entries()) {
     for (const tenant of p.at) {
       const staff = await staffOf(tenant);
@@ -125,12 +139,18 @@ export async function seedDemo(app: App): Promise<boolean> {
       if (!firstRecord.has(p.key)) firstRecord.set(p.key, patient.id);
       for (const [k, t] of p.tests.filter((x) => x.tenant === tenant).entries()) {
         const result = await app.uow.run(staff, 'demo-seed', (w) => recordResult(w, patient.id, { testType: t.testType, ...('device' in t ? { device: t.device } : {}), outcome: t.outcome, sampledAt: new Date(Date.now() - (n + k + 1) * 5 * 3_600_000).toISOString() }, null));
-        if (t.outcome === 'negative') await app.uow.run(staff, 'demo-seed', (w) => issuePass(w, app.signer, result.id, 'test'));
+        // A negative test gives a pass; so does a positive antigen test (the certificate states the
+        // result; verifiers refuse it), which the demo keeps to show a red verdict.
+        if (t.outcome === 'negative' || t.testType === 'antigen') {
+          const pass = await app.uow.run(staff, 'demo-seed', (w) => issuePass(w, app.signer, result.id, 'test'));
+          if (!firstPass.has(p.key)) firstPass.set(p.key, pass);
+        }
       }
       for (const v of (p.vaccinations as readonly { tenant: string; product: VaccinationInput['product']; doseNumber: number; seriesDoses: number; daysAgo: number }[]).filter((x) => x.tenant === tenant)) {
         const administeredOn = new Date(Date.now() - v.daysAgo * DAY).toISOString().slice(0, 10);
         const vac = await app.uow.run(staff, 'demo-seed', (w) => recordVaccination(w, patient.id, { product: v.product, doseNumber: v.doseNumber, seriesDoses: v.seriesDoses, administeredOn }, null));
-        await app.uow.run(staff, 'demo-seed', (w) => issueVaccinationPass(w, app.signer, vac.id));
+        const pass = await app.uow.run(staff, 'demo-seed', (w) => issueVaccinationPass(w, app.signer, vac.id));
+        if (!vaccinationPass.has(p.key)) vaccinationPass.set(p.key, pass);
       }
     }
   }
@@ -155,7 +175,11 @@ export async function seedDemo(app: App): Promise<boolean> {
   const opened = await app.uow.run(moreau, 'demo-seed', (w) => openBreakGlass(w, breakGlassPolicyFrom(app.config), dominique,
     { reason: 'patient-unable-to-consent', justification: 'Brought to the emergency department unconscious; checking recent test results.' }));
   await app.uow.run(moreau, 'demo-seed', (w) => endBreakGlass(w, opened.view.id));
-  return true;
+  // Élise asks the Tilleuls for a new QR code of her first test pass (as if a photo of it had circulated).
+  const leaked = firstPass.get('elise')!;
+  await app.uow.run(await actingAs(app, accounts.get('pharmacy-a-staff')!), 'demo-seed', (w) => reissuePass(w, app.signer, leaked.id));
+  const story = (k: keyof DemoPasses, hc1: string) => ({ hc1, ...DEMO_PASS_STORY[k] });
+  return { green: story('green', vaccinationPass.get('camille')!.hc1), red: story('red', firstPass.get('dominique')!.hc1), revoked: story('revoked', leaked.hc1) };
 }
 
 /** A relationship put in place by the operator who seeds the world (origin `seed`), audited as such. */

@@ -8,6 +8,7 @@ import { randomToken } from '../crypto/tokens.ts';
 import { compactNir, isValidNir, maskNir } from './nir.ts';
 import { EARLIEST_BIRTH_DATE } from './dates.ts';
 import { familyNameLabel } from './professionals.ts';
+import { indexPatient } from './patient-search.ts';
 
 /**
  * Text printed on documents and shown to others (names, addresses): no control characters (line
@@ -47,7 +48,7 @@ export interface PatientView {
   createdAt: string;
 }
 
-type PatientRow = {
+export type PatientRow = {
   id: string; tenant_id: string; subject_ref: string; given_name_enc: string; family_name_enc: string; birth_date_enc: string;
   ssn_enc: string | null; phone_enc: string | null; email_enc: string | null; address_enc: string | null; created_at: Date;
 };
@@ -77,6 +78,8 @@ export async function registerPatient(w: Work, input: PatientInput, link: Partia
       // Compared with professionals' (the same-surname alert rule) without reading either name.
       w.blindIndex(familyNameLabel(input.familyName))],
   );
+  // Findable by staff of its pharmacy by name and birth date, without the database reading either.
+  await indexPatient(w.tx, (label) => w.blindIndex(label), { id, tenantId, givenName: input.givenName, familyName: input.familyName, birthDate: input.birthDate });
   if (offeredTo) w.record({ action: 'record-offer.create', resourceType: 'Patient', resourceId: id, subjectRef, purpose: 'patient-registration', outcome: 'success', tenantId });
   return { id, tenantId, givenName: input.givenName, familyName: input.familyName, birthDate: input.birthDate, ssnMasked: input.ssn ? maskNir(input.ssn) : null,
     phone: input.phone ?? null, email: input.email ?? null, address: input.address ?? null, createdAt: w.now.toISOString() };
@@ -120,7 +123,7 @@ function shown(w: Work, rows: PatientRow[]): PatientView[] {
   return rows.map((r) => decryptPatient(w, r));
 }
 
-function decryptPatient(w: Work, r: PatientRow): PatientView {
+export function decryptPatient(w: Pick<Work, 'fields'>, r: PatientRow): PatientView {
   const dec = (field: string, v: string | null) => (v === null ? null : w.fields.decrypt(ctx(r.id, field), v));
   const ssn = dec('ssn', r.ssn_enc);
   return {

@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { CODE_ALPHABET, CODE_LENGTH, codeLabel, normalizeCode } from './registration-code.ts';
 import type { Tx } from '../store/db.ts';
 import type { KeyRing } from '../crypto/keys.ts';
 import type { FieldCipher } from '../crypto/fields.ts';
@@ -31,24 +32,16 @@ export type LinkInput = z.infer<typeof LinkInput>;
 export const SelfRegistrationInput = PatientInput.extend({ email: z.email().max(254) });
 export type SelfRegistrationInput = z.infer<typeof SelfRegistrationInput>;
 
-// Crockford base32: no I, L, O, U, so a code read aloud or typed is hard to get wrong.
-const CODE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-const CODE_LENGTH = 8;
-
-/** A typed or scanned code in canonical form, or null if it cannot be one of ours. */
-export function normalizeCode(input: string): string | null {
-  const s = input.toUpperCase().replace(/[\s-]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
-  return s.length === CODE_LENGTH && [...s].every((c) => CODE_ALPHABET.includes(c)) ? s : null;
-}
-
 /** How the code is shown and printed in the QR: two groups of four. */
 export const displayCode = (code: string): string => `${code.slice(0, 4)}-${code.slice(4)}`;
+
+export { normalizeCode };
 
 export const LookupInput = z.strictObject({ code: z.string().max(20).refine((c) => normalizeCode(c) !== null, 'invalid-code') });
 export type LookupInput = z.infer<typeof LookupInput>;
 
 const linkHash = (keys: KeyRing, token: string) => keyedHash(keys.lookup, `registration-link:${token}`);
-const codeHash = (keys: KeyRing, code: string) => keyedHash(keys.lookup, `registration-code:${code}`);
+const codeHash = (keys: KeyRing, code: string) => keyedHash(keys.lookup, codeLabel(code));
 
 export interface NewLink { id: string; token: string; counter: string; expiresAt: string }
 

@@ -3,6 +3,7 @@ import { ZodError } from 'zod';
 import { AppError, ERRORS, type ErrorCode, type Issue } from '../errors/catalogue.ts';
 import { errorMessage, type Lang } from '../errors/messages.ts';
 import { renderErrorPage } from '../web/error-page.ts';
+import { rememberContinuation } from '../web/continuation.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -83,8 +84,11 @@ function backTo(req: FastifyRequest): string | null {
   }
 }
 
-export function sendError(reply: FastifyReply, req: FastifyRequest, code: ErrorCode, issues?: Issue[]): FastifyReply {
+export function sendError(reply: FastifyReply, req: FastifyRequest, code: ErrorCode, issues?: Issue[], opts: { secureCookies?: boolean } = {}): FastifyReply {
   if (wantsPage(req)) {
+    // A page that needs a login (a mail's link, a bookmark, an expired session) is where the person
+    // lands again once logged in.
+    if (code === 'unauthenticated' || code === 'second_factor_required') rememberContinuation(req, reply, opts.secureCookies ?? true);
     const retry = Number(reply.getHeader('retry-after'));
     const back = backTo(req);
     return reply.status(ERRORS[code].status).type('text/html; charset=utf-8').send(renderErrorPage(code, langOf(req), req.id, {

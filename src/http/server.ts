@@ -22,6 +22,7 @@ import type { Principal } from '../policy/principal.ts';
 import { buildOpenApi } from './openapi.ts';
 import { securityHeaders } from './security-headers.ts';
 import { trustFunction } from '../config/trust-proxy.ts';
+import { rememberSignedIn } from '../web/signed-in.ts';
 
 export interface ServerOptions {
   /** Where JSON logs go (tests capture them to prove they hold no personal data). */
@@ -122,7 +123,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
       }
     }
     if (err instanceof AppError && err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
-    return sendError(reply, req, mapped.code, mapped.issues);
+    return sendError(reply, req, mapped.code, mapped.issues, { secureCookies: config.secureCookies });
   });
   const routes = allRoutes();
   // A path that exists under other methods answers 405 with the methods it takes, not 404.
@@ -169,6 +170,7 @@ function registerRoute(server: FastifyInstance, app: App, spec: RouteSpec, limit
       // Cookie-authenticated writes must come from our own pages (CSRF); bearer tokens cannot be forged cross-site.
       if (presented?.via === 'cookie' && req.method !== 'GET' && !sameOrigin(req, app.config.publicUrl)) throw new AppError('origin_mismatch');
       const principal = spec.auth === 'principal' ? await requirePrincipal(app, presented) : (undefined as never);
+      if (principal && spec.produces === 'text/html') await rememberSignedIn(app, req, principal);
       const parse = <T>(schema: RouteSpec['params'], value: unknown, where: string): T => {
         if (!schema) return undefined as T;
         const r = schema.safeParse(where === 'body' ? value ?? {} : canonicalIds(value ?? {}));

@@ -2,7 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodError } from 'zod';
 import type { App } from '../app.ts';
 import type { Lang } from '../errors/messages.ts';
-import { html, type Html, type Interpolation } from './html.ts';
+import { html, raw, type Html, type Interpolation } from './html.ts';
+import { SIGNED_IN_MARKER, signedInLabel } from './signed-in.ts';
 import { isMessageKey, translator, type MessageKey, type Translate } from './i18n.ts';
 
 export const LANG_COOKIE = 'lang';
@@ -52,7 +53,7 @@ export function page({ lang, title, path, main, signedIn, heading }: PageInput):
   <a class="brand" href="/">${t('siteName')}</a>
   <nav aria-label="${t('home')}">
     <a href="${path}?lang=${other}" hreflang="${other}" lang="${other}" data-lang-switch>${t('languageSwitch')}</a>
-    ${signedIn ? html`<form method="post" action="/account/logout" class="inline"><button type="submit" class="link">${t('logout')}</button></form>` : ''}
+    ${signedIn ? html`${raw(SIGNED_IN_MARKER)}<form method="post" action="/account/logout" class="inline"><button type="submit" class="link">${t('logout')}</button></form>` : ''}
   </nav>
 </header>
 <main id="main">
@@ -73,7 +74,9 @@ ${main}
 export const PAGE_REFERRER_POLICY = 'same-origin';
 
 export function sendPage(reply: FastifyReply, body: Html, status = 200): FastifyReply {
-  return reply.status(status).header('referrer-policy', PAGE_REFERRER_POLICY).type('text/html; charset=utf-8').send(body.value);
+  const who = signedInLabel(reply.request);
+  const value = body.value.replace(SIGNED_IN_MARKER, who ? html`<span class="signed-in" data-signed-in-as>${who}</span>`.value : '');
+  return reply.status(status).header('referrer-policy', PAGE_REFERRER_POLICY).type('text/html; charset=utf-8').send(value);
 }
 
 /** Post/redirect/get: a successful form post answers 303 to the page to show next. */

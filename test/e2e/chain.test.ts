@@ -71,11 +71,26 @@ describe('from the pharmacy counter to the venue door', () => {
     await phone.click('form[data-form="self-registration"] button[type="submit"]');
     const code = (await phone.locator('[data-registration-code]').innerText()).trim();
     expect(code).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}$/);
-    // The link was single-use: opening it again explains what to do.
+    // The code survives a reload and a return to the link on this phone, for its 24 hours, with
+    // nothing readable kept on the phone: a sealed receipt, sent only to this link's page.
+    await phone.reload();
+    expect((await phone.locator('[data-registration-code]').innerText()).trim()).toBe(code);
     const again = await phone.context().newPage();
     await again.goto(registrationUrl);
-    expect(await again.locator('[data-link-closed="used"]').isVisible()).toBe(true);
+    expect((await again.locator('[data-registration-code]').innerText()).trim()).toBe(code);
     await again.close();
+    const receipt = (await phoneContext.cookies()).find((c) => c.name === 'sc_registration')!;
+    expect(receipt.httpOnly).toBe(true);
+    expect(receipt.path).toBe(new URL(registrationUrl).pathname);
+    expect(receipt.value).not.toContain(code.replace('-', ''));
+    for (const v of Object.values(PERSON)) expect(decodeURIComponent(receipt.value)).not.toContain(v);
+    expect((await phone.evaluate(() => [localStorage.length, sessionStorage.length]))).toEqual([0, 0]);
+    // The link was single-use: on any other device, opening it again explains what to do.
+    const otherDevice = await browser.newContext({ locale: 'en-GB' });
+    const other = await otherDevice.newPage();
+    await other.goto(registrationUrl);
+    expect(await other.locator('[data-link-closed="used"]').isVisible()).toBe(true);
+    await otherDevice.close();
 
     // 3. Staff type the code, record a negative antigen test, issue the test pass.
     await staff.fill('#f-code', code.toLowerCase());

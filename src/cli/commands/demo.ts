@@ -1,10 +1,11 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import type { CliIo } from '../io.ts';
 import { EXIT_OK, EXIT_USAGE } from '../io.ts';
 import { parse } from '../args.ts';
 import { loadConfig } from '../../config/config.ts';
 import { openApp } from '../../app.ts';
-import { DEMO, demoCredentials, seedCrowd, seedDemo } from '../../demo/world.ts';
+import { DEMO, DEMO_PASS_STORY, demoCredentials, seedCrowd, seedDemo, type DemoPasses } from '../../demo/world.ts';
+import { qrPng } from '../../hcert/qr.ts';
 import { totpNow } from '../../auth/totp.ts';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -19,7 +20,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
   const { totp } = args.values;
   if (args.values.logins) {
-    io.stdout.write(demoLoginHelp(loadConfig().publicUrl));
+    const config = loadConfig();
+    io.stdout.write(demoLoginHelp(config.publicUrl, config.dataDir));
     return EXIT_OK;
   }
   if (args.values.code !== undefined) {
@@ -52,6 +54,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const app = await openApp(loadConfig({ demo: true }));
   try {
     const seeded = await seedDemo(app);
+    if (seeded) await writeDemoPasses(app.config.dataDir, seeded);
     io.stdout.write(seeded ? 'demo world seeded\n' : 'demo world already present\n');
     if (crowd.professionals > 0 || crowd.patients > 0) {
       const added = await seedCrowd(app, crowd);
@@ -68,8 +71,21 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-/** What `npm start` prints: how to log in as each demo person. */
-export function demoLoginHelp(publicUrl: string): string {
+/** Where the demo's passes for the verifier are written (QR images, and their text for pasting). */
+export const demoPassesDir = (dataDir: string) => join(resolve(dataDir), 'demo-passes');
+
+/** Writes each demo pass as `<verdict>.png` and `<verdict>.txt`, so anyone can show them to the verifier. */
+export async function writeDemoPasses(dataDir: string, passes: DemoPasses): Promise<void> {
+  const dir = demoPassesDir(dataDir);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  for (const [verdict, p] of Object.entries(passes)) {
+    await writeFile(join(dir, `${verdict}.png`), await qrPng(p.hc1, 6), { mode: 0o600 });
+    await writeFile(join(dir, `${verdict}.txt`), `${p.hc1}\n`, { mode: 0o600 });
+  }
+}
+
+/** What `npm start` prints: how to log in as each demo person, and which demo pass shows which verdict. */
+export function demoLoginHelp(publicUrl: string, dataDir: string): string {
   const lines = [`Saufconduit demo is running at ${publicUrl}`, '', 'Staff, professionals and DPO (password, then a TOTP code):'];
   for (const p of [...DEMO.staff, ...DEMO.professionals, DEMO.dpo]) {
     lines.push(`  ${p.name.padEnd(22)} ${p.login.padEnd(28)} password ${p.password.padEnd(18)} TOTP secret ${p.totp}  (code: npx saufconduit demo --totp ${p.login})`);
@@ -80,6 +96,8 @@ export function demoLoginHelp(publicUrl: string): string {
   lines.push('', 'Try the chain:',
     `  counter self-registration  ${publicUrl}/pharmacy/counter  (as staff; the patient scans the QR code with a phone)`,
     `  venue verifier (offline)   ${publicUrl}/verify  (camera, image or pasted QR text)`,
+    '', `Passes to show the verifier, on purpose one per verdict (images and text in ${demoPassesDir(dataDir)}):`,
+    ...(Object.entries(DEMO_PASS_STORY).map(([verdict, p]) => `  ${verdict.padEnd(8)} ${`${verdict}.png`.padEnd(12)} ${p.holder}: ${p.what}`)),
     '', 'These logins again: npx saufconduit demo --logins. To start afresh: stop the server and delete ./data.');
   return lines.join('\n') + '\n';
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { route } from '../route.ts';
 import { getPatient, listPatients, registerPatient, PatientInput } from '../../domain/patients.ts';
+import { findTenantPatients, PageCursor, planSearch, SearchText } from '../../domain/patient-search.ts';
 import { getResult, listMyResults, listPatientResults, recordResult, ResultInput } from '../../domain/results.ts';
 import { getDocument, listDocuments } from '../../domain/documents.ts';
 import { AppError } from '../../errors/catalogue.ts';
@@ -8,6 +9,9 @@ import { patientAccountFor } from '../../domain/patient-accounts.ts';
 import { idempotencyKeyOf } from '../idempotency.ts';
 
 const PatientParams = z.strictObject({ patientId: z.uuid() });
+const API_PAGE = 200;
+const ListQuery = z.strictObject({ after: PageCursor.optional(), lang: z.enum(['fr', 'en']).optional() });
+const SearchBody = z.strictObject({ q: SearchText.min(1), after: PageCursor.optional() });
 const ResultParams = z.strictObject({ resultId: z.uuid() });
 const DocumentParams = z.strictObject({ documentId: z.uuid() });
 
@@ -24,11 +28,24 @@ export const recordRoutes = [
       return app.uow.run(principal, requestId, (w) => registerPatient(w, body, () => patientAccountFor(app, w, body.email, `${body.givenName} ${body.familyName}`)));
     },
   }),
-  route({
-    method: 'GET', url: '/api/patients', surface: 'records', auth: 'principal', policy: 'patient.list',
-    summary: "Patients the caller may see: a pharmacy's own, a professional's patients in care, a patient's own records.",
-    async handler({ app, principal, requestId }) {
-      return { items: await app.uow.read(principal, requestId, (w) => listPatients(w)) };
+  route<undefined, z.infer<typeof ListQuery>>({
+    method: 'GET', url: '/api/patients', surface: 'records', auth: 'principal', policy: 'patient.list', query: ListQuery,
+    summary: "Patients the caller may see: a pharmacy's own (newest first, 200 a page: `next` is the `after` of the next page), a professional's patients in care, a patient's own records.",
+    async handler({ app, principal, requestId, query }) {
+      if (principal.role === 'staff' || principal.role === 'api-key') {
+        return app.uow.read(principal, requestId, (w) => findTenantPatients(w, { ...(query.after ? { after: query.after } : {}), limit: API_PAGE }));
+      }
+      if (query.after) throw new AppError('invalid_request', [{ path: 'query.after', code: 'not-paged' }]);
+      return { items: await app.uow.read(principal, requestId, (w) => listPatients(w)), next: null };
+    },
+  }),
+  route<undefined, undefined, z.infer<typeof SearchBody>>({
+    method: 'POST', url: '/api/patients/search', surface: 'records', auth: 'principal', policy: 'patient.list', body: SearchBody,
+    summary: "Finds the pharmacy's patients by name (first letters of any word), birth date or registration code, newest first (staff or API key with patients:read). A POST, so that names stay out of addresses and logs.",
+    async handler({ app, principal, requestId, body }) {
+      const plan = planSearch(body.q);
+      if (!plan) throw new AppError('invalid_request', [{ path: 'body.q', code: 'nothing-to-search' }]);
+      return app.uow.read(principal, requestId, (w) => findTenantPatients(w, { q: plan, ...(body.after ? { after: body.after } : {}), limit: API_PAGE }));
     },
   }),
   route<{ patientId: string }>({

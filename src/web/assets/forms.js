@@ -11,3 +11,8 @@ document.addEventListener('click', (event) => {
   (label || input).scrollIntoView({ block: 'start' });
   input.focus({ preventScroll: true });
 });
+
+// A page that answers a form post and can be shown again by address (the registration code, see
+// src/web/pages/registration.ts) becomes a plain visit in the history: a reload or a return to it
+// reads it again instead of posting the form a second time.
+if (document.querySelector('[data-replay-as-get]')) history.replaceState(null, '', location.href);

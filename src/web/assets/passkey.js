@@ -3,7 +3,6 @@
 // the element named by data-status. Talks only to this site's /api endpoints.
 (function () {
   'use strict';
-  var ROLE_HOME = { staff: '/pharmacy', professional: '/professional', dpo: '/dpo', patient: '/patient' };
 
   function toBuffer(b64url) {
     var s = b64url.replace(/-/g, '+').replace(/_/g, '/');
@@ -60,8 +59,8 @@
     var cred = await navigator.credentials.get({ publicKey: publicKey });
     if (!cred) throw new Error('cancelled');
     await post('/api/auth/passkey/verify', { challengeId: start.challengeId, response: credentialJson(cred, 'login') });
-    var me = await (await fetch('/api/me', { credentials: 'same-origin', headers: { accept: 'application/json' } })).json();
-    window.location.assign(ROLE_HOME[me.role] || '/');
+    // The home page sends a logged-in person to their space, or to the page that asked them to log in.
+    window.location.assign('/');
   }
 
   async function register() {

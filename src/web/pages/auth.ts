@@ -14,6 +14,7 @@ import { translator, type MessageKey } from '../i18n.ts';
 import { field, fieldErrorsFromZod, formErrorSummary, cleanForm, page, passkeyArea, pathOf, rememberLang, seeOther, sendPage, type FieldErrors } from '../layout.ts';
 import { FormText, PageQuery, ROLE_HOME, type SecurityNotice } from './common.ts';
 import { securityNotice } from './security.ts';
+import { takeContinuation } from '../continuation.ts';
 
 /** The patient's pending one-time-code challenge: an opaque id in a signed, HttpOnly cookie, never in the URL. */
 const CHALLENGE_COOKIE = 'sc_login_challenge';
@@ -145,7 +146,8 @@ export const authPageRoutes = [
       if (presented?.via === 'cookie' && !query.security) {
         const principal = await requirePrincipal(app, presented).catch(() => null);
         const home = principal ? ROLE_HOME[principal.role] : '/';
-        if (home !== '/') return seeOther(reply, home);
+        // …or on the page that asked them to log in, when there was one (see continuation.ts).
+        if (home !== '/') return seeOther(reply, takeContinuation(req, reply, home));
       }
       return sendPage(reply, homePage(lang, pathOf(req), query.security));
     },
@@ -187,7 +189,7 @@ export const authPageRoutes = [
   route<undefined, undefined, z.infer<typeof TotpForm>>({
     method: 'POST', url: '/login/totp', surface: 'web', auth: 'pending', policy: 'authentication', produces: 'text/html', form: true, sensitive: true, body: TotpForm,
     summary: 'Second-factor form: a valid TOTP code rotates the session and redirects to the home page of the role.',
-    async handler({ app, reply, lang, body, requestId, token }) {
+    async handler({ app, req, reply, lang, body, requestId, token }) {
       const form = cleanForm(body);
       const parsed = z.object({ code: Code }).safeParse(form);
       if (!parsed.success) return sendPage(reply, totpPage(lang, { errors: { code: 'errCode' } }), 400);
@@ -195,7 +197,7 @@ export const authPageRoutes = [
       try {
         const out = await totpLogin(app, token, parsed.data.code, requestId);
         setSessionCookie(app, reply, out.token);
-        return seeOther(reply, await roleHomeOf(app, out.token));
+        return seeOther(reply, takeContinuation(req, reply, await roleHomeOf(app, out.token)));
       } catch (e) {
         if (isAppError(e, 'unauthenticated')) return sendPage(reply, loginPage(lang, { message: 'errSessionExpired' }), 401);
         if (isAppError(e, 'invalid_credentials')) return sendPage(reply, totpPage(lang, { message: 'errCredentials' }), 401);
@@ -247,7 +249,7 @@ export const authPageRoutes = [
         const out = await finishPatientLogin(app, challengeId, parsed.data.code, parsed.data.birthDate, requestId, req.log);
         clearChallenge(reply);
         setSessionCookie(app, reply, out.token);
-        return seeOther(reply, '/patient');
+        return seeOther(reply, takeContinuation(req, reply, '/patient'));
       } catch (e) {
         if (isAppError(e, 'invalid_credentials')) return sendPage(reply, patientCodePage(lang, { values, message: 'errCredentials' }), 401);
         if (isAppError(e, 'login_locked')) {

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { FastifyReply } from 'fastify';
 import { route, type RouteContext } from '../../http/route.ts';
-import { getPatient, listTenantPatients, registerPatient, PatientInput, type PatientView } from '../../domain/patients.ts';
+import { getPatient, registerPatient, PatientInput, type PatientView } from '../../domain/patients.ts';
+import { findTenantPatients, PageCursor, planSearch, type PatientPage, type SearchPlan } from '../../domain/patient-search.ts';
 import { listPatientResults, recordResult, ResultInput, OUTCOMES, TEST_TYPES, type ResultView } from '../../domain/results.ts';
 import { RAT_DEVICES } from '../../domain/rat-devices.ts';
 import { AppError } from '../../errors/catalogue.ts';
@@ -36,6 +37,8 @@ const ResultParams = z.strictObject({ resultId: z.uuid() });
 const RECORD_DONE = ['registered', 'found', 'result-recorded', 'vaccination-recorded', 'pass-issued'] as const;
 type RecordDone = (typeof RECORD_DONE)[number];
 const RecordQuery = PageQuery.extend({ done: z.enum(RECORD_DONE).optional() });
+const PharmacyQuery = PageQuery.extend({ after: PageCursor.optional() });
+const SearchForm = z.strictObject({ q: FormText, after: FormText });
 const VaccinationParams = z.strictObject({ vaccinationId: z.uuid() });
 
 type FormState = { values?: Record<string, string | undefined>; errors?: FieldErrors };
@@ -104,7 +107,40 @@ function passesList(t: Translate, lang: Lang, passes: readonly PassView[]): Html
   return html`<ul data-list="patient-passes">${passes.map((x) => html`<li data-pass="${x.id}"><strong>${t(`passKind_${x.kind}`)}</strong> — ${t('issuedAt')} ${formatDateTime(x.issuedAt, lang)}${x.revokedAt ? html` — <span class="badge positive" data-pass-revoked>${t('passRevoked')}</span>` : html` — <a href="/api/passes/${x.id}/pdf" download data-pass-pdf>${t('passPdf')}</a>`}</li>`)}</ul>`;
 }
 
-function pharmacyPage(lang: Lang, principal: Principal, patients: readonly PatientView[], passkeys: readonly PasskeyView[], s: FormState = {}, notice?: SecurityNotice): Html {
+/** The patients part of the pharmacy page: a search, a page of patients (or what the search found), and the way on. */
+interface PatientsState { page: PatientPage; q?: string; searched?: boolean; searchError?: MessageKey; after?: string }
+
+function patientsSection(t: Translate, lang: Lang, st: PatientsState): Html {
+  const { page: list, q } = st;
+  const found = st.searched ? html`<p role="status" data-search-count="${list.items.length}">${list.items.length === 0 ? t('searchNone') : t(list.next ? 'searchManyFirst' : 'searchSome', { count: list.items.length })}
+ <a href="/pharmacy" data-search-clear>${t('searchClear')}</a></p>` : '';
+  const table = list.items.length === 0
+    ? (st.searched ? '' : html`<p class="muted">${t('noPatients')}</p>`)
+    : html`<div class="table-wrap" tabindex="0" role="region" aria-labelledby="patients-h"><table data-table="patients" class="cards" role="table">
+<thead role="rowgroup"><tr role="row"><th scope="col" role="columnheader">${t('name')}</th><th scope="col" role="columnheader">${t('birthDate')}</th><th scope="col" role="columnheader">${t('registeredAt')}</th></tr></thead>
+<tbody role="rowgroup">${list.items.map((p) => html`<tr role="row"><td role="cell" data-label="${t('name')}"><a href="/pharmacy/patients/${p.id}" data-patient-link>${p.familyName} ${p.givenName}</a></td><td role="cell" data-label="${t('birthDate')}">${formatDate(p.birthDate, lang)}</td><td role="cell" data-label="${t('registeredAt')}">${formatDateTime(p.createdAt, lang)}</td></tr>`)}</tbody>
+</table></div>`;
+  // The next page of a search is asked for by a form post too: what was typed (a name) never goes
+  // into an address, where it would stay in the browser's history and in logs.
+  const more = !list.next ? '' : st.searched
+    ? html`<form method="post" action="/pharmacy/search" class="inline" data-form="search-more"><input type="hidden" name="q" value="${q ?? ''}"><input type="hidden" name="after" value="${list.next}"><button type="submit" class="secondary">${t('searchMore')}</button></form>`
+    : html`<p><a href="/pharmacy?after=${encodeURIComponent(list.next)}" data-page-next>${t('patientsOlder')}</a></p>`;
+  const errors = st.searchError ? { q: st.searchError } : {};
+  return html`<section aria-labelledby="patients-h">
+<h2 id="patients-h">${t('patients')}</h2>
+${formErrorSummary(t, errors, undefined, { q: t('searchLabel') })}
+<form method="post" action="/pharmacy/search" role="search" novalidate data-form="patient-search">
+${field(t, { name: 'q', label: t('searchLabel'), value: q, error: errors.q, hint: t('searchHint'), autocomplete: 'off', maxlength: 100 })}
+<div class="actions"><button type="submit">${t('searchButton')}</button></div>
+</form>
+${found}
+${st.after && !st.searched ? html`<p><a href="/pharmacy" data-page-first>${t('patientsNewest')}</a></p>` : ''}
+${table}
+${more}
+</section>`;
+}
+
+function pharmacyPage(lang: Lang, principal: Principal, patients: PatientsState, passkeys: readonly PasskeyView[], s: FormState = {}, notice?: SecurityNotice): Html {
   const t = translator(lang);
   const e = s.errors ?? {};
   const v = s.values ?? {};
@@ -112,13 +148,7 @@ function pharmacyPage(lang: Lang, principal: Principal, patients: readonly Patie
   return page({
     lang, path: '/pharmacy', title: t('pharmacyTitle'), signedIn: true,
     main: html`<p><a href="/pharmacy/counter" data-counter-link>${t('counterLink')}</a></p>
-<section aria-labelledby="patients-h">
-<h2 id="patients-h">${t('patients')}</h2>
-${patients.length === 0 ? html`<p class="muted">${t('noPatients')}</p>` : html`<div class="table-wrap" tabindex="0" role="region" aria-labelledby="patients-h"><table data-table="patients">
-<thead><tr><th scope="col">${t('name')}</th><th scope="col">${t('birthDate')}</th><th scope="col">${t('registeredAt')}</th></tr></thead>
-<tbody>${patients.map((p) => html`<tr><td><a href="/pharmacy/patients/${p.id}" data-patient-link>${p.familyName} ${p.givenName}</a></td><td>${formatDate(p.birthDate, lang)}</td><td>${formatDateTime(p.createdAt, lang)}</td></tr>`)}</tbody>
-</table></div>`}
-</section>
+${patientsSection(t, lang, patients)}
 <section aria-labelledby="register-h">
 <h2 id="register-h">${t('registerTitle')}</h2>
 ${formErrorSummary(t, e)}
@@ -215,9 +245,15 @@ async function showPatient(ctx: RouteContext<PatientParams, unknown, unknown>, b
   return sendPage(reply, patientPage(lang, principal, base, record, s, vs, done), status);
 }
 
-async function showPharmacy(ctx: RouteContext<unknown, unknown, unknown>, status: number, s: FormState = {}, notice?: SecurityNotice): Promise<FastifyReply> {
+async function showPharmacy(ctx: RouteContext<unknown, unknown, unknown>, status: number, s: FormState = {}, notice?: SecurityNotice,
+  find: { q?: string; plan?: SearchPlan | null; after?: string; searchError?: MessageKey } = {}): Promise<FastifyReply> {
   const { app, principal, requestId, lang, reply } = ctx;
-  const { patients, passkeys } = await app.uow.run(principal, requestId, async (w) => ({ patients: await listTenantPatients(w), passkeys: await listPasskeys(w) }));
+  const searched = find.plan !== undefined && find.plan !== null;
+  const { list, passkeys } = await app.uow.run(principal, requestId, async (w) => ({
+    list: find.searchError ? { items: [], next: null } : await findTenantPatients(w, { ...(searched ? { q: find.plan } : {}), ...(find.after ? { after: find.after } : {}) }),
+    passkeys: await listPasskeys(w),
+  }));
+  const patients: PatientsState = { page: list, searched, ...(find.q !== undefined ? { q: find.q } : {}), ...(find.after ? { after: find.after } : {}), ...(find.searchError ? { searchError: find.searchError } : {}) };
   return sendPage(reply, pharmacyPage(lang, principal, patients, passkeys, s, notice), status);
 }
 
@@ -228,12 +264,24 @@ const issueMessages = (e: AppError): FieldErrors => {
 };
 
 export const recordPageRoutes = [
-  route<undefined, PageQuery>({
-    method: 'GET', url: '/pharmacy', surface: 'web', auth: 'principal', policy: 'patient.list', produces: 'text/html', query: PageQuery,
-    summary: "Pharmacy staff page: the pharmacy's patients and the form to register one.",
+  route<undefined, z.infer<typeof PharmacyQuery>>({
+    method: 'GET', url: '/pharmacy', surface: 'web', auth: 'principal', policy: 'patient.list', produces: 'text/html', query: PharmacyQuery,
+    summary: "Pharmacy staff page: the pharmacy's patients (newest first, a page at a time), a search, and the form to register one.",
     async handler(ctx) {
       rememberLang(ctx.app, ctx.reply, ctx.query);
-      return showPharmacy(ctx, 200, {}, ctx.query.security);
+      return showPharmacy(ctx, 200, {}, ctx.query.security, ctx.query.after ? { after: ctx.query.after } : {});
+    },
+  }),
+  route<undefined, undefined, z.infer<typeof SearchForm>>({
+    method: 'POST', url: '/pharmacy/search', surface: 'web', auth: 'principal', policy: 'patient.list', produces: 'text/html', form: true, body: SearchForm,
+    summary: "Finds the pharmacy's patients by name, birth date or registration code (staff); what is typed stays out of addresses.",
+    async handler(ctx) {
+      const form = cleanForm(ctx.body);
+      const q = (form.q ?? '').slice(0, 100);
+      const plan = planSearch(q);
+      const after = PageCursor.safeParse(form.after);
+      if (!plan) return showPharmacy(ctx, 400, {}, undefined, { q, searchError: q.trim() === '' ? 'errSearchEmpty' : 'errSearchShort' });
+      return showPharmacy(ctx, 200, {}, undefined, { q, plan, ...(after.success ? { after: after.data } : {}) });
     },
   }),
   route<undefined, undefined, z.infer<typeof PatientForm>>({

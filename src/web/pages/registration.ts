@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import QRCode from 'qrcode';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { App } from '../../app.ts';
 import { route } from '../../http/route.ts';
 import { registrationUrl } from '../../http/surfaces/registration.ts';
 import {
@@ -106,7 +107,7 @@ async function donePage(lang: Lang, token: string, code: string, expiresAt: stri
   const shown = displayCode(code);
   return page({
     lang, path: `/register/${token}`, title: t('selfRegDoneTitle'),
-    main: html`<section aria-labelledby="code-h">
+    main: html`<section aria-labelledby="code-h" data-replay-as-get>
 <h2 id="code-h">${t('selfRegDoneIntro')}</h2>
 <p class="reg-code" data-registration-code>${shown}</p>
 <p><img src="${await qrDataUrl(shown)}" alt="${t('selfRegCodeAlt')}" width="240" height="240" data-registration-code-qr></p>
@@ -119,6 +120,36 @@ async function donePage(lang: Lang, token: string, code: string, expiresAt: stri
 
 /** Pages behind a registration link are personal to one visit: never cached, never in history caches. */
 const noStore = (reply: FastifyReply) => reply.header('cache-control', 'no-store');
+
+/**
+ * The registration code must survive a reload, the back button or a closed tab on the phone for its
+ * 24 hours, without the phone keeping anything personal: the phone keeps a receipt, the code sealed
+ * under the server's field key (it cannot read it), bound to this link and sent only to its page.
+ * Opening the spent link again on that phone shows the code again; any other device gets "used".
+ */
+const RECEIPT_COOKIE = 'sc_registration';
+const Receipt = z.strictObject({ code: z.string().max(20), expiresAt: z.iso.datetime() });
+const receiptContext = (token: string) => `registration-receipt:${token}`;
+
+function keepReceipt(app: App, reply: FastifyReply, token: string, code: string, expiresAt: string): void {
+  const maxAge = Math.floor((Date.parse(expiresAt) - Date.now()) / 1000);
+  if (maxAge <= 0) return;
+  reply.setCookie(RECEIPT_COOKIE, app.fields.encrypt(receiptContext(token), JSON.stringify({ code, expiresAt })), {
+    path: `/register/${token}`, httpOnly: true, sameSite: 'strict', secure: app.config.secureCookies, maxAge,
+  });
+}
+
+/** The code this phone was given for this link, while it is valid; null otherwise (never an error). */
+function readReceipt(app: App, req: FastifyRequest, token: string): z.infer<typeof Receipt> | null {
+  const sealed = req.cookies?.[RECEIPT_COOKIE];
+  if (!sealed || sealed.length > 1000) return null;
+  try {
+    const r = Receipt.safeParse(JSON.parse(app.fields.decrypt(receiptContext(token), sealed)));
+    return r.success && Date.parse(r.data.expiresAt) > Date.now() ? r.data : null;
+  } catch {
+    return null;
+  }
+}
 
 const closedStatus = (status: 'used' | 'expired' | 'unknown') => (status === 'unknown' ? 404 : 410);
 
@@ -166,10 +197,12 @@ export const registrationPageRoutes = [
   route<LinkParams, PageQuery>({
     method: 'GET', url: '/register/:linkToken', surface: 'web', auth: 'link', policy: 'patient.create', produces: 'text/html', params: LinkParams, query: PageQuery, hidden: true,
     summary: 'The self-registration form a counter QR code opens on the patient phone; a used or expired link gets a clear page.',
-    async handler({ app, lang, reply, params, query }) {
+    async handler({ app, req, lang, reply, params, query }) {
       rememberLang(app, reply, query);
       noStore(reply);
       const link = await inspectLink(app.db, app.keys, params.linkToken, new Date());
+      const receipt = link.status === 'used' ? readReceipt(app, req, params.linkToken) : null;
+      if (receipt) return sendPage(reply, await donePage(lang, params.linkToken, receipt.code, receipt.expiresAt));
       if (link.status !== 'open') return sendPage(reply, closedLinkPage(lang, params.linkToken, link.status), closedStatus(link.status));
       return sendPage(reply, selfRegPage(lang, params.linkToken, link));
     },
@@ -178,9 +211,12 @@ export const registrationPageRoutes = [
     method: 'POST', url: '/register/:linkToken', surface: 'web', auth: 'link', policy: 'patient.create', produces: 'text/html', form: true, sensitive: true,
     params: LinkParams, body: SelfRegForm, hidden: true,
     summary: 'Self-registration form post: registers the patient through the link and shows the registration code.',
-    async handler({ app, lang, reply, params, requestId, body }) {
+    async handler({ app, req, lang, reply, params, requestId, body }) {
       noStore(reply);
       const state = await inspectLink(app.db, app.keys, params.linkToken, new Date());
+      // A reload of the page that showed the code posts the form again: show the code again.
+      const receipt = state.status === 'used' ? readReceipt(app, req, params.linkToken) : null;
+      if (receipt) return sendPage(reply, await donePage(lang, params.linkToken, receipt.code, receipt.expiresAt));
       if (state.status !== 'open') return sendPage(reply, closedLinkPage(lang, params.linkToken, state.status), closedStatus(state.status));
       const form = cleanForm(body);
       const parsed = SelfRegistrationInput.safeParse(form);
@@ -190,6 +226,7 @@ export const registrationPageRoutes = [
       try {
         // The link was inspected above; selfRegister spends it atomically (a concurrent use answers link_used).
         const done = await app.uow.run(registrantFor(state), requestId, (w) => selfRegister(w, app, state.id, parsed.data));
+        keepReceipt(app, reply, params.linkToken, done.code, done.expiresAt);
         return sendPage(reply, await donePage(lang, params.linkToken, done.code, done.expiresAt), 201);
       } catch (e) {
         // Used by a concurrent submission, or expired while the form was being filled.
