@@ -91,9 +91,12 @@ export function sendError(reply: FastifyReply, req: FastifyRequest, code: ErrorC
     if (code === 'unauthenticated' || code === 'second_factor_required') rememberContinuation(req, reply, opts.secureCookies ?? true);
     const retry = Number(reply.getHeader('retry-after'));
     const back = backTo(req);
+    const path = req.url.split('?')[0] ?? '/';
+    const login = req.method !== 'GET' ? undefined : /^\/patient(?:\/|$)/.test(path) ? 'patient' : /^\/(?:pharmacy|professional|dpo|account)(?:\/|$)/.test(path) ? 'staff' : undefined;
     return reply.status(ERRORS[code].status).type('text/html; charset=utf-8').send(renderErrorPage(code, langOf(req), req.id, {
       ...(Number.isFinite(retry) && retry > 0 ? { retryAfterSeconds: retry } : {}),
       ...(back ? { back } : {}),
+      ...(login ? { login } : {}),
     }));
   }
   const body: Record<string, unknown> = { code, message: errorMessage(code, langOf(req)) };

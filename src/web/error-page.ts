@@ -3,6 +3,8 @@ import type { Lang } from '../errors/messages.ts';
 import { errorMessage } from '../errors/messages.ts';
 import { html } from './html.ts';
 import { page } from './layout.ts';
+import { translator } from './i18n.ts';
+import { patientLoginForm, staffLoginForm } from './login-forms.ts';
 
 const LOGIN_CODES = new Set<ErrorCode>(['unauthenticated', 'second_factor_required', 'invalid_credentials', 'challenge_expired']);
 
@@ -11,6 +13,8 @@ export interface ErrorPageContext {
   retryAfterSeconds?: number;
   /** The page the person came from (one of ours), to go back to. */
   back?: string;
+  /** The login the asked-for page needs (by its space): offered right here, and the page follows it. */
+  login?: 'patient' | 'staff';
 }
 
 /** "in 3 minutes" / "dans 3 minutes": rounded up, never raw seconds past a minute. */
@@ -29,6 +33,7 @@ function inWords(seconds: number, fr: boolean): string {
 export function renderErrorPage(code: ErrorCode, lang: Lang, requestId: string, context: ErrorPageContext = {}): string {
   const fr = lang === 'fr';
   const retry = context.retryAfterSeconds;
+  if (code === 'unauthenticated' && context.login) return loginHere(lang, context.login);
   const login = LOGIN_CODES.has(code)
     ? html`<p class="actions"><a class="button" href="/login">${fr ? 'Connexion professionnelle' : 'Staff login'}</a><a class="button" href="/patient/login">${fr ? 'Connexion patient' : 'Patient login'}</a></p>`
     : '';
@@ -41,5 +46,19 @@ ${login}
 <p class="actions">${context.back ? html`<a href="${context.back}" data-back>${fr ? 'Revenir à la page précédente' : 'Back to the previous page'}</a>` : ''}<a href="/">${fr ? "Retour à l'accueil" : 'Back to the home page'}</a></p>
 <p class="muted">${fr ? 'Référence : ' : 'Reference: '}${requestId}</p>
 </section>`,
+  }).value;
+}
+
+/** A page behind a login, asked for without one: its login form, then the page itself. */
+function loginHere(lang: Lang, kind: 'patient' | 'staff'): string {
+  const t = translator(lang);
+  const other = kind === 'patient'
+    ? html`<p><a href="/login" data-link="staff-login">${t('homeStaffLink')}</a></p>`
+    : html`<p><a href="/patient/login" data-link="patient-login">${t('homePatientLink')}</a></p>`;
+  return page({
+    lang, path: kind === 'patient' ? '/patient/login' : '/login', title: t(kind === 'patient' ? 'patientLoginTitle' : 'loginTitle'),
+    main: html`<p class="notice" role="status" data-error-code="unauthenticated" data-login-to-continue>${t('loginToContinue')}</p>
+${kind === 'patient' ? patientLoginForm(t) : staffLoginForm(t)}
+${other}`,
   }).value;
 }

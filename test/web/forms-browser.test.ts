@@ -130,4 +130,32 @@ describe('forms in a browser', () => {
       await context.close();
     }
   });
+
+  it('a link from a mail to a page of the space shows the login right there, then that page (320 px, both languages)', async () => {
+    const camille = demo.who('patient-camille');
+    const login = 'camille.martin@example.org';
+    const passId = camille.canAccess.passId[0]!;
+    for (const l of LANGS) {
+      const { context, page } = await demo.as(null, l.locale, { width: 320, height: 720 });
+      try {
+        const target = `/patient/passes/${passId}/reissue`;
+        await page.goto(target);
+        expect(await page.locator('[data-login-to-continue]').isVisible()).toBe(true);
+        expect(await focusedId(page)).toBe('f-login');
+        await accessible(page, `login to continue ${l.lang}`);
+        const sent = demo.app.mail.sent.length;
+        await page.fill('#f-login', login);
+        await page.locator('form[action="/patient/login"] button[type="submit"]').click();
+        await page.waitForURL('**/patient/login/code');
+        const code = /(\d{6})/.exec((await demo.app.mail.waitFor((m) => m.to === login, { after: sent })).text)![1]!;
+        await page.fill('#f-code', code);
+        await page.fill('#f-birthDate', '1990-04-12');
+        await page.locator('form[action="/patient/login/code"] button[type="submit"]').click();
+        await page.waitForURL(`**${target}`);
+        expect(new URL(page.url()).pathname).toBe(target);
+      } finally {
+        await context.close();
+      }
+    }
+  });
 });

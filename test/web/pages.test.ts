@@ -165,7 +165,9 @@ describe('web pages', () => {
     expect(post404Invalid.statusCode).toBe(404);
     const anon = await server.inject({ url: '/pharmacy' });
     expect(anon.statusCode).toBe(401);
-    expect(anon.body).toContain('href="/login"');
+    // The login the page needs, right there (then the page itself: see the continuation test).
+    expect(anon.body).toContain('form method="post" action="/login"');
+    expect(anon.body).toContain('data-login-to-continue');
     expect((await server.inject({ url: '/patient', headers: { cookie: cookies.staff } })).statusCode).toBe(403);
     expect((await server.inject({ url: '/dpo', headers: { cookie: cookies.patient } })).statusCode).toBe(403);
   });
@@ -307,5 +309,41 @@ describe('web pages', () => {
     expect(view.body).toContain('data-no-pass="recovery-too-early"');
     expect(view.body).toMatch(/Recovery pass from \d{1,2} \w+ \d{4} \(11 days after the positive sample/);
     expect(view.body).not.toContain('data-form="issue-pass"');
+  });
+
+  it('a page that asked for a login (a link in a mail, an expired session) continues there once logged in; only within the space that logged in', async () => {
+    const passId = (await app.db.query<{ id: string }>(`SELECT x.id FROM pass x JOIN patient p ON p.id = x.patient_id WHERE p.account_id IS NOT NULL AND x.revoked_at IS NULL ORDER BY x.issued_at LIMIT 1`))[0]!.id;
+    const target = `/patient/passes/${passId}/reissue`;
+    const asked = await server.inject({ url: target, headers: { accept: 'text/html' } });
+    expect(asked.statusCode).toBe(401);
+    expect(asked.body).toContain('form method="post" action="/patient/login"');
+    const next = asked.cookies.find((c) => c.name === 'sc_next')!;
+    expect(next.httpOnly).toBe(true);
+    expect(next.maxAge).toBeLessThanOrEqual(900);
+    // The patient logs in with the code and the birth date: the space opens on the page asked for.
+    const camille = DEMO.patients[0]!;
+    const sent = app.mail.sent.length;
+    const step1 = await post('/patient/login', { login: camille.login }, `sc_next=${next.value}`);
+    const challenge = step1.cookies.find((c) => c.name === 'sc_login_challenge')!;
+    const code = /(\d{6})/.exec((await app.mail.waitFor((m) => m.to === camille.login, { after: sent })).text)![1]!;
+    const step2 = await post('/patient/login/code', { code, birthDate: camille.birthDate }, `sc_login_challenge=${challenge.value}; sc_next=${next.value}`);
+    expect(step2.statusCode).toBe(303);
+    expect(step2.headers.location).toBe(target);
+    expect(step2.cookies.find((c) => c.name === 'sc_next')?.value).toBe('');
+    // A continuation into another space is not followed: staff asked for a patient page land at home.
+    const alice = DEMO.staff[0]!;
+    const first = await post('/login', { login: alice.login, password: alice.password }, `sc_next=${next.value}`);
+    // The next time step: the current one was spent by the login before all tests (no replay).
+    const second = await post('/login/totp', { code: await totpNow(alice.totp, new Date(Date.now() + 30_000)) }, `${sessionCookie(first)}; sc_next=${next.value}`);
+    expect(second.headers.location).toBe('/pharmacy');
+    // A forged (unsigned) continuation, or one to another site, is never followed.
+    for (const forged of ['/patient/passes', 'https://evil.example/patient', '//evil.example/patient']) {
+      const step = await post('/patient/login', { login: camille.login });
+      const c = step.cookies.find((x) => x.name === 'sc_login_challenge')!;
+      const before = app.mail.sent.length;
+      const otp = /(\d{6})/.exec((await app.mail.waitFor((m) => m.to === camille.login, { after: before - 1 })).text)![1]!;
+      const done = await post('/patient/login/code', { code: otp, birthDate: camille.birthDate }, `sc_login_challenge=${c.value}; sc_next=${encodeURIComponent(forged)}`);
+      expect(done.headers.location, forged).toBe('/patient');
+    }
   });
 });

@@ -15,6 +15,7 @@ import { field, fieldErrorsFromZod, formErrorSummary, cleanForm, page, passkeyAr
 import { FormText, PageQuery, ROLE_HOME, type SecurityNotice } from './common.ts';
 import { securityNotice } from './security.ts';
 import { takeContinuation } from '../continuation.ts';
+import { patientLoginForm, staffLoginForm } from '../login-forms.ts';
 
 /** The patient's pending one-time-code challenge: an opaque id in a signed, HttpOnly cookie, never in the URL. */
 const CHALLENGE_COOKIE = 'sc_login_challenge';
@@ -48,20 +49,7 @@ function homePage(lang: Lang, path: string, notice?: SecurityNotice) {
 
 function loginPage(lang: Lang, s: FormState = {}) {
   const t = translator(lang);
-  const e = s.errors ?? {};
-  return page({
-    lang, path: '/login', title: t('loginTitle'),
-    main: html`<section>
-<p>${t('loginIntro')}</p>
-${formErrorSummary(t, e, s.message, { login: t('email') })}
-<form method="post" action="/login" novalidate>
-${field(t, { name: 'login', label: t('email'), type: 'email', value: s.values?.login, error: e.login, required: true, autocomplete: 'username webauthn', autofocus: true })}
-${field(t, { name: 'password', label: t('password'), type: 'password', error: e.password, required: true, autocomplete: 'current-password' })}
-<div class="actions"><button type="submit">${t('next')}</button></div>
-</form>
-</section>
-${passkeyArea(t, 'login')}`,
-  });
+  return page({ lang, path: '/login', title: t('loginTitle'), main: staffLoginForm(t, s) });
 }
 
 function totpPage(lang: Lang, s: FormState = {}) {
@@ -82,19 +70,7 @@ ${field(t, { name: 'code', label: t('totpCode'), error: e.code, required: true, 
 
 function patientLoginPage(lang: Lang, s: FormState = {}) {
   const t = translator(lang);
-  const e = s.errors ?? {};
-  return page({
-    lang, path: '/patient/login', title: t('patientLoginTitle'),
-    main: html`<section>
-<p>${t('patientLoginIntro')}</p>
-${formErrorSummary(t, e, s.message, { login: t('email') })}
-<form method="post" action="/patient/login" novalidate>
-${field(t, { name: 'login', label: t('email'), type: 'email', value: s.values?.login, error: e.login, required: true, autocomplete: 'email webauthn', autofocus: true })}
-<div class="actions"><button type="submit">${t('sendCode')}</button></div>
-</form>
-</section>
-${passkeyArea(t, 'login')}`,
-  });
+  return page({ lang, path: '/patient/login', title: t('patientLoginTitle'), main: patientLoginForm(t, s) });
 }
 
 function patientCodePage(lang: Lang, s: FormState = {}) {
