@@ -8,4 +8,5 @@ const run = (script: string) => spawnSync(process.execPath, ['--import', 'tsx', 
 const verify = run('./verify/run.ts');
 const verifier = run('./verifier/run.ts');
 const alerts = run('./alerts/run.ts');
-process.exit(verify || verifier || alerts);
+const search = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', new URL('./search/run.ts', import.meta.url).pathname], { stdio: 'inherit' }).status ?? 1;
+process.exit(verify || verifier || alerts || search);
