@@ -190,3 +190,21 @@ export function passkeyArea(t: Translate, kind: 'login' | 'register'): Html {
 <p id="${status}" role="status" aria-live="polite"></p>
 </div>`;
 }
+
+/** One row of a cardsTable: its cells in column order, and data attributes that tests and scripts find it by. */
+export interface CardRow { attrs?: Readonly<Record<string, string>>; cells: readonly Interpolation[] }
+
+/**
+ * A table that becomes a list of cards on a phone (site.css, `table.cards`): each cell carries its
+ * column's name, shown above it when the header row is hidden; explicit ARIA roles keep it a table
+ * for screen readers once CSS makes its parts blocks. Scrollable and focusable when it is wider than
+ * the screen on a desktop.
+ */
+export function cardsTable(o: { name: string; labelledBy?: string; label?: string; columns: readonly string[]; rows: readonly CardRow[] }): Html {
+  const region = o.labelledBy ? html`aria-labelledby="${o.labelledBy}"` : html`aria-label="${o.label ?? ''}"`;
+  const attrs = (a: CardRow['attrs']) => raw(Object.entries(a ?? {}).map(([k, v]) => ` ${/^data-[a-z-]+$/.test(k) ? k : 'data-invalid'}="${html`${v}`.value}"`).join(''));
+  return html`<div class="table-wrap" tabindex="0" role="region" ${region}><table data-table="${o.name}" class="cards" role="table">
+<thead role="rowgroup"><tr role="row">${o.columns.map((c) => html`<th scope="col" role="columnheader">${c}</th>`)}</tr></thead>
+<tbody role="rowgroup">${o.rows.map((r) => html`<tr role="row"${attrs(r.attrs)}>${r.cells.map((c, i) => html`<td role="cell" data-label="${o.columns[i] ?? ''}">${c}</td>`)}</tr>`)}</tbody>
+</table></div>`;
+}

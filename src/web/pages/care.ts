@@ -12,7 +12,7 @@ import type { Lang } from '../../errors/messages.ts';
 import type { App } from '../../app.ts';
 import { html, type Html } from '../html.ts';
 import { formatDateTime, translator, type MessageKey, type Translate } from '../i18n.ts';
-import { cleanForm, field, formErrorSummary, page, rememberLang, select, seeOther, sendPage, type FieldErrors } from '../layout.ts';
+import { cardsTable, cleanForm, field, type CardRow, formErrorSummary, page, rememberLang, select, seeOther, sendPage, type FieldErrors } from '../layout.ts';
 import { FormText, PageQuery } from './common.ts';
 
 /**
@@ -70,10 +70,10 @@ ${notice ? html`<p role="status" class="notice" data-care-notice="${done}">${not
 <section aria-labelledby="team-h" data-section="care-team">
 <h2 id="team-h">${t('careTitle')}</h2>
 <p class="muted">${t('careIntro')}</p>
-${relationships.length === 0 ? html`<p class="muted">${t('careNone')}</p>` : html`<div class="table-wrap" tabindex="0" role="region" aria-labelledby="team-h"><table data-table="care">
-<thead><tr><th scope="col">${t('careProfessional')}</th><th scope="col">${t('careRecord')}</th><th scope="col">${t('careHow')}</th><th scope="col">${t('careFrom')}</th><th scope="col">${t('careUntil')}</th><th scope="col">${t('careStatus')}</th></tr></thead>
-<tbody>${relationships.map((r) => careRow(t, lang, tenants, byId, r))}</tbody>
-</table></div>`}
+${relationships.length === 0 ? html`<p class="muted">${t('careNone')}</p>` : cardsTable({
+    name: 'care', labelledBy: 'team-h', columns: [t('careProfessional'), t('careRecord'), t('careHow'), t('careFrom'), t('careUntil'), t('careStatus')],
+    rows: relationships.map((r) => careRow(t, lang, tenants, byId, r)),
+  })}
 </section>
 <section aria-labelledby="choose-h">
 <h2 id="choose-h">${t('careChooseTitle')}</h2>
@@ -104,11 +104,13 @@ ${select(t, { name: 'patientId', label: t('careRecord'), options: recordOptions,
   }), status);
 }
 
-function careRow(t: Translate, lang: Lang, tenants: Tenants, records: Map<string, PatientView>, r: RelationshipView): Html {
+function careRow(t: Translate, lang: Lang, tenants: Tenants, records: Map<string, PatientView>, r: RelationshipView): CardRow {
   const rec = records.get(r.patientId);
-  return html`<tr data-relationship="${r.id}"><td>${r.professional.name} — ${professionLabel(t, r.professional.profession)}${r.professional.organisation ? html`, ${r.professional.organisation}` : ''}</td>
-<td>${rec ? recordLabel(t, tenants, rec) : ''}</td><td>${t(`careOrigin_${r.origin}` as MessageKey)}</td><td>${formatDateTime(r.since, lang)}</td><td>${formatDateTime(r.until, lang)}</td>
-<td>${r.active ? html`${t('careActive')} <form method="post" action="/patient/care/${r.id}/end" class="inline"><button type="submit" class="secondary" data-care-end>${t('careEnd')}</button></form>` : t('careEnded')}</td></tr>`;
+  return { attrs: { 'data-relationship': r.id }, cells: [
+    html`${r.professional.name} — ${professionLabel(t, r.professional.profession)}${r.professional.organisation ? html`, ${r.professional.organisation}` : ''}`,
+    rec ? recordLabel(t, tenants, rec) : '', t(`careOrigin_${r.origin}` as MessageKey), formatDateTime(r.since, lang), formatDateTime(r.until, lang),
+    r.active ? html`${t('careActive')} <form method="post" action="/patient/care/${r.id}/end" class="inline"><button type="submit" class="secondary" data-care-end>${t('careEnd')}</button></form>` : t('careEnded'),
+  ] };
 }
 
 const isCode = (e: unknown, code: string) => e instanceof AppError && e.code === code;
@@ -277,10 +279,10 @@ ${q.done ? html`<p role="status" class="notice" data-alert-notice="${q.done}">${
 </section>
 <section aria-labelledby="alert-events-h">
 <h2 id="alert-events-h">${t('alertEvents')}</h2>
-<div class="table-wrap" tabindex="0" role="region" aria-labelledby="alert-events-h"><table data-table="alert-events">
-<thead><tr><th scope="col">${t('seq')}</th><th scope="col">${t('when')}</th><th scope="col">${t('action')}</th><th scope="col">${t('subject')}</th><th scope="col">${t('purpose')}</th><th scope="col">${t('outcomeCol')}</th></tr></thead>
-<tbody>${a.events.map((e) => html`<tr><td>${e.seq}</td><td>${formatDateTime(e.at, lang)}</td><td>${e.action}</td><td>${e.subjectRef ?? t('none')}</td><td>${e.purpose}</td><td>${t(`accessOutcome_${e.outcome}` as MessageKey)}</td></tr>`)}</tbody>
-</table></div>
+${cardsTable({
+    name: 'alert-events', labelledBy: 'alert-events-h', columns: [t('seq'), t('when'), t('action'), t('subject'), t('purpose'), t('outcomeCol')],
+    rows: a.events.map((e) => ({ cells: [e.seq, formatDateTime(e.at, lang), e.action, e.subjectRef ?? t('none'), e.purpose, t(`accessOutcome_${e.outcome}` as MessageKey)] })),
+  })}
 </section>
 <section aria-labelledby="decide-h">
 <h2 id="decide-h">${t('alertDecide')}</h2>

@@ -11,7 +11,7 @@ import type { Principal } from '../../policy/principal.ts';
 import { randomToken } from '../../crypto/tokens.ts';
 import { html, type Html } from '../html.ts';
 import { formatDate, formatDateTime, translator, type MessageKey, type Translate } from '../i18n.ts';
-import { cleanForm, field, fieldErrorsFromZod, formErrorSummary, page, passkeyArea, rememberLang, seeOther, select, sendPage, type FieldErrors } from '../layout.ts';
+import { cardsTable, cleanForm, field, fieldErrorsFromZod, formErrorSummary, page, passkeyArea, rememberLang, seeOther, select, sendPage, type FieldErrors } from '../layout.ts';
 import { patientAccountFor } from '../../domain/patient-accounts.ts';
 import { parisLocalNow, parisLocalToIso } from '../paris-time.ts';
 import { listPatientVaccinations, recordVaccination, VACCINES, VaccinationInput, type VaccinationView } from '../../domain/vaccinations.ts';
@@ -95,10 +95,11 @@ function vaccinationsTable(t: Translate, lang: Lang, items: readonly Vaccination
   const withPassButtons = passes !== undefined;
   const valid = validPassSources(passes ?? []);
   if (items.length === 0) return html`<p class="muted" data-empty="vaccinations">${t('noVaccinations')}</p>`;
-  return html`<div class="table-wrap" tabindex="0" role="region" aria-label="${t('vaccinations')}"><table data-table="vaccinations">
-<thead><tr><th scope="col">${t('administeredOn')}</th><th scope="col">${t('vaccine')}</th><th scope="col">${t('dose')}</th>${withPassButtons ? html`<th scope="col">${t('pass')}</th>` : ''}</tr></thead>
-<tbody>${items.map((v) => html`<tr data-vaccination-id="${v.id}"><td>${formatDate(v.administeredOn, lang)}</td><td>${v.productName}</td><td>${v.doseNumber}/${v.seriesDoses}</td>${withPassButtons ? html`<td>${valid.has(`${v.id}:vaccination`) ? issuedPass(t, passes ?? [], v.id, 'vaccination') : issueButton(t, `/pharmacy/vaccinations/${v.id}/passes`, 'vaccination')}</td>` : ''}</tr>`)}</tbody>
-</table></div>`;
+  return cardsTable({
+    name: 'vaccinations', label: t('vaccinations'), columns: [t('administeredOn'), t('vaccine'), t('dose'), ...(withPassButtons ? [t('pass')] : [])],
+    rows: items.map((v) => ({ attrs: { 'data-vaccination-id': v.id }, cells: [formatDate(v.administeredOn, lang), v.productName, `${v.doseNumber}/${v.seriesDoses}`,
+      ...(withPassButtons ? [valid.has(`${v.id}:vaccination`) ? issuedPass(t, passes ?? [], v.id, 'vaccination') : issueButton(t, `/pharmacy/vaccinations/${v.id}/passes`, 'vaccination')] : [])] })),
+  });
 }
 
 /** Passes this pharmacy issued for the patient: the PDF to print for someone without a smartphone. */
@@ -116,10 +117,10 @@ function patientsSection(t: Translate, lang: Lang, st: PatientsState): Html {
  <a href="/pharmacy" data-search-clear>${t('searchClear')}</a></p>` : '';
   const table = list.items.length === 0
     ? (st.searched ? '' : html`<p class="muted">${t('noPatients')}</p>`)
-    : html`<div class="table-wrap" tabindex="0" role="region" aria-labelledby="patients-h"><table data-table="patients" class="cards" role="table">
-<thead role="rowgroup"><tr role="row"><th scope="col" role="columnheader">${t('name')}</th><th scope="col" role="columnheader">${t('birthDate')}</th><th scope="col" role="columnheader">${t('registeredAt')}</th></tr></thead>
-<tbody role="rowgroup">${list.items.map((p) => html`<tr role="row"><td role="cell" data-label="${t('name')}"><a href="/pharmacy/patients/${p.id}" data-patient-link>${p.familyName} ${p.givenName}</a></td><td role="cell" data-label="${t('birthDate')}">${formatDate(p.birthDate, lang)}</td><td role="cell" data-label="${t('registeredAt')}">${formatDateTime(p.createdAt, lang)}</td></tr>`)}</tbody>
-</table></div>`;
+    : cardsTable({
+      name: 'patients', labelledBy: 'patients-h', columns: [t('name'), t('birthDate'), t('registeredAt')],
+      rows: list.items.map((p) => ({ cells: [html`<a href="/pharmacy/patients/${p.id}" data-patient-link>${p.familyName} ${p.givenName}</a>`, formatDate(p.birthDate, lang), formatDateTime(p.createdAt, lang)] })),
+    });
   // The next page of a search is asked for by a form post too: what was typed (a name) never goes
   // into an address, where it would stay in the browser's history and in logs.
   const more = !list.next ? '' : st.searched

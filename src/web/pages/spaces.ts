@@ -14,7 +14,7 @@ import { assertMayTarget } from '../../domain/visibility.ts';
 import { AppError } from '../../errors/catalogue.ts';
 import { html, type Html } from '../html.ts';
 import { formatDate, formatDateTime, translator, type MessageKey, type Translate } from '../i18n.ts';
-import { page, rememberLang, sendPage } from '../layout.ts';
+import { cardsTable, page, rememberLang, sendPage } from '../layout.ts';
 import { securitySection } from './security.ts';
 import { listPasskeys } from '../../auth/passkeys.ts';
 import { FormText, PageQuery } from './common.ts';
@@ -263,10 +263,10 @@ ${securitySection(t, lang, principal, passkeys, query.security)}`,
         main: html`${notice ? html`<p role="status" class="${query.done === 'code-wrong' ? 'alert' : 'notice'}" data-professional-notice="${query.done}">${notice}</p>` : ''}
 <section>
 <p class="muted">${t('professionalIntro')}</p>
-${patients.length === 0 ? html`<p class="muted">${t('noPatients')}</p>` : html`<div class="table-wrap" tabindex="0" role="region" aria-label="${t('professionalTitle')}"><table data-table="patients">
-<thead><tr><th scope="col">${t('name')}</th><th scope="col">${t('birthDate')}</th></tr></thead>
-<tbody>${patients.map((p) => html`<tr><td><a href="/professional/patients/${p.id}" data-patient-link>${p.familyName} ${p.givenName}</a></td><td>${formatDate(p.birthDate, lang)}</td></tr>`)}</tbody>
-</table></div>`}
+${patients.length === 0 ? html`<p class="muted">${t('noPatients')}</p>` : cardsTable({
+    name: 'patients', label: t('professionalTitle'), columns: [t('name'), t('birthDate')],
+    rows: patients.map((p) => ({ cells: [html`<a href="/professional/patients/${p.id}" data-patient-link>${p.familyName} ${p.givenName}</a>`, formatDate(p.birthDate, lang)] })),
+  })}
 </section>
 <section aria-labelledby="code-h">
 <h2 id="code-h">${t('consentEnterTitle')}</h2>
@@ -306,10 +306,11 @@ ${securitySection(t, lang, principal, passkeys, query.security)}`,
 <section aria-labelledby="alerts-h" data-section="alerts">
 <h2 id="alerts-h">${t('alertsTitle')}</h2>
 <p class="muted">${t('alertsIntro')}</p>
-${alerts.length === 0 ? html`<p class="muted">${t('alertsNone')}</p>` : html`<div class="table-wrap" tabindex="0" role="region" aria-labelledby="alerts-h"><table data-table="alerts">
-<thead><tr><th scope="col">${t('alertOpened')}</th><th scope="col">${t('alertRule')}</th><th scope="col">${t('alertSeverity')}</th><th scope="col">${t('alertSubjects')}</th><th scope="col">${t('alertOpen')}</th></tr></thead>
-<tbody>${alerts.map((a) => html`<tr data-alert="${a.id}" data-severity="${a.severity}"><td>${formatDateTime(a.openedAt, lang)}</td><td>${t(`rule_${a.rule}` as MessageKey)}</td><td>${t(`severity_${a.severity}` as MessageKey)}</td><td>${a.subjectRefs.length}</td><td><a href="/dpo/alerts/${a.id}">${t('alertOpen')}<span class="visually-hidden"> — ${t(`rule_${a.rule}` as MessageKey)}, ${formatDateTime(a.openedAt, lang)}</span></a></td></tr>`)}</tbody>
-</table></div>`}
+${alerts.length === 0 ? html`<p class="muted">${t('alertsNone')}</p>` : cardsTable({
+    name: 'alerts', labelledBy: 'alerts-h', columns: [t('alertOpened'), t('alertRule'), t('alertSeverity'), t('alertSubjects'), t('alertOpen')],
+    rows: alerts.map((a) => ({ attrs: { 'data-alert': a.id, 'data-severity': a.severity }, cells: [formatDateTime(a.openedAt, lang), t(`rule_${a.rule}` as MessageKey), t(`severity_${a.severity}` as MessageKey), a.subjectRefs.length,
+      html`<a href="/dpo/alerts/${a.id}">${t('alertOpen')}<span class="visually-hidden"> — ${t(`rule_${a.rule}` as MessageKey)}, ${formatDateTime(a.openedAt, lang)}</span></a>`] })),
+  })}
 </section>
 <section aria-labelledby="reviews-h" data-section="break-glass-reviews">
 <h2 id="reviews-h">${t('reviewTitle')}</h2>
@@ -329,10 +330,10 @@ ${verdict.ok
 </section>
 <section aria-labelledby="events-h">
 <h2 id="events-h">${t('recentEvents')}</h2>
-<div class="table-wrap" tabindex="0" role="region" aria-labelledby="events-h"><table data-table="audit-events">
-<thead><tr><th scope="col">${t('seq')}</th><th scope="col">${t('when')}</th><th scope="col">${t('actor')}</th><th scope="col">${t('action')}</th><th scope="col">${t('subject')}</th><th scope="col">${t('purpose')}</th><th scope="col">${t('outcomeCol')}</th></tr></thead>
-<tbody>${events.map((e) => html`<tr><td>${e.seq}</td><td>${formatDateTime(e.at, lang)}</td><td>${e.actorRole}</td><td>${e.action}</td><td>${e.subjectRef ?? t('none')}</td><td>${e.purpose}</td><td>${e.outcome}</td></tr>`)}</tbody>
-</table></div>
+${cardsTable({
+    name: 'audit-events', labelledBy: 'events-h', columns: [t('seq'), t('when'), t('actor'), t('action'), t('subject'), t('purpose'), t('outcomeCol')],
+    rows: events.map((e) => ({ cells: [e.seq, formatDateTime(e.at, lang), e.actorRole, e.action, e.subjectRef ?? t('none'), e.purpose, e.outcome] })),
+  })}
 </section>
 ${securitySection(t, lang, principal, passkeys, query.security)}`,
       }));
