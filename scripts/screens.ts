@@ -54,9 +54,9 @@ try {
   await shot(page, 'patient-pass-reissued-fr-desktop.png');
 
   // 3. A failed "record a result": the error summary in view and in focus.
-  const camilleAtA = who('pharmacy-a-staff').canAccess.patientId[0]!;
+  const recordAtA = who('pharmacy-a-staff').canAccess.patientId[0]!;
   page = await as('pharmacy-a-staff', 'fr-FR', DESKTOP);
-  await page.goto(`/pharmacy/patients/${camilleAtA}?lang=fr`);
+  await page.goto(`/pharmacy/patients/${recordAtA}?lang=fr`);
   await page.locator('form[data-form="record-result"] button[type="submit"]').click();
   await page.waitForSelector('[data-form-error]');
   await shot(page, 'staff-result-errors-viewport-fr-desktop.png', false);
@@ -86,7 +86,7 @@ try {
 
   // 6. The staff record page at phone width after issuing a pass: no sideways scroll, a confirmation.
   page = await as('pharmacy-a-staff', 'fr-FR', PHONE);
-  await page.goto(`/pharmacy/patients/${camilleAtA}?lang=fr&done=pass-issued`);
+  await page.goto(`/pharmacy/patients/${recordAtA}?lang=fr&done=pass-issued`);
   await shot(page, 'staff-pass-issued-fr-phone.png');
 
   // 7. New: staff find a patient (phone), and who is logged in for which pharmacy.

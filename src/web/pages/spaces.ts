@@ -37,7 +37,8 @@ type DpoQuery = z.infer<typeof DpoQuery>;
 
 const WHO = new Set(['you', 'staff', 'api-key', 'professional', 'dpo', 'system', 'patient', 'anonymous', 'authenticating']);
 /** Purposes (and reasons for a refusal) said in words; any other says "other reason", never its code. */
-const WHY = new Set(['care', 'tenant-service', 'listing', 'search', 'own-record', 'national-reporting', 'other-tenant', 'not-own', 'no-care-relationship', 'unknown-resource', 'role', 'step-up', 'login', 'record-offer']);
+const WHY = new Set(['care', 'tenant-service', 'listing', 'search', 'own-record', 'national-reporting', 'other-tenant', 'not-own', 'no-care-relationship', 'unknown-resource', 'role', 'step-up', 'login', 'record-offer',
+  'issuance', 'issuance-repeated', 'holder-request', 'patient-registration', 'result-notification', 'security', 'seed', 'governance']);
 /** What an event did, in words: the first pattern that matches its action (never the raw code). */
 const WHAT: readonly [RegExp, MessageKey][] = [
   [/^break-glass\.open$/, 'accessWhat_breakGlassOpen'], [/^break-glass\.end$/, 'accessWhat_breakGlassEnd'], [/^break-glass\./, 'accessWhat_breakGlassReview'],
