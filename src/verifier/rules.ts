@@ -45,6 +45,10 @@ const entryOf = (dcc: Json, key: 'v' | 't' | 'r'): Record<string, Json> => ((dcc
 /** Milliseconds of an ISO date or date-time; NaN when absent or malformed. */
 const time = (v: Json | undefined): number => (typeof v === 'string' ? Date.parse(v) : NaN);
 
+/** Days after the last dose before a complete schedule admits: longer for a single-dose vaccine. */
+const waitDays = (v: Record<string, Json>, dn: number, sd: number): number =>
+  sd === 1 && dn === 1 && typeof v.mp === 'string' && SINGLE_DOSE_PRODUCTS.has(v.mp) ? RULES.singleDoseWaitDays : RULES.vaccinationWaitDays;
+
 /**
  * `null` when a schema-valid DCC of `type` admits its holder at `at`, else the rule it fails.
  *
@@ -75,7 +79,37 @@ export function admissible(type: CertificateType, dcc: Json, at: Date): RuleFail
   const dn = typeof v.dn === 'number' ? v.dn : 0;
   const sd = typeof v.sd === 'number' ? v.sd : Infinity;
   if (!(dn >= sd)) return 'vaccination-incomplete';
-  const wait = sd === 1 && dn === 1 && typeof v.mp === 'string' && SINGLE_DOSE_PRODUCTS.has(v.mp) ? RULES.singleDoseWaitDays : RULES.vaccinationWaitDays;
+  const wait = waitDays(v, dn, sd);
   if (!(now >= time(v.dt) + wait * DAY)) return 'vaccination-too-recent';
   return null;
+}
+
+/**
+ * When a DCC of `type` admits its holder by the rules above, as an interval of instants (ms since
+ * the epoch, from `from` up to `until`, `null` for no end); `null` when it never does (a positive test, an
+ * incomplete schedule). A printed pass tells its holder this, the way a venue will apply it; it
+ * reads the same fields and figures as `admissible` (the clock tolerance aside).
+ *
+ * @example
+ * admissionWindow('test', { t: [{ tr: '260415000', tt: 'LP6464-4', sc: '2021-08-01T10:00:00Z' }] }); // { from: sc, until: sc + 72 h }
+ */
+export function admissionWindow(type: CertificateType, dcc: Json): { from: number; until: number | null } | null {
+  if (type === 'test') {
+    const t = entryOf(dcc, 't');
+    if (t.tr !== TEST_NOT_DETECTED || typeof t.tt !== 'string' || !TEST_TYPES.has(t.tt)) return null;
+    const sc = time(t.sc);
+    return Number.isNaN(sc) ? null : { from: sc, until: sc + RULES.testMaxAgeHours * HOUR };
+  }
+  if (type === 'recovery') {
+    const r = entryOf(dcc, 'r');
+    const from = time(r.df);
+    const until = time(r.du);
+    return Number.isNaN(from) || Number.isNaN(until) ? null : { from, until: until + DAY };
+  }
+  const v = entryOf(dcc, 'v');
+  const dn = typeof v.dn === 'number' ? v.dn : 0;
+  const sd = typeof v.sd === 'number' ? v.sd : Infinity;
+  if (!(dn >= sd)) return null;
+  const dt = time(v.dt);
+  return Number.isNaN(dt) ? null : { from: dt + waitDays(v, dn, sd) * DAY, until: null };
 }
