@@ -28,8 +28,11 @@ import { rppsFrom } from '../domain/professionals.ts';
  */
 export const DEMO = {
   tenants: [
-    { slug: 'pharmacie-des-tilleuls', name: 'Pharmacie des Tilleuls', kind: 'pharmacy' as const, key: 'pharmacy-a' },
-    { slug: 'pharmacie-du-port', name: 'Pharmacie du Port', kind: 'pharmacy' as const, key: 'pharmacy-b' },
+    // Fictitious identifiers of the right shape (the SIRETs pass Luhn, the VAT keys match), printed on invoices.
+    { slug: 'pharmacie-des-tilleuls', name: 'Pharmacie des Tilleuls', kind: 'pharmacy' as const, key: 'pharmacy-a',
+      address: '12 avenue des Tilleuls, 75011 Paris', siret: '91234567500017', finess: '750100018', vatNumber: 'FR65912345675' },
+    { slug: 'pharmacie-du-port', name: 'Pharmacie du Port', kind: 'pharmacy' as const, key: 'pharmacy-b',
+      address: '27 quai du Port, 13002 Marseille', siret: '91345678600015', finess: '130100027', vatNumber: 'FR90913456786' },
   ],
   staff: [
     { name: 'pharmacy-a-staff', login: 'alice@tilleuls.demo', displayName: 'Alice Durand', tenant: 'pharmacy-a', password: 'demo-Alice-2026', totp: 'HUGO274PAFHSG4A7UNZQWWYEVFSS5JTB' },
@@ -101,7 +104,8 @@ export async function seedDemo(app: App): Promise<DemoPasses | null> {
     for (const t of DEMO.tenants) {
       const id = randomUUID();
       tenantIds.set(t.key, id);
-      await w.tx.query('INSERT INTO tenant (id, kind, name, slug) VALUES ($1, $2, $3, $4)', [id, t.kind, t.name, t.slug]);
+      await w.tx.query('INSERT INTO tenant (id, kind, name, slug, address, siret, finess, vat_number) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        [id, t.kind, t.name, t.slug, t.address, t.siret, t.finess, t.vatNumber]);
     }
   });
   const accounts = new Map<string, string>();
