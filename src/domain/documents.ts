@@ -3,6 +3,7 @@ import { denyUnknown, ownTenant } from './work.ts';
 import { asResource, loadFactsWith } from './facts.ts';
 import { patientIdentity } from './patients.ts';
 import { renderInvoicePdf, type InvoiceFacts } from './invoice-pdf.ts';
+import { resultCtx } from './results.ts';
 import { PAD } from '../crypto/fields.ts';
 
 export interface DocumentContent {
@@ -32,7 +33,7 @@ const ctx = (id: string) => `document.content:${id}`;
 export async function getDocument(w: Work, id: string): Promise<DocumentContent> {
   // Facts and content in one round trip: this is the hottest audited read. Nothing of the content
   // is touched before the decision point allows it.
-  const found = await loadFactsWith<Pick<DocRow, 'media_type' | 'content_enc'>>(w.tx, 'document', id, w.now, 'd.media_type, d.content_enc');
+  const found = await loadFactsWith<Pick<DocRow, 'media_type' | 'content_enc' | 'result_id'>>(w.tx, 'document', id, w.now, 'd.media_type, d.content_enc, d.result_id');
   const facts = found?.facts;
   const target = { resourceType: 'DocumentReference', resourceId: id, subjectRef: facts?.subjectRef ?? null };
   if (!facts) denyUnknown(w, 'document.read', target);
@@ -40,12 +41,19 @@ export async function getDocument(w: Work, id: string): Promise<DocumentContent>
   const row = { ...found!.row, patient_id: facts.patientId, tenant_id: facts.tenantId };
   let bytes = w.fields.decryptBytes(ctx(id), row.content_enc);
   if (row.media_type === 'application/json') {
-    const stored = JSON.parse(bytes.toString('utf8')) as Omit<InvoiceFacts, 'number' | 'tenantName' | 'patientName' | 'patientAddress'>;
+    const stored = JSON.parse(bytes.toString('utf8')) as Pick<InvoiceFacts, 'testType' | 'amountCents' | 'currency' | 'issuedAt'>;
     const who = await patientIdentity(w, row.patient_id);
-    const [tenant] = await w.tx.query<{ name: string }>('SELECT name FROM tenant WHERE id = $1', [row.tenant_id]);
+    const [seller] = await w.tx.query<{ name: string; address: string | null; siret: string | null; finess: string | null; vat_number: string | null }>(
+      'SELECT name, address, siret, finess, vat_number FROM tenant WHERE id = $1', [row.tenant_id]);
+    // The date of the service is the sample's, from the invoiced result (a French invoice must carry
+    // it); a result erased since leaves the invoice without it rather than with a guess.
+    const [result] = row.result_id ? await w.tx.query<{ sampled_at_enc: string }>('SELECT sampled_at_enc FROM test_result WHERE id = $1', [row.result_id]) : [];
     bytes = Buffer.from(await renderInvoicePdf({
-      ...stored, number: id.slice(0, 8).toUpperCase(), tenantName: tenant!.name,
+      testType: stored.testType, amountCents: stored.amountCents, currency: stored.currency, issuedAt: stored.issuedAt,
+      number: id.slice(0, 8).toUpperCase(),
+      seller: { name: seller!.name, address: seller!.address, siret: seller!.siret, finess: seller!.finess, vatNumber: seller!.vat_number },
       patientName: `${who.givenName} ${who.familyName}`, patientAddress: who.address,
+      sampledAt: result ? w.fields.decrypt(resultCtx.sampledAt(row.result_id!), result.sampled_at_enc) : null,
     }));
     await w.tx.query(`UPDATE document SET media_type = 'application/pdf', content_enc = $2 WHERE id = $1`, [id, w.fields.encrypt(ctx(id), bytes, { padTo: PAD.document })]);
   }

@@ -5,13 +5,16 @@ import { denyUnknown, ownTenant, refuse } from './work.ts';
 import { asResource, loadFacts } from './facts.ts';
 import { patientIdentity } from './patients.ts';
 import { AppError } from '../errors/catalogue.ts';
-import { issueHc1, revocationHash, parseCoseSign1, DEFAULT_LIMITS, HcertError, type Json } from '../hcert/index.ts';
+import { issueHc1, revocationHash, parseCoseSign1, parseCwtClaims, unwrapHc1, DEFAULT_LIMITS, HcertError, type Json } from '../hcert/index.ts';
 import { nodeBackend } from '../hcert/node.ts';
 import type { DigestSigner } from '../signing/digest-signer.ts';
 import { activeDsc, COUNTRY } from './issuer-keys.ts';
 import { VACCINES, vaccinationForPass, type VaccinationView } from './vaccinations.ts';
 import { resultCtx } from './results.ts';
 import { PAD } from '../crypto/fields.ts';
+import { RAT_DEVICES } from './rat-devices.ts';
+import { admissionWindow } from '../verifier/rules.ts';
+import type { Accepted, Certified, PassPdfFacts } from './pass-pdf.ts';
 
 export const PASS_KINDS = ['test', 'recovery'] as const;
 export const PassRequest = z.strictObject({ kind: z.enum(PASS_KINDS).default('test') });
@@ -312,9 +315,58 @@ export async function reissuePass(w: Work, signer: DigestSigner, id: string): Pr
   return fresh;
 }
 
-/** A pass with the holder's name and birth date as printed on its PDF (same access as getPass). */
-export async function passForPrint(w: Work, id: string): Promise<PassView & { hc1: string; holderName: string; birthDate: string }> {
+/** The fields of a pass's DCC entry that its PDF prints, per kind (the codes are ours: see buildDcc). */
+const signed = { is: z.string(), ci: z.string() };
+const PRINTED_ENTRY = {
+  test: z.object({ t: z.array(z.object({ ...signed, tt: z.enum([TEST_TYPE.antigen, TEST_TYPE.pcr]), tr: z.enum([TEST_RESULT.negative, TEST_RESULT.positive]), sc: z.string(), ma: z.string().optional() })).length(1) }),
+  vaccination: z.object({ v: z.array(z.object({ ...signed, mp: z.string(), dn: z.number(), sd: z.number(), dt: z.string() })).length(1) }),
+  recovery: z.object({ r: z.array(z.object({ ...signed, fr: z.string() })).length(1) }),
+};
+
+/** The DCC a stored pass carries, read back from its QR text (ours, decrypted from our store: no signature to check). */
+function storedDcc(hc1: string): Json {
+  const limits = { maxDepth: DEFAULT_LIMITS.maxCborDepth, maxItems: DEFAULT_LIMITS.maxCborItems };
+  return parseCwtClaims(parseCoseSign1(unwrapHc1(hc1, DEFAULT_LIMITS, nodeBackend), limits).payload, limits).dcc;
+}
+
+/**
+ * A pass with what its PDF prints (same access as getPass): the holder, and what the pass says as
+ * signed in its QR code (what it certifies, its certificate identifier and issuer), rather than the
+ * record as it is now, which may have been corrected since; when venues accept it, by the
+ * verifier's own rules applied to that certificate; the pharmacy that issued it.
+ */
+export async function passForPrint(w: Work, id: string): Promise<PassView & Omit<PassPdfFacts, 'lang'>> {
   const pass = await getPass(w, id);
   const who = await patientIdentity(w, pass.patientId);
-  return { ...pass, holderName: `${who.givenName} ${who.familyName}`, birthDate: who.birthDate };
+  const [tenant] = await w.tx.query<{ name: string }>('SELECT t.name FROM pass x JOIN tenant t ON t.id = x.tenant_id WHERE x.id = $1', [id]);
+  const dcc = storedDcc(pass.hc1);
+  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  const window = admissionWindow(pass.kind, dcc);
+  let certifies: Certified;
+  let entry: { is: string; ci: string };
+  let accepted: Accepted = null;
+  if (pass.kind === 'test') {
+    const t = PRINTED_ENTRY.test.parse(dcc).t[0]!;
+    entry = t;
+    certifies = {
+      kind: 'test', testType: t.tt === TEST_TYPE.pcr ? 'pcr' : 'antigen', result: t.tr === TEST_RESULT.negative ? 'negative' : 'positive', sampledAt: t.sc,
+      device: t.ma === undefined ? null : RAT_DEVICES.get(t.ma) ?? t.ma,
+    };
+    if (window) accepted = { from: new Date(window.from).toISOString(), until: window.until === null ? null : new Date(window.until).toISOString() };
+  } else if (pass.kind === 'vaccination') {
+    const v = PRINTED_ENTRY.vaccination.parse(dcc).v[0]!;
+    entry = v;
+    certifies = { kind: 'vaccination', product: Object.hasOwn(VACCINES, v.mp) ? VACCINES[v.mp as keyof typeof VACCINES].name : v.mp, doseNumber: v.dn, seriesDoses: v.sd, administeredOn: v.dt };
+    if (window) accepted = { from: day(window.from), until: null };
+  } else {
+    const r = PRINTED_ENTRY.recovery.parse(dcc).r[0]!;
+    entry = r;
+    certifies = { kind: 'recovery', positiveOn: r.fr };
+    // The window ends at the start of the day after du: the last day printed is du itself.
+    if (window) accepted = { from: day(window.from), until: window.until === null ? null : day(window.until - DAY) };
+  }
+  return {
+    ...pass, holderName: `${who.givenName} ${who.familyName}`, birthDate: who.birthDate,
+    certificateId: entry.ci, issuer: entry.is, pharmacy: tenant!.name, certifies, accepted,
+  };
 }

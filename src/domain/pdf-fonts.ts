@@ -56,3 +56,20 @@ export function oneLine(s: string, max: number): string {
   const points = [...flat];
   return points.length > max ? `${points.slice(0, max - 1).join('')}…` : flat;
 }
+
+/**
+ * `s` cut on whole characters, with an ellipsis, to fit `width` points in `font` at `size`: a long
+ * name, address or device name must stay on the page, whatever the font's widths.
+ */
+export function fit(s: string, font: PDFFont, size: number, width: number): string {
+  if (font.widthOfTextAtSize(s, size) <= width) return s;
+  const points = [...s];
+  let lo = 0;
+  let hi = points.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (font.widthOfTextAtSize(`${points.slice(0, mid).join('')}…`, size) <= width) lo = mid;
+    else hi = mid - 1;
+  }
+  return `${points.slice(0, lo).join('')}…`;
+}

@@ -54,10 +54,10 @@ export const passRoutes = [
   }),
   route<{ passId: string }>({
     method: 'GET', url: '/api/passes/:passId/pdf', surface: 'records', auth: 'principal', policy: 'pass.read',
-    summary: 'The pass as a bilingual (French/English) PDF with its QR code.', params: PassParams, produces: 'application/pdf',
+    summary: "The pass as a PDF in the reader's language: its QR code, what it certifies, when venues accept it, its certificate identifier and issuer.", params: PassParams, produces: 'application/pdf',
     async handler({ app, principal, requestId, params, reply, lang }) {
       const pass = await app.uow.read(principal, requestId, (w) => passForPrint(w, params.passId));
-      const pdf = await renderPassPdf(pass);
+      const pdf = await renderPassPdf({ ...pass, lang });
       // Named in the reader's language: it is the name they will find in their downloads.
       return reply.type('application/pdf').header('content-disposition', `attachment; filename="${lang === 'fr' ? 'passe-sanitaire' : 'health-pass'}-${pass.id.slice(0, 8)}.pdf"`).send(Buffer.from(pdf));
     },
