@@ -280,6 +280,10 @@ describe('web pages', () => {
     const bad = await post(`${location}/results`, { testType: 'flu', outcome: '', sampledAt: 'yesterday' }, cookies.staff, { 'accept-language': 'en' });
     expect(bad.statusCode).toBe(400);
     for (const f of ['testType', 'outcome', 'sampledAt']) expect(bad.body, f).toContain(`data-field-error="${f}"`);
+    // An antigen test with nothing chosen: every problem at once, the missing device included.
+    const empty = await post(`${location}/results`, { testType: 'antigen', device: '', outcome: '', sampledAt: '2024-05-01T09:30' }, cookies.staff, { 'accept-language': 'en' });
+    expect(empty.statusCode).toBe(400);
+    for (const f of ['device', 'outcome']) expect(empty.body, f).toContain(`data-field-error="${f}"`);
     const future = await post(`${location}/results`, { testType: 'pcr', outcome: 'negative', sampledAt: '2999-01-01T10:00' }, cookies.staff);
     expect(future.statusCode).toBe(400);
     expect(future.body).toContain('This cannot be in the future.');

@@ -322,7 +322,10 @@ export const recordPageRoutes = [
       const key = form.idempotencyKey && /^web-[A-Za-z0-9_-]{8,64}$/.test(form.idempotencyKey) ? form.idempotencyKey : null;
       if (!parsed.success) {
         // The patient page is loaded (and access checked) first: a foreign id answers 404, never a form.
-        return showPatient(ctx, '/pharmacy/patients', 400, { values: form, errors: fieldErrorsFromZod(parsed.error, { sampledAt: 'errDateTime', device: 'errDevice' }) });
+        const errors = fieldErrorsFromZod(parsed.error, { sampledAt: 'errDateTime', device: 'errDevice' });
+        // The device rule runs only on an otherwise valid result: say every problem at once.
+        if (form.testType === 'antigen' && !form.device && !errors.device) errors.device = 'errDevice';
+        return showPatient(ctx, '/pharmacy/patients', 400, { values: form, errors });
       }
       try {
         await app.uow.run(principal, requestId, (w) => recordResult(w, params.patientId, parsed.data, key));
