@@ -212,8 +212,8 @@ ${rows.join('\n')}
 What the index costs at ${biggest.size.toLocaleString('en-GB')} patients: ${f(biggest.termRowsPerPatient)} index rows and ${f(biggest.indexBytesPerPatient / 1024, 2)} KiB (table and indexes) per
 patient; registering a patient (with its index rows, audited, in batches of 500) took ${f(biggest.registerMsPerPatient, 2)} ms. What the
 in-memory index costs: ${f(biggest.memoryBuildMs, 0)} ms to build (decrypting ${biggest.size.toLocaleString('en-GB')} records) and ${f(biggest.memoryHeapMB)} MB of heap, per pharmacy and per process.
-The in-memory index is the fastest per search here (${f(Math.min(...biggest.queries.map((q) => q.memory.p50 / q.index.p50)), 2)}× to ${f(Math.max(...biggest.queries.map((q) => q.memory.p50 / q.index.p50)), 2)}× the keyed index's median at ${biggest.size.toLocaleString('en-GB')}
-patients), since it never asks the database which records match. Why the keyed index all the same: it needs no
+At ${biggest.size.toLocaleString('en-GB')} patients the in-memory index takes ${biggest.queries.map((q) => `${f(q.memory.p50 / q.index.p50, 2)}×`).join(', ')} the keyed index's median
+(same order as the table): faster where many records match, since it never asks the database which ones do. Why the keyed index all the same: it needs no
 warm-up (a process would spend the build time above on its first search of each pharmacy), holds no decrypted names in
 every process's memory, and needs no cache kept coherent across processes; its time follows the number of matches,
 not the size of the pharmacy, and stays well under the counter's patience. Its cost is the leak the module's comment
