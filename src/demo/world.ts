@@ -358,15 +358,14 @@ export async function demoCredentials(app: App): Promise<DemoCredentials> {
   // Ownership, grouped once (a crowd of thousands is a few queries, not thousands).
   const byTenant = {
     patientId: await q('SELECT tenant_id::text AS k, id::text FROM patient'),
-    resultId: await q('SELECT tenant_id::text AS k, id::text FROM test_result ORDER BY created_at, id'),
+    resultId: await q('SELECT tenant_id::text AS k, id::text FROM test_result'),
     vaccinationId: await q('SELECT tenant_id::text AS k, id::text FROM vaccination'),
     documentId: await q('SELECT tenant_id::text AS k, id::text FROM document'),
     passId: await q('SELECT tenant_id::text AS k, id::text FROM pass'),
   };
   const byHolder = {
     patientId: await q('SELECT account_id::text AS k, id::text FROM patient WHERE account_id IS NOT NULL'),
-    // In the order they were recorded: a demo person's first result is the one the README tells of.
-    resultId: await q('SELECT p.account_id::text AS k, r.id::text FROM test_result r JOIN patient p ON p.id = r.patient_id WHERE p.account_id IS NOT NULL ORDER BY r.created_at, r.id'),
+    resultId: await q('SELECT p.account_id::text AS k, r.id::text FROM test_result r JOIN patient p ON p.id = r.patient_id WHERE p.account_id IS NOT NULL'),
     vaccinationId: await q('SELECT p.account_id::text AS k, v.id::text FROM vaccination v JOIN patient p ON p.id = v.patient_id WHERE p.account_id IS NOT NULL'),
     documentId: await q('SELECT p.account_id::text AS k, d.id::text FROM document d JOIN patient p ON p.id = d.patient_id WHERE p.account_id IS NOT NULL'),
     passId: await q('SELECT p.account_id::text AS k, x.id::text FROM pass x JOIN patient p ON p.id = x.patient_id WHERE p.account_id IS NOT NULL'),

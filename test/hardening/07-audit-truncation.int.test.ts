@@ -185,7 +185,8 @@ describe('finding 7: saufconduit audit verify --expect', () => {
     const exportDir = join(data, 'exported');
     const env = { ...process.env, SAUFCONDUIT_DATA: data, SAUFCONDUIT_DEMO: '1', SAUFCONDUIT_CHECKPOINT_EVERY: '10', SAUFCONDUIT_CHECKPOINT_EXPORT: exportDir };
     const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/saufconduit.mjs', ...args], { env, encoding: 'utf8' });
-    expect(cli('demo').status).toBe(0);
+    const seeded = cli('demo');
+    expect(seeded.status, seeded.stdout + seeded.stderr).toBe(0);
     const ok = cli('audit', 'verify', '--expect', exportDir);
     expect(ok.status, ok.stdout + ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/held against \d+ exported checkpoints/);

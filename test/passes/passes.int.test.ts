@@ -136,7 +136,9 @@ describe.each(ENGINES)('EU DCC passes on %s', (engine) => {
 
   it('recovery passes need a positive PCR 11 to 180 days old; inconclusive results get no pass', async () => {
     const dominique = demo.who('patient-dominique');
-    const resultId = dominique.canAccess.resultId[0]!;
+    // Her positive PCR of the day (she also has a positive antigen test).
+    const views = await Promise.all(dominique.canAccess.resultId.map(async (id) => (await demo.server.inject({ url: `/api/results/${id}`, headers: dominique.headers })).json() as { id: string; testType: string }));
+    const resultId = views.find((r) => r.testType === 'pcr')!.id;
     const res = await demo.server.inject({ method: 'POST', url: `/api/results/${resultId}/passes`, headers: dominique.headers, payload: { kind: 'recovery' } });
     expect(res.statusCode).toBe(409);
     expect(res.json().error.issues[0].code).toBe('recovery-too-early');

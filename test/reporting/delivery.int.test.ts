@@ -16,6 +16,9 @@ import { verifyAudit } from '../../src/audit/verify.ts';
 import type { UnitOfWork } from '../../src/domain/unit-of-work.ts';
 import { tempDir, waitFor } from './support.ts';
 
+/** One report and one notification per result the demo world records. */
+const DEMO_RESULTS = DEMO.patients.reduce((n, p) => n + p.tests.length, 0);
+
 const FHIR = 'application/fhir+json';
 
 async function world(engine: (typeof ENGINES)[number]) {
@@ -69,7 +72,7 @@ describe.each(ENGINES)('national reporting and notifications through pg-boss on 
     await waitFor('the outbox to drain', async () => (await undelivered()) === 0);
     const drainMs = Date.now() - started;
     const all = (await app.db.query<{ id: string }>('SELECT id FROM test_result')).map((r) => `urn:uuid:${r.id}`).sort();
-    expect(all.length).toBe(6 + 4);
+    expect(all.length).toBe(6 + DEMO_RESULTS);
     const seen = receiver.journal.entries().flatMap((e) => e.observations).sort();
     expect(seen).toEqual(all);
     expect(new Set(seen).size).toBe(seen.length);
@@ -225,7 +228,7 @@ describe.each(ENGINES)('delivery steps on %s', (engine) => {
     const mail = await tempDir('mail');
     try {
       const rows = await app.db.query<{ id: string }>(`SELECT id FROM outbox WHERE kind = 'notification' AND delivered_at IS NULL`);
-      expect(rows.length).toBe(4);
+      expect(rows.length).toBe(DEMO_RESULTS);
       const deps = { uow: app.uow, fields: app.fields, mailer: new FileMailer(mail.path), publicUrl: 'https://saufconduit.example' };
       const eventsBefore = await countEvents(app, 'notification.send');
       // One row alone, then the others together (a job's rows go in one set-based transaction), with
@@ -234,10 +237,10 @@ describe.each(ENGINES)('delivery steps on %s', (engine) => {
       const unknown = randomUUID();
       const receipts = await sendResultNotifications(deps, [...rows.map((r) => r.id), rows[1]!.id, 'not-a-uuid', unknown]);
       expect(Object.fromEntries(receipts)).toEqual({ ...Object.fromEntries(rows.map((r, i) => [r.id, i === 0 ? 'already' : 'sent'])), 'not-a-uuid': 'already', [unknown]: 'already' });
-      expect(await countEvents(app, 'notification.send')).toBe(eventsBefore + 4);
+      expect(await countEvents(app, 'notification.send')).toBe(eventsBefore + DEMO_RESULTS);
       expect(await sendResultNotification(deps, rows[0]!.id)).toBe('already');
       const files = await readdir(mail.path);
-      expect(files.length).toBe(4);
+      expect(files.length).toBe(DEMO_RESULTS);
       const forbidden = ['negative', 'positive', 'négatif', 'positif', 'antigen', 'antigénique', 'pcr', 'PCR', 'Pharmacie', 'Tilleuls', 'Port',
         ...DEMO.patients.flatMap((p) => [p.givenName, p.familyName, p.birthDate])];
       for (const f of files) {
