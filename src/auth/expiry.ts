@@ -2,6 +2,7 @@ import type { App } from '../app.ts';
 import type { Actor } from '../domain/work.ts';
 import { CODE_WINDOW_MINUTES, OTP_MINUTES, sessionPolicy } from './login.ts';
 import { checkRevocationGrowth } from '../domain/trust-watch.ts';
+import { runRetention, type RetentionRun } from '../retention/job.ts';
 
 /** The scheduled job that removes credentials nobody can use any more; audited as itself. */
 export const HOUSEKEEPER: Actor = { kind: 'system', id: 'system:housekeeper', role: 'system', tenantId: null };
@@ -33,6 +34,16 @@ export async function purgeExpiredCredentials(app: App): Promise<Purged> {
   });
 }
 
+/**
+ * The daily retention run (src/retention/): due when no run has finished in the last 24 hours, so a
+ * run cut short (a crash, a restart) is taken up again at the next pass, and finishes the work.
+ */
+export async function retentionIfDue(app: App, now: Date): Promise<RetentionRun | null> {
+  const [last] = await app.db.query<{ at: Date | null }>('SELECT max(started_at) AS at FROM retention_run WHERE finished_at IS NOT NULL');
+  if (last?.at && now.getTime() - new Date(last.at).getTime() < 24 * 3_600_000) return null;
+  return runRetention(app, now);
+}
+
 /** Structured log sink (pino-compatible): counts only. */
 interface Log {
   info(obj: object, msg: string): void;
@@ -41,7 +52,8 @@ interface Log {
 
 /**
  * Runs the housekeeping now and then every `everyMs` until stopped: the purge of expired
- * credentials, and the watch on the revocation list's growth (see trust-watch.ts).
+ * credentials, the watch on the revocation list's growth (see trust-watch.ts), and the daily
+ * retention run.
  */
 export function startHousekeeping(app: App, log: Log & { warn(obj: object, msg: string): void }, everyMs = 10 * 60_000): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
@@ -59,7 +71,11 @@ export function startHousekeeping(app: App, log: Log & { warn(obj: object, msg: 
       },
       (err: unknown) => log.error({ type: (err as Error).name }, 'revocation-list watch failed; retried next pass'),
     );
-    running = Promise.all([purge, watch]);
+    const retention = retentionIfDue(app, new Date()).then(
+      (run) => (run ? log.info({ removed: run.removed }, 'retention run') : undefined),
+      (err: unknown) => log.error({ type: (err as Error).name }, 'retention run failed; resumed next pass'),
+    );
+    running = Promise.all([purge, watch, retention]);
   };
   pass();
   const timer = setInterval(pass, everyMs);

@@ -17,6 +17,7 @@ const commands: Record<string, () => Promise<Command>> = {
   dcc: async () => (await import('./commands/dcc.ts')).run,
   keys: async () => (await import('./commands/keys.ts')).run,
   receiver: async () => (await import('./commands/receiver.ts')).run,
+  retention: async () => (await import('./commands/retention.ts')).run,
 };
 
 const usage = `usage: saufconduit <command> [options]
@@ -34,6 +35,7 @@ commands:
   api-key list|revoke        every pharmacy's API keys (metadata); revoke one
   record unlink PATIENT_ID   take a record out of the patient space that holds (or is offered) it
   keys list|rotate|import    document signer certificates (DSC) for passes
+  retention show|run [--dry-run [--at DATE]]  the retention schedule; a run now, or what one at a date would remove
   receiver [list|jwks]       the demo national-reporting receiver (verifies signatures, stores each report once)
   verify --trust FILE ...    verify an EU DCC (HC1:) pass offline
   dcc sign --key PEM --cert PEM PAYLOAD.json   issue an EU DCC pass

@@ -19,6 +19,9 @@ import { checkRevocationGrowth } from '../../src/domain/trust-watch.ts';
  */
 describe.each(ENGINES)('finding 3: the revocation list cannot be inflated, on %s', (engine) => {
   const demo = useDemoServer(engine);
+  // One of the person's passes still valid (the demo replaced one of Élise's, as if it had leaked).
+  const validPass = async (ids: readonly string[]) => (await demo.app.db.query<{ id: string }>(
+    `SELECT id::text FROM pass WHERE id::text IN (SELECT jsonb_array_elements_text($1::text::jsonb)) AND revoked_at IS NULL ORDER BY issued_at, id LIMIT 1`, [JSON.stringify(ids)]))[0]!.id;
   const reissue = (id: string, p: DemoPrincipal) => demo.server.inject({ method: 'POST', url: `/api/passes/${id}/reissue`, headers: p.headers });
   const get = (url: string, headers: Record<string, string> = {}) => demo.server.inject({ method: 'GET', url, headers });
 
@@ -67,7 +70,7 @@ describe.each(ENGINES)('finding 3: the revocation list cannot be inflated, on %s
   it('a session without a recent second factor may not reissue: step_up_required', async () => {
     const elise = demo.who('patient-elise');
     await demo.app.db.query(`UPDATE session SET second_factor_at = now() - interval '1 hour' WHERE token_hash = $1`, [hashSecret(elise.headers.authorization.slice(7))]);
-    const r = await reissue(elise.canAccess.passId[0]!, elise);
+    const r = await reissue(await validPass(elise.canAccess.passId), elise);
     expect(r.statusCode).toBe(401);
     expect(r.json().error.code).toBe('step_up_required');
   });
@@ -110,7 +113,7 @@ describe.each(ENGINES)('finding 3: the revocation list cannot be inflated, on %s
     // A revocation changes the content: a new bundle, signed once, with the new entry.
     const elise = demo.who('patient-elise');
     await demo.app.db.query(`UPDATE session SET second_factor_at = now() WHERE token_hash = $1`, [hashSecret(elise.headers.authorization.slice(7))]);
-    expect((await reissue(elise.canAccess.passId[0]!, elise)).statusCode).toBe(201);
+    expect((await reissue(await validPass(elise.canAccess.passId), elise)).statusCode).toBe(201);
     const c = await get('/trust/bundle.jws');
     expect(c.headers.etag).not.toBe(a.headers.etag);
     expect((await get('/trust/bundle.jws')).body).toBe(c.body);

@@ -67,7 +67,7 @@ describe('finding 13: what is for the demo only, serve refuses', () => {
     const receiver = cli({ SAUFCONDUIT_DATA: data }, 'receiver', '--port', '0');
     expect(receiver.status).toBe(2);
     expect(receiver.stderr).toMatch(/bundled receiver is for the demo and tests only/);
-  });
+  }, 180_000); // several CLI processes and servers, each starting the store: slow on a busy machine
 });
 
 describe.each(ENGINES)('finding 13: the bundled receiver keeps no person, on %s', (engine) => {

@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import type { Db, Tx } from '../store/db.ts';
+import type { UnitOfWork } from '../domain/unit-of-work.ts';
+import type { Actor } from '../domain/work.ts';
+import { SCHEDULE } from './schedule.ts';
+
+/** The retention job acts as the system, audited as such. */
+export const RETENTION_ACTOR: Actor = { kind: 'system', id: 'system:retention', role: 'system', tenantId: null };
+
+/** Rows removed per transaction: bounded, so that a run never holds locks long and a crash loses one batch at most. */
+export const RETENTION_BATCH = 500;
+
+/** How each table's rows are named in a batch (its key column). */
+const KEY: Record<string, string> = {
+  test_result: 'id', vaccination: 'id', document: 'id', pass: 'id', patient: 'id', registration_link: 'id', registration: 'id',
+  care_relationship: 'id', consent_code: 'id', break_glass: 'id', alert: 'id', alert_pace: 'actor_id', outbox: 'id', session: 'token_hash',
+  auth_challenge: 'id', enrolment: 'id', login_throttle: 'login_ref', api_key: 'id',
+};
+
+/**
+ * What must go with (or be unlinked from) a batch of rows before they are deleted: references from
+ * rows kept longer, and rows that only make sense with them. `ids` is a JSON array of keys.
+ */
+const BEFORE: Record<string, (tx: Pick<Tx, 'query'>, ids: string, now: Date) => Promise<unknown>> = {
+  // A deleted result's passes are revoked (they leave the published list when they expire), its
+  // invoices (kept 10 years) keep no link to it, and a report still queued after 6 months is moot.
+  test_result: async (tx, ids, now) => {
+    await tx.query(`UPDATE pass SET revoked_at = coalesce(revoked_at, $2), revoked_reason = coalesce(revoked_reason, 'retention'), result_id = NULL, source_key = NULL
+      WHERE result_id IN (SELECT (jsonb_array_elements_text($1::text::jsonb))::uuid)`, [ids, now]);
+    await tx.query('UPDATE document SET result_id = NULL WHERE result_id IN (SELECT (jsonb_array_elements_text($1::text::jsonb))::uuid)', [ids]);
+    await tx.query('DELETE FROM outbox WHERE result_id IN (SELECT (jsonb_array_elements_text($1::text::jsonb))::uuid)', [ids]);
+  },
+  vaccination: async (tx, ids, now) => {
+    await tx.query(`UPDATE pass SET revoked_at = coalesce(revoked_at, $2), revoked_reason = coalesce(revoked_reason, 'retention'), vaccination_id = NULL, source_key = NULL
+      WHERE vaccination_id IN (SELECT (jsonb_array_elements_text($1::text::jsonb))::uuid)`, [ids, now]);
+  },
+  pass: async (tx, ids) => {
+    await tx.query('UPDATE pass SET replaced_by = NULL WHERE replaced_by IN (SELECT (jsonb_array_elements_text($1::text::jsonb))::uuid)', [ids]);
+  },
+  // A record's registration codes and consent codes go with it (its search terms by cascade).
+  patient: async (tx, ids) => {
+    await tx.query('DELETE FROM registration WHERE patient_id IN (SELECT (jsonb_array_elements_text($1::text::jsonb))::uuid)', [ids]);
+    await tx.query('DELETE FROM consent_code WHERE patient_id IN (SELECT (jsonb_array_elements_text($1::text::jsonb))::uuid)', [ids]);
+  },
+  // A spent link's registration goes first (it references the link).
+  registration_link: async (tx, ids) => {
+    await tx.query('DELETE FROM registration WHERE link_id IN (SELECT (jsonb_array_elements_text($1::text::jsonb))::uuid)', [ids]);
+  },
+};
+
+/** The categories the job removes now; the others are declared and counted, and enforced by issue 14's next steps. */
+export const ENFORCED = new Set(SCHEDULE.map((c) => c.category).filter((c) => c !== 'accounts' && c !== 'audit-trail'));
+
+export interface RetentionRun { id: string; at: string; removed: Record<string, number> }
+
+/**
+ * Removes what is past its retention at `at` (the schedule's rules), category by category, in
+ * bounded batches, each in its own transaction with its audit event (`retention.delete` on the
+ * table, naming the run) and the run's counts per category (never the data). Idempotent and
+ * resumable: a batch is whole or not at all, and the next run (or the rest of this one) finds what
+ * is still expired. Dependents go before what they depend on (the schedule's order).
+ */
+export async function runRetention(deps: { db: Db; uow: UnitOfWork }, at: Date): Promise<RetentionRun> {
+  const id = randomUUID();
+  await deps.db.query('INSERT INTO retention_run (id, at, started_at) VALUES ($1, $2, $3)', [id, at, new Date()]);
+  const removed: Record<string, number> = {};
+  for (const c of SCHEDULE) {
+    if (!ENFORCED.has(c.category)) continue;
+    removed[c.category] = 0;
+    for (const rule of c.expired) {
+      // patient_search_term rows go with their patient (ON DELETE CASCADE).
+      const key = KEY[rule.table];
+      if (!key) continue;
+      for (;;) {
+        const n = await deps.uow.run(RETENTION_ACTOR, `retention:${id}`, async (w) => {
+          const rows = await w.tx.query<{ k: string }>(`SELECT ${key}::text AS k FROM ${rule.table} WHERE ${rule.where} LIMIT ${RETENTION_BATCH}`, [at]);
+          if (rows.length === 0) return 0;
+          const ids = JSON.stringify(rows.map((r) => r.k));
+          await BEFORE[rule.table]?.(w.tx, ids, w.now);
+          const gone = await w.tx.query(`DELETE FROM ${rule.table} WHERE ${key}::text IN (SELECT jsonb_array_elements_text($1::text::jsonb)) RETURNING 1`, [ids]);
+          await w.tx.query(`UPDATE retention_run SET removed = jsonb_set(removed, ARRAY[$2::text], to_jsonb(coalesce((removed->>$2)::int, 0) + $3::int)) WHERE id = $1`, [id, c.category, gone.length]);
+          w.record({ action: 'retention.delete', resourceType: rule.table, resourceId: id, subjectRef: null, purpose: 'retention', outcome: 'success' });
+          return gone.length;
+        });
+        removed[c.category] = (removed[c.category] ?? 0) + n;
+        if (n < RETENTION_BATCH) break;
+      }
+    }
+  }
+  await deps.db.query('UPDATE retention_run SET finished_at = $2 WHERE id = $1', [id, new Date()]);
+  return { id, at: at.toISOString(), removed };
+}
