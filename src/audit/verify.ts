@@ -14,6 +14,8 @@ export interface AuditVerdict {
   legacyCheckpoints?: number;
   /** The first event (by sequence) where the chain breaks, and why. */
   firstBad?: { seq: number; problem: string };
+  /** The trail was pruned (retention) up to this event; it is verified from the signed checkpoint there. */
+  prunedBefore?: number;
 }
 
 interface Row {
@@ -33,6 +35,13 @@ export interface VerifyOptions {
    * standing could have been rewritten with no key at all (the chain's hashes need none).
    */
   unsigned?: { maxEvents: number; maxSeconds: number; now: Date };
+  /**
+   * The trail is pruned at the front by whole segments ending at a signed checkpoint, once they are
+   * past retention (src/retention/job.ts): the checkpoint that ended the last pruned segment stays
+   * as the anchor the rest starts from. Given, the anchor must be at least this old at `now`:
+   * a younger one means events were cut before their time, not pruned.
+   */
+  pruned?: { retentionMonths: number; now: Date };
 }
 
 /** The unsigned-tail bounds of a deployment's checkpoint settings (see VerifyOptions.unsigned). */
@@ -49,8 +58,8 @@ export const unsignedBounds = (c: { checkpointEvery: number; checkpointSeconds: 
  */
 export async function verifyAudit(db: Queryable, keys: Pick<KeyRing, 'auditVerifiers' | 'legacyAuditKeyId'>, options: VerifyOptions = {}): Promise<AuditVerdict> {
   const verifiers = keys.auditVerifiers;
-  const checkpoints = await db.query<{ seq: number; hash: string; key_id: string; signature: string }>('SELECT seq, hash, key_id, signature FROM audit_checkpoint ORDER BY seq');
-  const checkpointAt = new Map<number, { hash: string; key_id: string; signature: string }>();
+  const checkpoints = await db.query<{ seq: number; hash: string; key_id: string; signature: string; signed_at: Date }>('SELECT seq, hash, key_id, signature, signed_at FROM audit_checkpoint ORDER BY seq');
+  const checkpointAt = new Map<number, { hash: string; key_id: string; signature: string; signed_at: Date }>();
   for (const c of checkpoints) checkpointAt.set(Number(c.seq), c);
   const expectedAt = new Map((options.expected ?? []).map((c) => [c.seq, c]));
   const newestExpected = Math.max(0, ...expectedAt.keys());
@@ -63,8 +72,38 @@ export async function verifyAudit(db: Queryable, keys: Pick<KeyRing, 'auditVerif
   let prev = GENESIS_HASH;
   let checked = 0;
   let checkpointsChecked = 0;
-  const extra = () => ({ ...(options.expected ? { exportedChecked: expectedChecked } : {}), legacyCheckpoints: legacy });
+  const extra = () => ({ ...(options.expected ? { exportedChecked: expectedChecked } : {}), legacyCheckpoints: legacy, ...(anchor ? { prunedBefore: anchor } : {}) });
   const fail = (seq: number, problem: string): AuditVerdict => ({ ok: false, eventsChecked: checked, checkpointsChecked, ...extra(), firstBad: { seq, problem } });
+  // A pruned trail starts after a signed checkpoint (the anchor): its signature vouches for the hash
+  // the first remaining event links to.
+  let anchor = 0;
+  const [oldest] = await db.query<{ seq: number | null }>('SELECT min(seq) AS seq FROM audit_event');
+  const [headRow] = await db.query<{ seq: number }>('SELECT seq FROM audit_head WHERE id = 1');
+  const first = oldest?.seq != null ? Number(oldest.seq) : Number(headRow?.seq ?? 0) + 1;
+  if (first > 1) {
+    anchor = first - 1;
+    const cp = checkpointAt.get(anchor);
+    if (!cp) return fail(1, `events 1 to ${anchor} are missing and no signed checkpoint at ${anchor} anchors the rest (front of the trail deleted)`);
+    const key = verifiers.get(cp.key_id);
+    if (!key || !verifySignature(null, checkpointMessage(anchor, cp.hash), key, Buffer.from(cp.signature, 'base64url'))) return fail(anchor, 'the checkpoint the pruned trail starts from is not validly signed');
+    const p = options.pruned;
+    if (p) {
+      const cutoff = new Date(p.now);
+      cutoff.setMonth(cutoff.getMonth() - p.retentionMonths);
+      // A day's slack: the checkpoint is signed a moment after the event it covers.
+      if (new Date(cp.signed_at).getTime() > cutoff.getTime() + 86_400_000) return fail(anchor, `the trail was cut at event ${anchor}, signed ${new Date(cp.signed_at).toISOString()}: younger than its ${p.retentionMonths}-month retention (events deleted before their time)`);
+    }
+    if (cp.key_id !== keys.legacyAuditKeyId) currentKeySeen = true;
+    checkpointsChecked += 1;
+    lastSigned = anchor;
+    prev = cp.hash;
+    expectedSeq = first;
+    const exported = expectedAt.get(anchor);
+    if (exported) {
+      if (exported.hash !== cp.hash) return fail(anchor, 'the chain disagrees with the checkpoint exported at this event (rewritten)');
+      expectedChecked += 1;
+    }
+  }
   for (;;) {
     const rows = await db.query<Row>('SELECT * FROM audit_event WHERE seq >= $1 ORDER BY seq LIMIT $2', [expectedSeq, PAGE]);
     for (const r of rows) {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db, Tx } from '../store/db.ts';
 import type { UnitOfWork } from '../domain/unit-of-work.ts';
 import type { Actor } from '../domain/work.ts';
-import { SCHEDULE } from './schedule.ts';
+import { AUDIT_RETENTION_MONTHS, SCHEDULE } from './schedule.ts';
 
 /** The retention job acts as the system, audited as such. */
 export const RETENTION_ACTOR: Actor = { kind: 'system', id: 'system:retention', role: 'system', tenantId: null };
@@ -49,7 +49,7 @@ const BEFORE: Record<string, (tx: Pick<Tx, 'query'>, ids: string, now: Date) => 
 };
 
 /** The categories the job removes now; the others are declared and counted, and enforced by issue 14's next steps. */
-export const ENFORCED = new Set(SCHEDULE.map((c) => c.category).filter((c) => c !== 'accounts' && c !== 'audit-trail'));
+export const ENFORCED = new Set(SCHEDULE.map((c) => c.category).filter((c) => c !== 'accounts'));
 
 export interface RetentionRun { id: string; at: string; removed: Record<string, number> }
 
@@ -67,6 +67,10 @@ export async function runRetention(deps: { db: Db; uow: UnitOfWork }, at: Date):
   for (const c of SCHEDULE) {
     if (!ENFORCED.has(c.category)) continue;
     removed[c.category] = 0;
+    if (c.category === 'audit-trail') {
+      removed[c.category] = await pruneAudit(deps, at, id);
+      continue;
+    }
     for (const rule of c.expired) {
       // patient_search_term rows go with their patient (ON DELETE CASCADE).
       const key = KEY[rule.table];
@@ -89,4 +93,39 @@ export async function runRetention(deps: { db: Db; uow: UnitOfWork }, at: Date):
   }
   await deps.db.query('UPDATE retention_run SET finished_at = $2 WHERE id = $1', [id, new Date()]);
   return { id, at: at.toISOString(), removed };
+}
+
+/**
+ * Prunes the audit trail at the front, segment by segment, each ending at a signed checkpoint: after
+ * every committed batch the trail starts right after a checkpoint that stays as its anchor, so it
+ * verifies at any moment, a crash included (src/audit/verify.ts). Only segments whose last event is
+ * past retention go; the boundary is chosen once per run.
+ */
+async function pruneAudit(deps: { db: Db; uow: UnitOfWork }, at: Date, runId: string): Promise<number> {
+  const cutoff = `$1::timestamptz - interval '${AUDIT_RETENTION_MONTHS} months'`;
+  const [bound] = await deps.db.query<{ seq: string | null }>(
+    `SELECT max(c.seq)::text AS seq FROM audit_checkpoint c JOIN audit_event e ON e.seq = c.seq WHERE e.at < ${cutoff}`, [at]);
+  let total = 0;
+  if (bound?.seq) {
+    for (;;) {
+      const n = await deps.uow.run(RETENTION_ACTOR, `retention:${runId}`, async (w) => {
+        const [seg] = await w.tx.query<{ end: string | null }>(
+          `SELECT min(c.seq)::text AS end FROM audit_checkpoint c WHERE c.seq >= (SELECT min(seq) FROM audit_event) AND c.seq <= $1::bigint`, [bound.seq]);
+        if (!seg?.end) return 0;
+        // The append-only trigger lets this transaction delete up to the segment's end, and no further.
+        await w.tx.query(`SELECT set_config('saufconduit.audit_prune_through', $1, true)`, [seg.end]);
+        const gone = await w.tx.query('DELETE FROM audit_event WHERE seq <= $1::bigint RETURNING 1', [seg.end]);
+        await w.tx.query('DELETE FROM audit_checkpoint WHERE seq < $1::bigint', [seg.end]);
+        // …and no further: other operations may share this transaction (group commit).
+        await w.tx.query(`SELECT set_config('saufconduit.audit_prune_through', '', true)`);
+        await w.tx.query(`UPDATE retention_run SET removed = jsonb_set(removed, '{audit-trail}', to_jsonb(coalesce((removed->>'audit-trail')::int, 0) + $2::int)) WHERE id = $1`, [runId, gone.length]);
+        w.record({ action: 'retention.delete', resourceType: 'audit_event', resourceId: runId, subjectRef: null, purpose: 'retention', outcome: 'success' });
+        return gone.length;
+      });
+      total += n;
+      if (n === 0) break;
+    }
+  }
+  await deps.db.query(`DELETE FROM audit_minute WHERE minute < ${cutoff}`, [at]);
+  return total;
 }

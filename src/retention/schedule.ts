@@ -36,7 +36,9 @@ export interface Category {
 }
 
 const CARE_BASIS = 'GDPR art. 6(1)(e) and 9(2)(i) (public health), art. 9(2)(h) (care)';
-const AUDIT_YEAR = "interval '12 months'";
+/** How long the audit trail (and what accounts for access) is kept: CNIL délibération n° 2021-122. */
+export const AUDIT_RETENTION_MONTHS = 12;
+const AUDIT_YEAR = `interval '${AUDIT_RETENTION_MONTHS} months'`;
 
 /**
  * A patient record is done with when nothing of it is kept any more: results, vaccinations,

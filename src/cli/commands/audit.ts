@@ -6,6 +6,7 @@ import { openApp } from '../../app.ts';
 import { unsignedBounds, verifyAudit } from '../../audit/verify.ts';
 import { checkpointHead } from '../../audit/append.ts';
 import { readExported, type Checkpoint } from '../../audit/export.ts';
+import { AUDIT_RETENTION_MONTHS } from '../../retention/schedule.ts';
 
 const usage = 'usage: saufconduit audit verify [--json] [--expect DIR] | saufconduit audit checkpoint\n';
 
@@ -38,7 +39,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         return EXIT_NEGATIVE;
       }
     }
-    const verdict = await verifyAudit(app.db, app.keys, { unsigned: unsignedBounds(app.config, new Date()), ...(expected ? { expected } : {}) });
+    const verdict = await verifyAudit(app.db, app.keys, { unsigned: unsignedBounds(app.config, new Date()), pruned: { retentionMonths: AUDIT_RETENTION_MONTHS, now: new Date() }, ...(expected ? { expected } : {}) });
     if (args.values.json) io.stdout.write(JSON.stringify(verdict) + '\n');
     else if (verdict.ok) {
       const exported = expected ? `, held against ${verdict.exportedChecked} exported checkpoints (newest at event ${Math.max(0, ...expected.map((c) => c.seq))})` : '';

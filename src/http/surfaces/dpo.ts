@@ -4,6 +4,7 @@ import { listAuditEvents } from '../../domain/access-log.ts';
 import { unsignedBounds, verifyAudit } from '../../audit/verify.ts';
 import { AlertDecision, decideAlert, getAlert, listAlerts } from '../../alerts/store.ts';
 import { denyUnknown } from '../../domain/work.ts';
+import { AUDIT_RETENTION_MONTHS } from '../../retention/schedule.ts';
 
 const AlertsQuery = z.strictObject({
   status: z.enum(['open', 'acknowledged', 'dismissed', 'confirmed']).default('open'),
@@ -72,7 +73,7 @@ export const dpoRoutes = [
       await app.uow.read(principal, requestId, async (w) => {
         w.access('audit.read', { type: 'governance' }, { resourceType: 'AuditEvent', resourceId: null, subjectRef: null });
       });
-      return verifyAudit(app.db, app.keys, { unsigned: unsignedBounds(app.config, new Date()) });
+      return verifyAudit(app.db, app.keys, { unsigned: unsignedBounds(app.config, new Date()), pruned: { retentionMonths: AUDIT_RETENTION_MONTHS, now: new Date() } });
     },
   }),
 ];

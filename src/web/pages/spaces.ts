@@ -20,6 +20,7 @@ import { listPasskeys } from '../../auth/passkeys.ts';
 import { FormText, PageQuery } from './common.ts';
 import { answerOffer, listMyOffers } from '../../domain/record-offers.ts';
 import { invoiceHref, outcomeLabel, resultsTable, testTypeLabel } from './records.ts';
+import { AUDIT_RETENTION_MONTHS } from '../../retention/schedule.ts';
 
 const OfferParams = z.strictObject({ patientId: z.uuid() });
 const PatientPageQuery = PageQuery.extend({
@@ -299,7 +300,7 @@ ${securitySection(t, lang, principal, passkeys, query.security)}`,
         events: await listAuditEvents(w, { limit: 50 }), passkeys: await listPasskeys(w),
         alerts: await listAlerts(w, { status: 'open', limit: 100, cursor: null }), reviews: await listBreakGlass(w, 'pending', 50),
       }));
-      const verdict = await verifyAudit(app.db, app.keys, { unsigned: unsignedBounds(app.config, new Date()) });
+      const verdict = await verifyAudit(app.db, app.keys, { unsigned: unsignedBounds(app.config, new Date()), pruned: { retentionMonths: AUDIT_RETENTION_MONTHS, now: new Date() } });
       const t = translator(lang);
       return sendPage(reply, page({
         lang, path: '/dpo', title: t('dpoTitle'), signedIn: true,
