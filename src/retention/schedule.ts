@@ -55,6 +55,16 @@ const PATIENT_DONE = `patient.created_at < $1::timestamptz - interval '6 months'
   AND NOT EXISTS (SELECT 1 FROM break_glass b WHERE b.patient_id = patient.id
     AND NOT (b.review_status <> 'pending' AND coalesce(b.ended_at, b.expires_at) < $1::timestamptz - interval '12 months'))`;
 
+/**
+ * An account is done with (and anonymised) 12 months after it was disabled; a patient's space, 12
+ * months after it was opened when it holds no record, is offered none, and has no live session.
+ * An anonymised one (`login_hash` 'erased:…') is done already.
+ */
+const ACCOUNT_DONE = `account.login_hash NOT LIKE 'erased:%' AND (account.disabled_at < $1::timestamptz - ${AUDIT_YEAR}
+  OR (account.role = 'patient' AND account.created_at < $1::timestamptz - ${AUDIT_YEAR}
+    AND NOT EXISTS (SELECT 1 FROM patient p WHERE p.account_id = account.id OR p.offered_to = account.id)
+    AND NOT EXISTS (SELECT 1 FROM session s WHERE s.account_id = account.id AND s.expires_at >= $1::timestamptz - ${AUDIT_YEAR})))`;
+
 export const SCHEDULE: readonly Category[] = [
   {
     category: 'test-results', data: 'Test results: test type, device, outcome, sampling time, who recorded them',
@@ -174,12 +184,13 @@ export const SCHEDULE: readonly Category[] = [
     category: 'accounts', data: 'Accounts (login, name, second factor), professionals (RPPS, profession), passkeys',
     purpose: 'Knowing who acts', legalBasis: 'GDPR art. 6(1)(b) (the service), 6(1)(c) for professionals (RPPS)',
     holds: [{ table: 'account', columns: '*' }, { table: 'professional', columns: '*' }, { table: 'webauthn_credential', columns: '*' }],
-    period: 'while the account is open; 12 months after it is disabled', clock: 'the account is disabled', end: 'anonymise',
+    period: "while the account is open; 12 months after it is disabled (a patient's: 12 months after it last held a record or logged in)",
+    clock: 'the account is disabled, or last used', end: 'anonymise',
     source: 'Audit events name accounts by id: the id stays, what identifies the person goes after the audit period.',
     expired: [
-      { table: 'account', where: `disabled_at < $1::timestamptz - ${AUDIT_YEAR}` },
-      { table: 'professional', where: `account_id IN (SELECT id FROM account WHERE disabled_at < $1::timestamptz - ${AUDIT_YEAR})` },
-      { table: 'webauthn_credential', where: `account_id IN (SELECT id FROM account WHERE disabled_at < $1::timestamptz - ${AUDIT_YEAR})` },
+      { table: 'account', where: ACCOUNT_DONE },
+      { table: 'professional', where: `account_id IN (SELECT account.id FROM account WHERE ${ACCOUNT_DONE})` },
+      { table: 'webauthn_credential', where: `account_id IN (SELECT account.id FROM account WHERE ${ACCOUNT_DONE})` },
     ],
   },
   {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, openTestApp, type TestApp } from '../support/engines.ts';
 import { seedDemo } from '../../src/demo/world.ts';
 import { retentionDryRun } from '../../src/retention/dry-run.ts';
-import { ENFORCED, runRetention } from '../../src/retention/job.ts';
+import { ENFORCED, ERASED_NAME, runRetention } from '../../src/retention/job.ts';
 import { retentionIfDue } from '../../src/auth/expiry.ts';
 import { verifyAudit } from '../../src/audit/verify.ts';
 
@@ -85,6 +85,25 @@ describe.each(ENGINES)('the retention job on %s', (engine) => {
     const left = await app.db.query<{ id: string }>('SELECT id FROM patient');
     const awaiting = await app.db.query<{ patient_id: string }>(`SELECT DISTINCT patient_id FROM break_glass WHERE review_status = 'pending'`);
     expect(left.map((r) => r.id).sort()).toEqual(awaiting.map((r) => r.patient_id).sort());
+  });
+
+  it('anonymises accounts past retention: a disabled professional, and patient spaces left without records', async () => {
+    const [moreau] = await app.db.query<{ id: string }>(`SELECT account_id::text AS id FROM professional WHERE rpps = '10002345675'`);
+    await app.db.query(`UPDATE account SET disabled_at = now() - interval '13 months' WHERE id = $1`, [moreau!.id]);
+    const run = await runRetention(app, new Date());
+    expect(run.removed.accounts).toBeGreaterThanOrEqual(1);
+    const [pro] = await app.db.query<{ rpps: string; display_name: string; organisation: string | null }>('SELECT rpps, display_name, organisation FROM professional WHERE account_id = $1', [moreau!.id]);
+    expect(pro).toEqual({ rpps: `erased:${moreau!.id}`, display_name: ERASED_NAME, organisation: null });
+    const [acc] = await app.db.query<{ login_hash: string; display_name_enc: string; password_hash: string | null; totp_secret_enc: string | null }>('SELECT login_hash, display_name_enc, password_hash, totp_secret_enc FROM account WHERE id = $1', [moreau!.id]);
+    expect(acc!.login_hash).toBe(`erased:${moreau!.id}`);
+    expect(app.fields.decrypt(`account.display_name:${moreau!.id}`, acc!.display_name_enc)).toBe(ERASED_NAME);
+    expect([acc!.password_hash, acc!.totp_secret_enc]).toEqual([null, null]);
+    // Eleven years on, the demo patients' spaces held no record any more (but Dominique's): anonymised too.
+    const erased = await app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM account WHERE role = 'patient' AND login_hash LIKE 'erased:%'`);
+    expect(erased[0]!.n).toBeGreaterThanOrEqual(2);
+    // What is left is not past retention, and the trail still verifies.
+    expect((await snapshot(new Date())).get('accounts')!.count).toBe(0);
+    expect((await verifyAudit(app.db, app.keys)).ok).toBe(true);
   });
 
   it('runs once a day from the housekeeping, and again after a run that did not finish', async () => {
