@@ -9,4 +9,5 @@ const verify = run('./verify/run.ts');
 const verifier = run('./verifier/run.ts');
 const alerts = run('./alerts/run.ts');
 const search = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', new URL('./search/run.ts', import.meta.url).pathname], { stdio: 'inherit' }).status ?? 1;
-process.exit(verify || verifier || alerts || search);
+const retention = run('./retention/run.ts');
+process.exit(verify || verifier || alerts || search || retention);

@@ -10,11 +10,12 @@ export const RETENTION_ACTOR: Actor = { kind: 'system', id: 'system:retention', 
 /** Rows removed per transaction: bounded, so that a run never holds locks long and a crash loses one batch at most. */
 export const RETENTION_BATCH = 500;
 
-/** How each table's rows are named in a batch (its key column). */
-const KEY: Record<string, string> = {
-  test_result: 'id', vaccination: 'id', document: 'id', pass: 'id', patient: 'id', registration_link: 'id', registration: 'id',
-  care_relationship: 'id', consent_code: 'id', break_glass: 'id', alert: 'id', alert_pace: 'actor_id', outbox: 'id', session: 'token_hash',
-  auth_challenge: 'id', enrolment: 'id', login_throttle: 'login_ref', api_key: 'id',
+/** How each table's rows are named in a batch: its key column and that column's type. */
+const KEY: Record<string, [string, 'uuid' | 'text']> = {
+  test_result: ['id', 'uuid'], vaccination: ['id', 'uuid'], document: ['id', 'uuid'], pass: ['id', 'uuid'], patient: ['id', 'uuid'],
+  registration_link: ['id', 'uuid'], registration: ['id', 'uuid'], care_relationship: ['id', 'uuid'], consent_code: ['id', 'uuid'],
+  break_glass: ['id', 'uuid'], alert: ['id', 'uuid'], alert_pace: ['actor_id', 'text'], outbox: ['id', 'uuid'], session: ['token_hash', 'text'],
+  auth_challenge: ['id', 'uuid'], enrolment: ['id', 'uuid'], login_throttle: ['login_ref', 'text'], api_key: ['id', 'uuid'],
 };
 
 /**
@@ -60,7 +61,7 @@ export interface RetentionRun { id: string; at: string; removed: Record<string, 
  * resumable: a batch is whole or not at all, and the next run (or the rest of this one) finds what
  * is still expired. Dependents go before what they depend on (the schedule's order).
  */
-export async function runRetention(deps: { db: Db; uow: UnitOfWork }, at: Date): Promise<RetentionRun> {
+export async function runRetention(deps: { db: Db; uow: UnitOfWork }, at: Date, opts: { onBatch?: (category: string, rows: number) => void } = {}): Promise<RetentionRun> {
   const id = randomUUID();
   await deps.db.query('INSERT INTO retention_run (id, at, started_at) VALUES ($1, $2, $3)', [id, at, new Date()]);
   const removed: Record<string, number> = {};
@@ -77,20 +78,22 @@ export async function runRetention(deps: { db: Db; uow: UnitOfWork }, at: Date):
     }
     for (const rule of c.expired) {
       // patient_search_term rows go with their patient (ON DELETE CASCADE).
-      const key = KEY[rule.table];
-      if (!key) continue;
+      const keyed = KEY[rule.table];
+      if (!keyed) continue;
+      const [key, type] = keyed;
       for (;;) {
         const n = await deps.uow.run(RETENTION_ACTOR, `retention:${id}`, async (w) => {
           const rows = await w.tx.query<{ k: string }>(`SELECT ${key}::text AS k FROM ${rule.table} WHERE ${rule.where} LIMIT ${RETENTION_BATCH}`, [at]);
           if (rows.length === 0) return 0;
           const ids = JSON.stringify(rows.map((r) => r.k));
           await BEFORE[rule.table]?.(w.tx, ids, w.now);
-          const gone = await w.tx.query(`DELETE FROM ${rule.table} WHERE ${key}::text IN (SELECT jsonb_array_elements_text($1::text::jsonb)) RETURNING 1`, [ids]);
+          const gone = await w.tx.query(`DELETE FROM ${rule.table} WHERE ${key} IN (SELECT (jsonb_array_elements_text($1::text::jsonb))::${type}) RETURNING 1`, [ids]);
           await w.tx.query(`UPDATE retention_run SET removed = jsonb_set(removed, ARRAY[$2::text], to_jsonb(coalesce((removed->>$2)::int, 0) + $3::int)) WHERE id = $1`, [id, c.category, gone.length]);
           w.record({ action: 'retention.delete', resourceType: rule.table, resourceId: id, subjectRef: null, purpose: 'retention', outcome: 'success' });
           return gone.length;
         });
         removed[c.category] = (removed[c.category] ?? 0) + n;
+        if (n > 0) opts.onBatch?.(c.category, n);
         if (n < RETENTION_BATCH) break;
       }
     }

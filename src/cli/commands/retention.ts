@@ -44,7 +44,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     const app = await openApp(loadConfig(), { issuer: false });
     try {
       if (!args.values['dry-run']) {
-        const done = await runRetention(app, new Date());
+        // Progress on stderr, a line per committed batch: a long run shows it is alive, and where it is.
+        const done = await runRetention(app, new Date(), { onBatch: (category, rows) => io.stderr.write(`${category}: ${rows} removed\n`) });
         if (args.values.json) io.stdout.write(JSON.stringify(done) + '\n');
         else for (const [category, n] of Object.entries(done.removed)) io.stdout.write(`${category.padEnd(18)} ${String(n).padStart(8)} removed\n`);
         return EXIT_OK;
