@@ -9,6 +9,12 @@ export const RETENTION_ACTOR: Actor = { kind: 'system', id: 'system:retention', 
 
 /** Rows removed per transaction: bounded, so that a run never holds locks long and a crash loses one batch at most. */
 export const RETENTION_BATCH = 500;
+/**
+ * A pause between two full batches: a batch holds the unit of work's transaction for some 30 ms, and
+ * audited reads queue behind it; a daily job can take twice as long for them not to (measured in
+ * docs/benchmarks.md: about half the deletion rate, for reads close to their pace without it).
+ */
+export const RETENTION_PAUSE_MS = 30;
 
 /** How each table's rows are named in a batch: its key column and that column's type. */
 const KEY: Record<string, [string, 'uuid' | 'text']> = {
@@ -61,7 +67,8 @@ export interface RetentionRun { id: string; at: string; removed: Record<string, 
  * resumable: a batch is whole or not at all, and the next run (or the rest of this one) finds what
  * is still expired. Dependents go before what they depend on (the schedule's order).
  */
-export async function runRetention(deps: { db: Db; uow: UnitOfWork }, at: Date, opts: { onBatch?: (category: string, rows: number) => void } = {}): Promise<RetentionRun> {
+export async function runRetention(deps: { db: Db; uow: UnitOfWork }, at: Date, opts: { onBatch?: (category: string, rows: number) => void; pauseMs?: number } = {}): Promise<RetentionRun> {
+  const pause = opts.pauseMs ?? RETENTION_PAUSE_MS;
   const id = randomUUID();
   await deps.db.query('INSERT INTO retention_run (id, at, started_at) VALUES ($1, $2, $3)', [id, at, new Date()]);
   const removed: Record<string, number> = {};
@@ -94,6 +101,8 @@ export async function runRetention(deps: { db: Db; uow: UnitOfWork }, at: Date, 
         });
         removed[c.category] = (removed[c.category] ?? 0) + n;
         if (n > 0) opts.onBatch?.(c.category, n);
+        // Room for the reads and writes of people at work between two batches (see bench/retention).
+        if (n === RETENTION_BATCH && pause > 0) await new Promise((r) => setTimeout(r, pause));
         if (n < RETENTION_BATCH) break;
       }
     }
