@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 // @ts-expect-error plain ESM helper shared with the test runner
 import { startThrowawayPostgres } from '../../scripts/pg.mjs';
-import { median } from '../stats.ts';
+import { median, writeBenchmarkSection } from '../stats.ts';
 import { CONNECTIONS, cli, freePort, load, loadGenerator, startMailSink, waitUp, type Throughput } from '../foundation/run.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { openDb } from '../../src/app.ts';
@@ -282,12 +282,7 @@ compare-and-set, records the first event of each minute (for the window replay o
 readers' pace, and raises or extends alerts. It looks up only what the rules need for the batch
 (protected subjects, surnames, openings): no query per event.
 <!-- alerts:end -->`;
-  const path = join(root, 'docs/benchmarks.md');
-  let doc = readFileSync(path, 'utf8');
-  doc = /<!-- alerts:start -->[\s\S]*<!-- alerts:end -->/.test(doc)
-    ? doc.replace(/<!-- alerts:start -->[\s\S]*<!-- alerts:end -->/, () => section)
-    : `${doc.trimEnd()}\n\n${section}\n`;
-  writeFileSync(path, doc);
+  writeBenchmarkSection('alerts', section);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -11,9 +11,10 @@
  * docs/benchmarks.md.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir, cpus } from 'node:os';
+import { writeBenchmarkSection } from '../stats.ts';
 // @ts-expect-error plain ESM helper shared with the test runner
 import { startThrowawayPostgres } from '../../scripts/pg.mjs';
 import postgres from 'postgres';
@@ -139,12 +140,7 @@ ${o.runs.map(row).join('\n')}
 A batch holds the unit of work's transaction while it deletes; reads commit in the next one. The pause between batches is
 what the deployed job trades of its speed for the reads' pace (a daily run of ${o.expired.toLocaleString('en-GB')} rows takes ${f(o.runs[0]!.runSeconds / 60)} minutes).
 <!-- retention:end -->`;
-  const path = join(root, 'docs/benchmarks.md');
-  let doc = readFileSync(path, 'utf8');
-  doc = /<!-- retention:start -->[\s\S]*<!-- retention:end -->/.test(doc)
-    ? doc.replace(/<!-- retention:start -->[\s\S]*<!-- retention:end -->/, () => section)
-    : `${doc.trimEnd()}\n\n${section}\n`;
-  writeFileSync(path, doc);
+  writeBenchmarkSection('retention', section);
 }
 
 await main();

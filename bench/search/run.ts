@@ -16,13 +16,13 @@
  * Writes bench/results/search.json and the search section of docs/benchmarks.md.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir, cpus } from 'node:os';
 // @ts-expect-error plain ESM helper shared with the test runner
 import { startThrowawayPostgres } from '../../scripts/pg.mjs';
 import postgres from 'postgres';
-import { median } from '../stats.ts';
+import { median, writeBenchmarkSection } from '../stats.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { openApp, type App } from '../../src/app.ts';
 import { seedDemo, DEMO } from '../../src/demo/world.ts';
@@ -219,12 +219,7 @@ every process's memory, and needs no cache kept coherent across processes; its t
 not the size of the pharmacy, and stays well under the counter's patience. Its cost is the leak the module's comment
 names (which records of one pharmacy share a name prefix or a birth date, to someone holding the database without the key).
 <!-- search:end -->`;
-  const path = join(root, 'docs/benchmarks.md');
-  let doc = readFileSync(path, 'utf8');
-  doc = /<!-- search:start -->[\s\S]*<!-- search:end -->/.test(doc)
-    ? doc.replace(/<!-- search:start -->[\s\S]*<!-- search:end -->/, () => section)
-    : `${doc.trimEnd()}\n\n${section}\n`;
-  writeFileSync(path, doc);
+  writeBenchmarkSection('search', section);
 }
 
 await main();
