@@ -72,17 +72,12 @@ export async function runRetention(deps: { db: Db; uow: UnitOfWork }, at: Date, 
   const id = randomUUID();
   await deps.db.query('INSERT INTO retention_run (id, at, started_at) VALUES ($1, $2, $3)', [id, at, new Date()]);
   const removed: Record<string, number> = {};
-  for (const c of SCHEDULE) {
-    if (!ENFORCED.has(c.category)) continue;
-    removed[c.category] = 0;
-    if (c.category === 'audit-trail') {
-      removed[c.category] = await pruneAudit(deps, at, id);
-      continue;
-    }
-    if (c.category === 'accounts') {
-      removed[c.category] = await anonymiseAccounts(deps, at, id, c.expired[0]!.where);
-      continue;
-    }
+  const failed: { category: string; err: unknown }[] = [];
+
+  const retainCategory = async (c: (typeof SCHEDULE)[number]): Promise<number> => {
+    if (c.category === 'audit-trail') return pruneAudit(deps, at, id);
+    if (c.category === 'accounts') return anonymiseAccounts(deps, at, id, c.expired[0]!.where);
+    let total = 0;
     for (const rule of c.expired) {
       // patient_search_term rows go with their patient (ON DELETE CASCADE).
       const keyed = KEY[rule.table];
@@ -99,14 +94,27 @@ export async function runRetention(deps: { db: Db; uow: UnitOfWork }, at: Date, 
           w.record({ action: 'retention.delete', resourceType: rule.table, resourceId: id, subjectRef: null, purpose: 'retention', outcome: 'success' });
           return gone.length;
         });
-        removed[c.category] = (removed[c.category] ?? 0) + n;
+        total += n;
         if (n > 0) opts.onBatch?.(c.category, n);
         // Room for the reads and writes of people at work between two batches (see bench/retention).
         if (n === RETENTION_BATCH && pause > 0) await new Promise((r) => setTimeout(r, pause));
         if (n < RETENTION_BATCH) break;
       }
     }
+    return total;
+  };
+
+  for (const c of SCHEDULE) {
+    if (!ENFORCED.has(c.category)) continue;
+    try {
+      removed[c.category] = await retainCategory(c);
+    } catch (err) {
+      // One category that fails (a lock, a privilege) does not hold up the others; the run stays
+      // unfinished, so the next housekeeping pass runs again.
+      failed.push({ category: c.category, err });
+    }
   }
+  if (failed.length > 0) throw new AggregateError(failed.map((f) => f.err), `retention failed for ${failed.map((f) => f.category).join(', ')}`);
   await deps.db.query('UPDATE retention_run SET finished_at = $2 WHERE id = $1', [id, new Date()]);
   return { id, at: at.toISOString(), removed };
 }
@@ -128,12 +136,10 @@ async function pruneAudit(deps: { db: Db; uow: UnitOfWork }, at: Date, runId: st
         const [seg] = await w.tx.query<{ end: string | null }>(
           `SELECT min(c.seq)::text AS end FROM audit_checkpoint c WHERE c.seq >= (SELECT min(seq) FROM audit_event) AND c.seq <= $1::bigint`, [bound.seq]);
         if (!seg?.end) return 0;
-        // The append-only trigger lets this transaction delete up to the segment's end, and no further.
-        await w.tx.query(`SELECT set_config('saufconduit.audit_prune_through', $1, true)`, [seg.end]);
-        const gone = await w.tx.query('DELETE FROM audit_event WHERE seq <= $1::bigint RETURNING 1', [seg.end]);
-        await w.tx.query('DELETE FROM audit_checkpoint WHERE seq < $1::bigint', [seg.end]);
-        // …and no further: other operations may share this transaction (group commit).
-        await w.tx.query(`SELECT set_config('saufconduit.audit_prune_through', '', true)`);
+        // Through the owner's function: the application's role holds no DELETE on the trail, and the
+        // function deletes only up to a signed checkpoint past the cutoff (migration 030).
+        const [pruned] = await w.tx.query<{ n: number }>(`SELECT audit_prune($2::bigint, ${cutoff}) AS n`, [at, seg.end]);
+        const gone = { length: Number(pruned!.n) };
         await w.tx.query(`UPDATE retention_run SET removed = jsonb_set(removed, '{audit-trail}', to_jsonb(coalesce((removed->>'audit-trail')::int, 0) + $2::int)) WHERE id = $1`, [runId, gone.length]);
         w.record({ action: 'retention.delete', resourceType: 'audit_event', resourceId: runId, subjectRef: null, purpose: 'retention', outcome: 'success' });
         return gone.length;

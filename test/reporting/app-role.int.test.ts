@@ -7,6 +7,9 @@ import { installJobQueue, QUEUES } from '../../src/reporting/jobs.ts';
 import { openPostgres } from '../../src/store/postgres.ts';
 import { openApp } from '../../src/app.ts';
 import { MemoryMailer } from '../../src/notify/mailer.ts';
+import { seedDemo } from '../../src/demo/world.ts';
+import { runRetention } from '../../src/retention/job.ts';
+import { verifyAudit } from '../../src/audit/verify.ts';
 
 /**
  * README "Deploying on PostgreSQL": the owner runs `migrate --app-role`, the application logs in
@@ -39,6 +42,13 @@ describe('the job queue under the restricted application role on PostgreSQL', ()
       try {
         const served = await openApp(app.config, { db: asAppDb, mailer: new MemoryMailer() });
         expect((await served.db.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migration'))[0]!.n).toBeGreaterThan(20);
+        // Retention runs as that role too, the audit trail's pruning included (through the owner's
+        // audit_prune(): the role itself may not delete audit events), and the trail verifies after.
+        await seedDemo(served);
+        const run = await runRetention(served, new Date(Date.now() + 13 * 31 * 86_400_000));
+        expect(run.removed['audit-trail']).toBeGreaterThan(0);
+        expect((await verifyAudit(served.db, served.keys)).ok).toBe(true);
+        await expect(served.db.query('DELETE FROM audit_event')).rejects.toThrow(/permission denied|append-only/);
         await served.close();
       } finally {
         await asAppDb.close();

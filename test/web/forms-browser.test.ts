@@ -118,6 +118,8 @@ describe('forms in a browser', () => {
     try {
       for (const path of ['/login', '/patient/login']) {
         await page.goto(path);
+        // Autofocus is applied when the page is next rendered, which may come after its load event.
+        await page.waitForFunction(() => document.activeElement?.id === 'f-login', undefined, { timeout: 5000 }).catch(() => undefined);
         expect(await focusedId(page), path).toBe('f-login');
       }
       await page.goto('/login');
@@ -141,6 +143,7 @@ describe('forms in a browser', () => {
         const target = `/patient/passes/${passId}/reissue`;
         await page.goto(target);
         expect(await page.locator('[data-login-to-continue]').isVisible()).toBe(true);
+        await page.waitForFunction(() => document.activeElement?.id === 'f-login', undefined, { timeout: 5000 }).catch(() => undefined);
         expect(await focusedId(page)).toBe('f-login');
         await accessible(page, `login to continue ${l.lang}`);
         const sent = demo.app.mail.sent.length;
