@@ -3,8 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import postgres from 'postgres';
-import { ENGINES, clusterUrl, withDatabase, type Engine } from '../support/engines.ts';
+import { ENGINES, clusterDatabase, type Engine } from '../support/engines.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { openApp } from '../../src/app.ts';
 import { seedDemo, demoCredentials } from '../../src/demo/world.ts';
@@ -57,14 +56,9 @@ describe.each(ENGINES)('kill -9 during a stream of results on %s', (engine: Engi
     const masterKey = randomBytes(32).toString('base64');
     let databaseUrl: string | undefined;
     if (engine === 'postgres') {
-      const admin = postgres(clusterUrl(), { max: 1, onnotice: () => undefined });
-      const name = `crash_${randomBytes(5).toString('hex')}`;
-      await admin.unsafe(`CREATE DATABASE ${name}`);
-      databaseUrl = withDatabase(clusterUrl(), name);
-      cleanups.push(async () => {
-        await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await admin.end();
-      });
+      const cluster = await clusterDatabase('crash');
+      databaseUrl = cluster.url;
+      cleanups.push(() => cluster.drop());
     }
     const dataDir = join(root.path, 'data');
 

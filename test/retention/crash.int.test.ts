@@ -2,8 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import postgres from 'postgres';
-import { ENGINES, clusterUrl, withDatabase, type Engine } from '../support/engines.ts';
+import { ENGINES, clusterDatabase, type Engine } from '../support/engines.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { openApp, type App } from '../../src/app.ts';
 import { seedDemo } from '../../src/demo/world.ts';
@@ -30,14 +29,9 @@ describe.each(ENGINES)('kill -9 during a retention run on %s', (engine: Engine) 
     const auditKey = randomBytes(32).toString('base64');
     let databaseUrl: string | undefined;
     if (engine === 'postgres') {
-      const admin = postgres(clusterUrl(), { max: 1, onnotice: () => undefined });
-      const name = `retention_${randomBytes(5).toString('hex')}`;
-      await admin.unsafe(`CREATE DATABASE ${name}`);
-      databaseUrl = withDatabase(clusterUrl(), name);
-      cleanups.push(async () => {
-        await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await admin.end();
-      });
+      const cluster = await clusterDatabase('retention');
+      databaseUrl = cluster.url;
+      cleanups.push(() => cluster.drop());
     }
     const dataDir = join(root.path, 'data');
     const config = () => loadConfig({ dataDir, masterKey, auditKey, demo: true, checkpointEvery: 200, ...(databaseUrl ? { databaseUrl } : {}) }, {});

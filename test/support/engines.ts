@@ -24,23 +24,33 @@ export const withDatabase = (url: string, name: string) => {
   return u.toString();
 };
 
+/** A new, empty database in the throwaway cluster (its name starts with `prefix`), and how to drop it. */
+export async function clusterDatabase(prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const admin = postgres(clusterUrl(), { max: 1, onnotice: () => undefined });
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  return {
+    url: withDatabase(clusterUrl(), name),
+    async drop() {
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
 /** A fresh, empty database: PGlite in memory, or a new database in the throwaway cluster. */
 export async function openTestDb(engine: Engine): Promise<{ db: Db; url: string | null; drop(): Promise<void> }> {
   if (engine === 'pglite') {
     const db = await openPglite();
     return { db, url: null, drop: () => db.close() };
   }
-  const admin = postgres(clusterUrl(), { max: 1, onnotice: () => undefined });
-  const name = `t_${randomBytes(6).toString('hex')}`;
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  const url = withDatabase(clusterUrl(), name);
-  const db = await openPostgres(url, { max: 4 });
+  const cluster = await clusterDatabase('t');
+  const db = await openPostgres(cluster.url, { max: 4 });
   return {
-    db, url,
+    db, url: cluster.url,
     async drop() {
       await db.close();
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
+      await cluster.drop();
     },
   };
 }
