@@ -6,6 +6,12 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/** The nearest-rank percentile `p` (0–1) of a list; 0 for an empty one. */
+export function percentile(xs: readonly number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(s.length * p) - 1)] ?? 0;
+}
+
 /**
  * Puts a benchmark's section into docs/benchmarks.md: replaces the one between its
  * `<!-- name:start -->` and `<!-- name:end -->` markers (which `section` carries), or appends it.

@@ -10,109 +10,77 @@
  * run, side by side in one process. Writes bench/results/retention.json and the retention section of
  * docs/benchmarks.md.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir, cpus } from 'node:os';
-import { writeBenchmarkSection } from '../stats.ts';
-// @ts-expect-error plain ESM helper shared with the test runner
-import { startThrowawayPostgres } from '../../scripts/pg.mjs';
-import postgres from 'postgres';
-import { loadConfig } from '../../src/config/config.ts';
-import { openApp } from '../../src/app.ts';
-import { seedDemo, DEMO } from '../../src/demo/world.ts';
-import { findAccountByLogin, principalFor } from '../../src/domain/accounts.ts';
+import { cpus } from 'node:os';
+import { percentile, writeBenchmarkSection } from '../stats.ts';
+import { withDemoApp } from '../demo-app.ts';
 import { getPatient } from '../../src/domain/patients.ts';
 import { runRetention, RETENTION_PAUSE_MS } from '../../src/retention/job.ts';
-import type { Principal } from '../../src/policy/principal.ts';
 
 const EXPIRED = Number(process.env.BENCH_EXPIRED ?? 1_000_000);
 const READERS = Number(process.env.BENCH_READERS ?? 8);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const root = new URL('../../', import.meta.url).pathname;
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(s.length * p) - 1)] ?? 0;
-};
 
 async function main(): Promise<void> {
-  const pg = await startThrowawayPostgres();
-  try {
-    const admin = postgres(pg.url, { max: 1, onnotice: () => undefined });
-    await admin.unsafe('CREATE DATABASE saufconduit');
-    const version = String((await admin.unsafe('SHOW server_version'))[0]!.server_version);
-    await admin.end();
-    const env = {
-      ...process.env, SAUFCONDUIT_DEMO: '1', DATABASE_URL: pg.url.replace(/\/postgres$/, '/saufconduit'), LOG_LEVEL: 'warn',
-      SAUFCONDUIT_DATA: mkdtempSync(join(tmpdir(), 'bench-retention-')), SAUFCONDUIT_AUDIT_KEY: randomBytes(32).toString('base64'),
-      SAUFCONDUIT_MASTER_KEY: randomBytes(32).toString('base64'), SAUFCONDUIT_MAIL_TRANSPORT: 'console',
-    };
-    const app = await openApp(loadConfig({}, env));
-    try {
-      await seedDemo(app);
-      const account = await findAccountByLogin(app.db, app.keys, DEMO.staff[0]!.login);
-      const staff = (await principalFor(app.db, account!.id))! as Principal;
-      const [owner] = await app.db.query<{ id: string; tenant_id: string }>('SELECT id, tenant_id FROM patient WHERE tenant_id = $1 ORDER BY created_at LIMIT 1', [staff.tenantId]);
-      const seed = async () => {
-        const s0 = performance.now();
-        for (let done = 0; done < EXPIRED; done += 100_000) {
-          await app.db.query(
-            `INSERT INTO test_result (id, tenant_id, patient_id, outcome_enc, test_type_enc, sampled_at_enc, recorded_by, created_at)
-             SELECT gen_random_uuid(), $1, $2, 'sealed', 'sealed', 'sealed', 'bench', now() - interval '7 months' - (g * interval '1 second') FROM generate_series(1, $3::int) AS g`,
-            [owner!.tenant_id, owner!.id, Math.min(100_000, EXPIRED - done)]);
-        }
-        await app.db.query('ANALYZE test_result');
-        const seconds = (performance.now() - s0) / 1000;
-        console.log(`${EXPIRED.toLocaleString('en-GB')} expired results inserted in ${seconds.toFixed(1)} s`);
-        return seconds;
-      };
-      const readable = (await app.db.query<{ id: string }>('SELECT id FROM patient WHERE tenant_id = $1', [staff.tenantId])).map((r) => r.id);
-
-      // Readers: audited reads of the remaining records until told to stop.
-      const readLoop = async (stop: { value: boolean }, latencies: number[]) => {
-        let i = 0;
-        while (!stop.value) {
-          const t = performance.now();
-          await app.uow.read(staff, 'bench', (w) => getPatient(w, readable[i++ % readable.length]!));
-          latencies.push(performance.now() - t);
-        }
-      };
-      const measure = async <T>(during: () => Promise<T>) => {
-        const stop = { value: false };
-        const latencies: number[] = [];
-        const t = performance.now();
-        const readers = Array.from({ length: READERS }, () => readLoop(stop, latencies));
-        const result = await during();
-        stop.value = true;
-        await Promise.all(readers);
-        const seconds = (performance.now() - t) / 1000;
-        return { result, seconds, reads: latencies.length, readsPerSecond: latencies.length / seconds, p50: pct(latencies, 0.5), p99: pct(latencies, 0.99) };
-      };
-      const seedSeconds = await seed();
-      const reference = await measure(() => new Promise((r) => setTimeout(r, SECONDS * 1000)));
-      console.log(`reference: ${reference.readsPerSecond.toFixed(0)} reads/s, p50 ${reference.p50.toFixed(2)} ms, p99 ${reference.p99.toFixed(2)} ms`);
-      const runs: Run[] = [];
-      for (const pauseMs of [RETENTION_PAUSE_MS, 0]) {
-        if (runs.length > 0) await seed();
-        const during = await measure(() => runRetention(app, new Date(), { pauseMs }));
-        const removed = during.result.removed['test-results'] ?? 0;
-        const [left] = await app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM test_result WHERE created_at < now() - interval '6 months'`);
-        if (left!.n !== 0) throw new Error(`${left!.n} expired results left after the run`);
-        const r = { pauseMs, removed, runSeconds: during.seconds, rowsPerSecond: removed / during.seconds, readsPerSecond: during.readsPerSecond, p50: during.p50, p99: during.p99 };
-        console.log(`retention (pause ${pauseMs} ms): ${removed.toLocaleString('en-GB')} removed in ${r.runSeconds.toFixed(1)} s (${r.rowsPerSecond.toFixed(0)} rows/s); reads ${r.readsPerSecond.toFixed(0)}/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms`);
-        runs.push(r);
+  await withDemoApp('retention', async ({ app, postgresVersion: version, staff }) => {
+    const [owner] = await app.db.query<{ id: string; tenant_id: string }>('SELECT id, tenant_id FROM patient WHERE tenant_id = $1 ORDER BY created_at LIMIT 1', [staff.tenantId]);
+    const seed = async () => {
+      const s0 = performance.now();
+      for (let done = 0; done < EXPIRED; done += 100_000) {
+        await app.db.query(
+          `INSERT INTO test_result (id, tenant_id, patient_id, outcome_enc, test_type_enc, sampled_at_enc, recorded_by, created_at)
+           SELECT gen_random_uuid(), $1, $2, 'sealed', 'sealed', 'sealed', 'bench', now() - interval '7 months' - (g * interval '1 second') FROM generate_series(1, $3::int) AS g`,
+          [owner!.tenant_id, owner!.id, Math.min(100_000, EXPIRED - done)]);
       }
-      const meta = { date: new Date().toISOString().slice(0, 10), node: process.version, postgres: version, cores: cpus().length, expired: EXPIRED, readers: READERS, seedSeconds };
-      const out = { ...meta, reference: { readsPerSecond: reference.readsPerSecond, p50: reference.p50, p99: reference.p99, seconds: reference.seconds }, runs };
-      writeFileSync(join(root, 'bench/results/retention.json'), JSON.stringify(out, null, 2) + '\n');
-      writeDoc(out);
-    } finally {
-      await app.close();
+      await app.db.query('ANALYZE test_result');
+      const seconds = (performance.now() - s0) / 1000;
+      console.log(`${EXPIRED.toLocaleString('en-GB')} expired results inserted in ${seconds.toFixed(1)} s`);
+      return seconds;
+    };
+    const readable = (await app.db.query<{ id: string }>('SELECT id FROM patient WHERE tenant_id = $1', [staff.tenantId])).map((r) => r.id);
+
+    // Readers: audited reads of the remaining records until told to stop.
+    const readLoop = async (stop: { value: boolean }, latencies: number[]) => {
+      let i = 0;
+      while (!stop.value) {
+        const t = performance.now();
+        await app.uow.read(staff, 'bench', (w) => getPatient(w, readable[i++ % readable.length]!));
+        latencies.push(performance.now() - t);
+      }
+    };
+    const measure = async <T>(during: () => Promise<T>) => {
+      const stop = { value: false };
+      const latencies: number[] = [];
+      const t = performance.now();
+      const readers = Array.from({ length: READERS }, () => readLoop(stop, latencies));
+      const result = await during();
+      stop.value = true;
+      await Promise.all(readers);
+      const seconds = (performance.now() - t) / 1000;
+      return { result, seconds, reads: latencies.length, readsPerSecond: latencies.length / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
+    };
+    const seedSeconds = await seed();
+    const reference = await measure(() => new Promise((r) => setTimeout(r, SECONDS * 1000)));
+    console.log(`reference: ${reference.readsPerSecond.toFixed(0)} reads/s, p50 ${reference.p50.toFixed(2)} ms, p99 ${reference.p99.toFixed(2)} ms`);
+    const runs: Run[] = [];
+    for (const pauseMs of [RETENTION_PAUSE_MS, 0]) {
+      if (runs.length > 0) await seed();
+      const during = await measure(() => runRetention(app, new Date(), { pauseMs }));
+      const removed = during.result.removed['test-results'] ?? 0;
+      const [left] = await app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM test_result WHERE created_at < now() - interval '6 months'`);
+      if (left!.n !== 0) throw new Error(`${left!.n} expired results left after the run`);
+      const r = { pauseMs, removed, runSeconds: during.seconds, rowsPerSecond: removed / during.seconds, readsPerSecond: during.readsPerSecond, p50: during.p50, p99: during.p99 };
+      console.log(`retention (pause ${pauseMs} ms): ${removed.toLocaleString('en-GB')} removed in ${r.runSeconds.toFixed(1)} s (${r.rowsPerSecond.toFixed(0)} rows/s); reads ${r.readsPerSecond.toFixed(0)}/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms`);
+      runs.push(r);
     }
-  } finally {
-    pg.stop();
-  }
+    const meta = { date: new Date().toISOString().slice(0, 10), node: process.version, postgres: version, cores: cpus().length, expired: EXPIRED, readers: READERS, seedSeconds };
+    const out = { ...meta, reference: { readsPerSecond: reference.readsPerSecond, p50: reference.p50, p99: reference.p99, seconds: reference.seconds }, runs };
+    writeFileSync(join(root, 'bench/results/retention.json'), JSON.stringify(out, null, 2) + '\n');
+    writeDoc(out);
+  });
 }
 
 interface Run { pauseMs: number; removed: number; runSeconds: number; rowsPerSecond: number; readsPerSecond: number; p50: number; p99: number }

@@ -15,22 +15,14 @@
  * patient, time to register a patient with it), and what the in-memory index costs to build and hold.
  * Writes bench/results/search.json and the search section of docs/benchmarks.md.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir, cpus } from 'node:os';
-// @ts-expect-error plain ESM helper shared with the test runner
-import { startThrowawayPostgres } from '../../scripts/pg.mjs';
-import postgres from 'postgres';
-import { median, writeBenchmarkSection } from '../stats.ts';
-import { loadConfig } from '../../src/config/config.ts';
-import { openApp, type App } from '../../src/app.ts';
-import { seedDemo, DEMO } from '../../src/demo/world.ts';
-import { principalFor, findAccountByLogin } from '../../src/domain/accounts.ts';
+import { cpus } from 'node:os';
+import { median, percentile, writeBenchmarkSection } from '../stats.ts';
+import { withDemoApp } from '../demo-app.ts';
 import { registerPatient, decryptPatient, type PatientRow, type PatientView } from '../../src/domain/patients.ts';
 import { findTenantPatients, planSearch, searchLabels, type SearchPlan } from '../../src/domain/patient-search.ts';
 import { ownTenant, type Work } from '../../src/domain/work.ts';
-import type { Principal } from '../../src/policy/principal.ts';
 
 const SIZES = (process.env.BENCH_SIZES ?? '2000,20000').split(',').map(Number);
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 30);
@@ -86,102 +78,82 @@ type Method = 'index' | 'scan' | 'memory';
 interface Sample { method: Method; kind: string; ms: number; found: number }
 
 async function main(): Promise<void> {
-  const pg = await startThrowawayPostgres();
-  try {
-    const admin = postgres(pg.url, { max: 1, onnotice: () => undefined });
-    await admin.unsafe('CREATE DATABASE saufconduit');
-    const version = String((await admin.unsafe('SHOW server_version'))[0]!.server_version);
-    await admin.end();
-    const env = {
-      ...process.env, SAUFCONDUIT_DEMO: '1', DATABASE_URL: pg.url.replace(/\/postgres$/, '/saufconduit'), LOG_LEVEL: 'warn',
-      SAUFCONDUIT_DATA: mkdtempSync(join(tmpdir(), 'bench-search-')), SAUFCONDUIT_AUDIT_KEY: randomBytes(32).toString('base64'), SAUFCONDUIT_MASTER_KEY: randomBytes(32).toString('base64'),
-      SAUFCONDUIT_MAIL_TRANSPORT: 'console',
-    };
-    const app = await openApp(loadConfig({}, env));
-    try {
-      await seedDemo(app);
-      const account = await findAccountByLogin(app.db, app.keys, DEMO.staff[0]!.login);
-      const staff = (await principalFor(app.db, account!.id))! as Principal;
-      const rand = generator(2026);
-      const results: { size: number; registerMsPerPatient: number; termRowsPerPatient: number; indexBytesPerPatient: number; memoryBuildMs: number; memoryHeapMB: number;
-        queries: { kind: string; q: string; found: number; index: { p50: number; p95: number }; scan: { p50: number; p95: number }; memory: { p50: number; p95: number } }[] }[] = [];
-      let count = (await app.db.query<{ n: number }>('SELECT count(*)::int AS n FROM patient WHERE tenant_id = $1', [staff.tenantId]))[0]!.n;
-      let last: Identity = person(rand);
-      for (const size of SIZES) {
-        const t0 = performance.now();
-        const added = size - count;
-        for (let done = 0; done < added;) {
-          const n = Math.min(500, added - done);
-          await app.uow.run(staff, 'bench-seed', async (w) => {
-            for (let i = 0; i < n; i++) {
-              last = person(rand);
-              await registerPatient(w, last);
-            }
-          });
-          done += n;
-        }
-        const registerMsPerPatient = added > 0 ? (performance.now() - t0) / added : 0;
-        count = size;
-        console.log(`pharmacy at ${size} patients (${(registerMsPerPatient).toFixed(2)} ms per registration)`);
-        const [{ rows, bytes }] = await app.db.query<{ rows: number; bytes: string }>(
-          `SELECT (SELECT count(*)::int FROM patient_search_term WHERE tenant_id = $1) AS rows, pg_total_relation_size('patient_search_term')::text AS bytes`, [staff.tenantId]) as [{ rows: number; bytes: string }];
-        const totalPatients = (await app.db.query<{ n: number }>('SELECT count(*)::int AS n FROM patient'))[0]!.n;
-
-        // The in-memory index: built once, its cost measured; then searched.
-        globalThis.gc?.();
-        const heapBefore = process.memoryUsage().heapUsed;
-        const b0 = performance.now();
-        const memory = await app.uow.read(staff, 'bench', (w) => {
-          w.access('patient.list', ownTenant(w), { resourceType: 'Patient', resourceId: null, subjectRef: null });
-          return decryptAll(w);
+  await withDemoApp('search', async ({ app, postgresVersion: version, staff }) => {
+    const rand = generator(2026);
+    const results: { size: number; registerMsPerPatient: number; termRowsPerPatient: number; indexBytesPerPatient: number; memoryBuildMs: number; memoryHeapMB: number;
+      queries: { kind: string; q: string; found: number; index: { p50: number; p95: number }; scan: { p50: number; p95: number }; memory: { p50: number; p95: number } }[] }[] = [];
+    let count = (await app.db.query<{ n: number }>('SELECT count(*)::int AS n FROM patient WHERE tenant_id = $1', [staff.tenantId]))[0]!.n;
+    let last: Identity = person(rand);
+    for (const size of SIZES) {
+      const t0 = performance.now();
+      const added = size - count;
+      for (let done = 0; done < added;) {
+        const n = Math.min(500, added - done);
+        await app.uow.run(staff, 'bench-seed', async (w) => {
+          for (let i = 0; i < n; i++) {
+            last = person(rand);
+            await registerPatient(w, last);
+          }
         });
-        const memoryBuildMs = performance.now() - b0;
-        globalThis.gc?.();
-        const memoryHeapMB = (process.memoryUsage().heapUsed - heapBefore) / 1e6;
-
-        const queries = [
-          { kind: 'surname prefix (3 letters)', q: last.familyName.slice(0, 3) },
-          { kind: 'given and family name', q: `${last.givenName} ${last.familyName}` },
-          { kind: 'birth date', q: last.birthDate.split('-').reverse().join('/') },
-        ];
-        const out: (typeof results)[number]['queries'] = [];
-        for (const { kind, q } of queries) {
-          const plan = planSearch(q)!;
-          const samples: Sample[] = [];
-          const run = async (method: Method) => {
-            const s0 = performance.now();
-            const items = await app.uow.run(staff, 'bench', async (w) => {
-              if (method === 'index') return (await findTenantPatients(w, { q: plan, limit: PAGE })).items;
-              w.access('patient.list', ownTenant(w), { resourceType: 'Patient', resourceId: null, subjectRef: null });
-              const source = method === 'scan' ? await decryptAll(w) : memory;
-              return show(w, source.filter((r) => matches(plan, r.identity, r.labels)).slice(0, PAGE).map((r) => r.id));
-            });
-            samples.push({ method, kind, ms: performance.now() - s0, found: items.length });
-            return items.map((p) => p.id).join();
-          };
-          // Same answer from all three, or the comparison means nothing.
-          const [a, b, c] = [await run('index'), await run('scan'), await run('memory')];
-          if (a !== b || a !== c) throw new Error(`the methods disagree for ${kind}`);
-          samples.length = 0;
-          for (let i = 0; i < ITERATIONS; i++) for (const m of (i % 2 ? ['memory', 'scan', 'index'] : ['index', 'scan', 'memory']) as Method[]) await run(m);
-          const stat = (m: Method) => {
-            const xs = samples.filter((s) => s.method === m).map((s) => s.ms).sort((x, y) => x - y);
-            return { p50: median(xs), p95: xs[Math.min(xs.length - 1, Math.ceil(xs.length * 0.95) - 1)]! };
-          };
-          out.push({ kind, q: kind, found: samples[0]!.found, index: stat('index'), scan: stat('scan'), memory: stat('memory') });
-          console.log(`  ${kind}: ${samples[0]!.found} shown; index p50 ${stat('index').p50.toFixed(2)} ms, scan ${stat('scan').p50.toFixed(1)} ms, memory ${stat('memory').p50.toFixed(2)} ms`);
-        }
-        results.push({ size, registerMsPerPatient, termRowsPerPatient: rows / size, indexBytesPerPatient: Number(bytes) / totalPatients, memoryBuildMs, memoryHeapMB, queries: out });
+        done += n;
       }
-      const meta = { date: new Date().toISOString().slice(0, 10), node: process.version, postgres: version, cores: cpus().length, cpu: cpus()[0]?.model ?? '', iterations: ITERATIONS };
-      writeFileSync(join(root, 'bench/results/search.json'), JSON.stringify({ ...meta, results }, null, 2) + '\n');
-      writeDoc(meta, results);
-    } finally {
-      await app.close();
+      const registerMsPerPatient = added > 0 ? (performance.now() - t0) / added : 0;
+      count = size;
+      console.log(`pharmacy at ${size} patients (${(registerMsPerPatient).toFixed(2)} ms per registration)`);
+      const [{ rows, bytes }] = await app.db.query<{ rows: number; bytes: string }>(
+        `SELECT (SELECT count(*)::int FROM patient_search_term WHERE tenant_id = $1) AS rows, pg_total_relation_size('patient_search_term')::text AS bytes`, [staff.tenantId]) as [{ rows: number; bytes: string }];
+      const totalPatients = (await app.db.query<{ n: number }>('SELECT count(*)::int AS n FROM patient'))[0]!.n;
+
+      // The in-memory index: built once, its cost measured; then searched.
+      globalThis.gc?.();
+      const heapBefore = process.memoryUsage().heapUsed;
+      const b0 = performance.now();
+      const memory = await app.uow.read(staff, 'bench', (w) => {
+        w.access('patient.list', ownTenant(w), { resourceType: 'Patient', resourceId: null, subjectRef: null });
+        return decryptAll(w);
+      });
+      const memoryBuildMs = performance.now() - b0;
+      globalThis.gc?.();
+      const memoryHeapMB = (process.memoryUsage().heapUsed - heapBefore) / 1e6;
+
+      const queries = [
+        { kind: 'surname prefix (3 letters)', q: last.familyName.slice(0, 3) },
+        { kind: 'given and family name', q: `${last.givenName} ${last.familyName}` },
+        { kind: 'birth date', q: last.birthDate.split('-').reverse().join('/') },
+      ];
+      const out: (typeof results)[number]['queries'] = [];
+      for (const { kind, q } of queries) {
+        const plan = planSearch(q)!;
+        const samples: Sample[] = [];
+        const run = async (method: Method) => {
+          const s0 = performance.now();
+          const items = await app.uow.run(staff, 'bench', async (w) => {
+            if (method === 'index') return (await findTenantPatients(w, { q: plan, limit: PAGE })).items;
+            w.access('patient.list', ownTenant(w), { resourceType: 'Patient', resourceId: null, subjectRef: null });
+            const source = method === 'scan' ? await decryptAll(w) : memory;
+            return show(w, source.filter((r) => matches(plan, r.identity, r.labels)).slice(0, PAGE).map((r) => r.id));
+          });
+          samples.push({ method, kind, ms: performance.now() - s0, found: items.length });
+          return items.map((p) => p.id).join();
+        };
+        // Same answer from all three, or the comparison means nothing.
+        const [a, b, c] = [await run('index'), await run('scan'), await run('memory')];
+        if (a !== b || a !== c) throw new Error(`the methods disagree for ${kind}`);
+        samples.length = 0;
+        for (let i = 0; i < ITERATIONS; i++) for (const m of (i % 2 ? ['memory', 'scan', 'index'] : ['index', 'scan', 'memory']) as Method[]) await run(m);
+        const stat = (m: Method) => {
+          const xs = samples.filter((s) => s.method === m).map((s) => s.ms).sort((x, y) => x - y);
+          return { p50: median(xs), p95: percentile(xs, 0.95) };
+        };
+        out.push({ kind, q: kind, found: samples[0]!.found, index: stat('index'), scan: stat('scan'), memory: stat('memory') });
+        console.log(`  ${kind}: ${samples[0]!.found} shown; index p50 ${stat('index').p50.toFixed(2)} ms, scan ${stat('scan').p50.toFixed(1)} ms, memory ${stat('memory').p50.toFixed(2)} ms`);
+      }
+      results.push({ size, registerMsPerPatient, termRowsPerPatient: rows / size, indexBytesPerPatient: Number(bytes) / totalPatients, memoryBuildMs, memoryHeapMB, queries: out });
     }
-  } finally {
-    pg.stop();
-  }
+    const meta = { date: new Date().toISOString().slice(0, 10), node: process.version, postgres: version, cores: cpus().length, cpu: cpus()[0]?.model ?? '', iterations: ITERATIONS };
+    writeFileSync(join(root, 'bench/results/search.json'), JSON.stringify({ ...meta, results }, null, 2) + '\n');
+    writeDoc(meta, results);
+  });
 }
 
 type Results = { size: number; registerMsPerPatient: number; termRowsPerPatient: number; indexBytesPerPatient: number; memoryBuildMs: number; memoryHeapMB: number;
