@@ -13,3 +13,9 @@ export const EXIT_NEGATIVE = 1;
 export const EXIT_USAGE = 2;
 
 export const processIo: CliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+
+/** A usage error: what was wrong (if said), then the command's usage, on stderr; exit code 2. */
+export function usageError(io: CliIo, usage: string, message?: string): number {
+  io.stderr.write(`${message ? message + '\n' : ''}${usage}`);
+  return EXIT_USAGE;
+}

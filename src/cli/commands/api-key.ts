@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CliIo } from '../io.ts';
-import { EXIT_NEGATIVE, EXIT_OK, EXIT_USAGE } from '../io.ts';
+import { EXIT_NEGATIVE, EXIT_OK, usageError } from '../io.ts';
 import { parse } from '../args.ts';
 import { loadConfig } from '../../config/config.ts';
 import { openApp } from '../../app.ts';
@@ -21,7 +21,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'list') {
     const args = parse(rest, { tenant: { type: 'string' }, json: { type: 'boolean' } });
-    if (!args.ok) return fail(io, args.error);
+    if (!args.ok) return usageError(io, usage, args.error);
     const app = await openApp(loadConfig(), { issuer: false });
     try {
       let tenantId: string | undefined;
@@ -50,7 +50,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
   if (sub === 'revoke') {
     const [id, ...extra] = rest;
-    if (!id || extra.length > 0 || !isUuid(id)) return fail(io);
+    if (!id || extra.length > 0 || !isUuid(id)) return usageError(io, usage);
     const app = await openApp(loadConfig(), { issuer: false });
     try {
       const revoked = await app.uow.run(OPERATOR, `cli-${randomUUID()}`, async (w) => {
@@ -71,10 +71,5 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       await app.close();
     }
   }
-  return fail(io);
-}
-
-function fail(io: CliIo, message?: string): number {
-  io.stderr.write(`${message ? message + '\n' : ''}${usage}`);
-  return EXIT_USAGE;
+  return usageError(io, usage);
 }

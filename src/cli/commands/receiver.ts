@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { CliIo } from '../io.ts';
-import { EXIT_OK, EXIT_USAGE } from '../io.ts';
+import { EXIT_OK, EXIT_USAGE, usageError } from '../io.ts';
 import { parse } from '../args.ts';
 import { loadConfig } from '../../config/config.ts';
 import { resolveMasterKey } from '../../app.ts';
@@ -25,14 +25,14 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const config = () => loadConfig();
   const defaultDir = () => join(resolve(config().dataDir), 'receiver');
   if (sub === 'jwks') {
-    if (rest.length > 0) return fail(io);
+    if (rest.length > 0) return usageError(io, usage);
     const keys = await deriveReportingKeys(await resolveMasterKey(config(), null));
     io.stdout.write(JSON.stringify({ keys: [keys.publicJwk] }, null, 2) + '\n');
     return EXIT_OK;
   }
   if (sub === 'list') {
     const args = parse(rest, { dir: { type: 'string' }, json: { type: 'boolean' } });
-    if (!args.ok) return fail(io, args.error);
+    if (!args.ok) return usageError(io, usage, args.error);
     const journal = await Journal.open(args.values.dir ?? defaultDir());
     const items = journal.entries();
     await journal.close();
@@ -43,16 +43,16 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     }
     return EXIT_OK;
   }
-  if (sub !== 'serve') return fail(io);
+  if (sub !== 'serve') return usageError(io, usage);
   if (!config().demo) {
     // A stand-in for the national endpoint, for tests and the demo: never where real reports go.
     io.stderr.write('saufconduit receiver: the bundled receiver is for the demo and tests only; set SAUFCONDUIT_DEMO=1 to run it\n');
     return EXIT_USAGE;
   }
   const args = parse(rest, { port: { type: 'string' }, host: { type: 'string' }, dir: { type: 'string' }, jwks: { type: 'string' } });
-  if (!args.ok) return fail(io, args.error);
+  if (!args.ok) return usageError(io, usage, args.error);
   const port = Number(args.values.port ?? 3001);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) return fail(io, '--port must be 0-65535');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) return usageError(io, usage, '--port must be 0-65535');
   const trusted = args.values.jwks
     ? trustedKeys(JSON.parse(await readFile(args.values.jwks, 'utf8')))
     : trustedKeys({ keys: [(await deriveReportingKeys(await resolveMasterKey(config(), null))).publicJwk] });
@@ -64,9 +64,4 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   });
   await receiver.close();
   return EXIT_OK;
-}
-
-function fail(io: CliIo, message?: string): number {
-  io.stderr.write(`${message ? message + '\n' : ''}${usage}`);
-  return EXIT_USAGE;
 }

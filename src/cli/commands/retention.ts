@@ -1,5 +1,5 @@
 import type { CliIo } from '../io.ts';
-import { EXIT_OK, EXIT_USAGE } from '../io.ts';
+import { EXIT_OK, usageError } from '../io.ts';
 import { parse } from '../args.ts';
 import { loadConfig } from '../../config/config.ts';
 import { openApp } from '../../app.ts';
@@ -22,7 +22,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'show') {
     const args = parse(rest, { json: { type: 'boolean' } });
-    if (!args.ok) return fail(io, args.error);
+    if (!args.ok) return usageError(io, usage, args.error);
     if (args.values.json) {
       io.stdout.write(JSON.stringify({ categories: SCHEDULE.map(({ expired: _rules, ...c }) => c), notPersonal: NOT_PERSONAL }, null, 2) + '\n');
       return EXIT_OK;
@@ -36,11 +36,11 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
   if (sub === 'run') {
     const args = parse(rest, { 'dry-run': { type: 'boolean' }, at: { type: 'string' }, json: { type: 'boolean' } });
-    if (!args.ok) return fail(io, args.error);
+    if (!args.ok) return usageError(io, usage, args.error);
     const at = args.values.at === undefined ? new Date() : new Date(args.values.at);
-    if (Number.isNaN(at.getTime()) || (args.values.at !== undefined && !/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/.test(args.values.at))) return fail(io, '--at takes an ISO date or date-time (2027-01-31, 2027-01-31T12:00:00Z)');
+    if (Number.isNaN(at.getTime()) || (args.values.at !== undefined && !/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/.test(args.values.at))) return usageError(io, usage, '--at takes an ISO date or date-time (2027-01-31, 2027-01-31T12:00:00Z)');
     // Removing data as of another date than today would remove what the schedule still keeps.
-    if (!args.values['dry-run'] && args.values.at !== undefined) return fail(io, '--at goes with --dry-run only: a real run removes what has expired today');
+    if (!args.values['dry-run'] && args.values.at !== undefined) return usageError(io, usage, '--at goes with --dry-run only: a real run removes what has expired today');
     const app = await openApp(loadConfig(), { issuer: false });
     try {
       if (!args.values['dry-run']) {
@@ -61,10 +61,5 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       await app.close();
     }
   }
-  return fail(io);
-}
-
-function fail(io: CliIo, message?: string): number {
-  io.stderr.write(`${message ? message + '\n' : ''}${usage}`);
-  return EXIT_USAGE;
+  return usageError(io, usage);
 }
