@@ -8,7 +8,7 @@ import { randomToken } from '../crypto/tokens.ts';
 import { compactNir, isValidNir, maskNir } from './nir.ts';
 import { EARLIEST_BIRTH_DATE } from './dates.ts';
 import { familyNameLabel } from './professionals.ts';
-import { indexPatient } from './patient-search.ts';
+import { findTenantPatients, indexPatient } from './patient-search.ts';
 
 /**
  * Text printed on documents and shown to others (names, addresses): no control characters (line
@@ -97,7 +97,8 @@ export async function getPatient(w: Work, id: string): Promise<PatientView> {
 /** Lists the patients this principal may see: a tenant's own, a professional's in care, a patient's own records. */
 export async function listPatients(w: Work): Promise<PatientView[]> {
   const a = w.actor;
-  if (a.role === 'staff' || a.role === 'api-key') return listTenantPatients(w);
+  // A pharmacy's newest 200 (its whole list pages through findTenantPatients).
+  if (a.role === 'staff' || a.role === 'api-key') return (await findTenantPatients(w, { limit: 200 })).items;
   if (a.role === 'professional') return listPatientsInCare(w);
   w.access('patient.list', { type: 'self' }, { resourceType: 'Patient', resourceId: null, subjectRef: null });
   return shown(w, await w.tx.query<PatientRow>('SELECT * FROM patient WHERE account_id = $1 ORDER BY created_at DESC', [a.id]));
@@ -109,12 +110,6 @@ export async function listPatientsInCare(w: Work): Promise<PatientView[]> {
   return shown(w, await w.tx.query<PatientRow>(
     `SELECT p.* FROM patient p JOIN care_relationship c ON c.patient_id = p.id
       WHERE c.professional_id = $1 AND c.since <= $2 AND (c.until IS NULL OR c.until > $2) ORDER BY p.created_at DESC LIMIT 200`, [w.actor.id, w.now]));
-}
-
-/** The newest patients of the acting principal's own pharmacy (staff, API keys); anyone else is refused. */
-export async function listTenantPatients(w: Work): Promise<PatientView[]> {
-  w.access('patient.list', ownTenant(w), { resourceType: 'Patient', resourceId: null, subjectRef: null });
-  return shown(w, await w.tx.query<PatientRow>('SELECT * FROM patient WHERE tenant_id = $1 ORDER BY created_at DESC LIMIT 200', [w.actor.tenantId]));
 }
 
 /** Listing shows identities: one audit event per patient shown, so each patient's history is complete. */
